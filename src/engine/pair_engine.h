@@ -1,0 +1,62 @@
+// The per-pair streaming engine: one bar in, one feature row out (DESIGN.md, "engine").
+// The batch driver is the same step in a loop, so batch == stream by construction;
+// tests still prove it for every chunking and across snapshot/restore.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bars.h"
+#include "core/result.h"
+#include "features/kernel.h"
+
+namespace bqx {
+
+class PairEngine {
+ public:
+  // families: names to output (empty = all per-pair families). Families they depend on
+  // are computed too but not output. baseline is B_p (> 0).
+  static Result<PairEngine> create(Pair pair, double baseline, const std::vector<std::string>& families = {});
+
+  PairEngine(PairEngine&&) noexcept;
+  PairEngine& operator=(PairEngine&&) noexcept;
+  ~PairEngine();
+
+  Pair pair() const { return pair_; }
+  double baseline() const { return baseline_; }
+  size_t width() const { return output_index_.size(); }           // output columns
+  const std::vector<features::ColumnInfo>& columns() const { return output_columns_; }
+  uint64_t bars_seen() const { return bars_seen_; }
+  EpochMinute last_ts() const { return last_ts_; }
+
+  // One bar -> one row of width() doubles (NaN = NULL). Bars must arrive in strictly
+  // increasing ts order (the readers guarantee it).
+  void step(const Bar& bar, double* row_out);
+
+  // Rows [begin, end) of the frame, appended row-major to out.
+  void run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out);
+
+  std::vector<uint8_t> snapshot() const;
+  Status restore(const std::vector<uint8_t>& bytes);
+
+ private:
+  PairEngine() = default;
+
+  Pair pair_{};
+  double baseline_ = 0;
+  std::vector<std::unique_ptr<features::FamilyKernel>> kernels_;
+  std::vector<double> internal_row_;
+  std::vector<int> output_index_;                 // output column -> internal row index
+  std::vector<features::ColumnInfo> output_columns_;
+  std::vector<std::string> family_names_;         // computed families (for snapshot checks)
+  uint64_t bars_seen_ = 0;
+  EpochMinute last_ts_ = 0;
+};
+
+// Store-free batch: all rows of a frame.
+Result<std::vector<double>> compute_pair_features(const BarFrame& frame, double baseline,
+                                                  const std::vector<std::string>& families,
+                                                  std::vector<features::ColumnInfo>* columns = nullptr);
+
+}  // namespace bqx

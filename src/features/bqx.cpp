@@ -1,0 +1,107 @@
+// bqx: backward momentum over the past W bars, current bar excluded (FEATURES.md 1.1).
+// P = x_{t-W} .. x_{t-1}; all values are NULL until W previous bars exist (lookback W).
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "features/families.h"
+#include "features/rolling.h"
+
+namespace bqx::features {
+namespace {
+
+constexpr std::array<int, 5> kWindows = {15, 30, 45, 60, 75};
+constexpr int kAggWindow = 75;
+constexpr int kColumnsPerWindow = 6;
+
+class BqxKernel final : public FamilyKernel {
+ public:
+  explicit BqxKernel(const KernelContext& ctx) : offset_(ctx.offset) {
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      moments_[i] = RollingMoments(kWindows[i]);
+      max_[i] = RollingMax(kWindows[i]);
+      min_[i] = RollingMin(kWindows[i]);
+    }
+  }
+
+  void update(const BarInput& bar, double* row) override {
+    const double x = bar.xc;
+    double* out = row + offset_;
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      const double w = kWindows[i];
+      double* o = out + i * kColumnsPerWindow;
+      if (moments_[i].full()) {
+        const double mean = moments_[i].mean();
+        // sum_{i=1..W}(x_{t-i} - x_t) = W * (mean(P) - x_t): avoids summing levels near 100.
+        o[0] = w * (mean - x) / x;
+        o[1] = (moments_[i].values().front(0) - x) / x;
+        o[2] = max_[i].value();
+        o[3] = min_[i].value();
+        o[4] = mean;
+        o[5] = std::sqrt(moments_[i].var_sample());
+      } else {
+        for (int k = 0; k < kColumnsPerWindow; ++k) o[k] = kNull;
+      }
+    }
+    double* agg = out + kWindows.size() * kColumnsPerWindow;
+    const size_t a = kWindows.size() - 1;  // the 75-bar window
+    if (moments_[a].full()) {
+      agg[0] = (max_[a].value() - min_[a].value()) / x;
+      agg[1] = std::sqrt(moments_[a].var_sample()) / x;
+    } else {
+      agg[0] = agg[1] = kNull;
+    }
+    // The current bar joins the past window only after its own row is written.
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      moments_[i].push(x);
+      max_[i].push(x);
+      min_[i].push(x);
+    }
+  }
+
+  void save(StateWriter& out) const override {
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      moments_[i].save(out);
+      max_[i].save(out);
+      min_[i].save(out);
+    }
+  }
+  void load(StateReader& in) override {
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      moments_[i].load(in);
+      max_[i].load(in);
+      min_[i].load(in);
+    }
+  }
+
+ private:
+  int offset_;
+  std::array<RollingMoments, kWindows.size()> moments_;
+  std::array<RollingMax, kWindows.size()> max_;
+  std::array<RollingMin, kWindows.size()> min_;
+};
+
+}  // namespace
+
+FamilyDef make_bqx_family() {
+  FamilyDef def;
+  def.name = "bqx";
+  const std::string src = "FEATURES.md 1.1";
+  for (int w : kWindows) {
+    const std::string p = "bqx_w" + std::to_string(w) + "_";
+    const std::string par = "W=" + std::to_string(w);
+    def.columns.push_back({p + "return", "bqx", par, "sum_{i=1..W} (x_{t-i} - x_t) / x_t (positive = price fell)",
+                           "fraction", w, src});
+    def.columns.push_back({p + "endpoint", "bqx", par, "(x_{t-W} - x_t) / x_t", "fraction", w, src});
+    def.columns.push_back({p + "max", "bqx", par, "max(x_{t-W} .. x_{t-1})", "index points", w, src});
+    def.columns.push_back({p + "min", "bqx", par, "min(x_{t-W} .. x_{t-1})", "index points", w, src});
+    def.columns.push_back({p + "avg", "bqx", par, "mean(x_{t-W} .. x_{t-1})", "index points", w, src});
+    def.columns.push_back({p + "stdev", "bqx", par, "sample stdev (ddof 1) of x_{t-W} .. x_{t-1}", "index points", w, src});
+  }
+  def.columns.push_back({"bqx_agg_range", "bqx", "W=75", "(max(P_75) - min(P_75)) / x_t", "fraction", kAggWindow, src});
+  def.columns.push_back({"bqx_agg_volatility", "bqx", "W=75", "stdev(P_75) / x_t", "fraction", kAggWindow, src});
+  def.make = [](const KernelContext& ctx) { return std::make_unique<BqxKernel>(ctx); };
+  return def;
+}
+
+}  // namespace bqx::features

@@ -1,0 +1,166 @@
+// The kernel contract (DESIGN.md, "The kernel contract"): a feature family is a small
+// state machine constructed once from validated parameters, updated one bar at a time
+// in O(1) or O(log W) with no allocation, I/O, locks or global state, and able to save
+// and restore its whole state as bytes.
+//
+// A family writes its columns into a slice of the per-pair feature row and may read
+// columns that earlier families (in registry order) wrote into the same row; this is how
+// in-pair dependencies (bqx -> reg_bqx -> regdiag, ...) are expressed.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace bqx::features {
+
+inline constexpr double kNull = std::numeric_limits<double>::quiet_NaN();
+inline bool is_null(double v) { return std::isnan(v); }
+
+// One bar of one pair in both domains. x* are the rate index 100 * price / B_p
+// (FEATURES.md section 0, "Index series").
+struct BarInput {
+  EpochMinute ts = 0;
+  double open = 0, high = 0, low = 0, close = 0;  // raw prices
+  double volume = kNull;                          // tick volume; NaN if unknown
+  double bid = kNull, ask = kNull;                // NaN if unknown
+  double xo = 0, xh = 0, xl = 0, xc = 0;          // rate-index OHLC
+};
+
+// Everything the catalogue says about one output column.
+struct ColumnInfo {
+  std::string name;     // e.g. "ta_rate_rsi_14"
+  std::string family;   // e.g. "ta_rate"
+  std::string params;   // e.g. "period=14"
+  std::string formula;  // human-readable definition
+  std::string unit;     // e.g. "index points", "fraction", "0..100", "bars"
+  int lookback = 0;     // rows before the first possible non-NULL value
+  std::string source;   // FEATURES.md section / TA-Lib function
+  std::string null_when;  // documented NULL condition beyond warm-up ("" if none)
+  // False when the first non-NULL row is not a fixed row count (e.g. depends on
+  // timestamps); lookback is then a lower bound.
+  bool exact_lookback = true;
+};
+
+// Byte serialisation of kernel state. Writers append trivially-copyable values;
+// readers consume them in the same order and flag underflow.
+class StateWriter {
+ public:
+  explicit StateWriter(std::vector<uint8_t>& out) : out_(out) {}
+  template <typename T>
+  void put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    append(&value, sizeof(T));
+  }
+  template <typename T>
+  void put_vector(const std::vector<T>& values) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    put<uint64_t>(values.size());
+    append(values.data(), values.size() * sizeof(T));
+  }
+
+ private:
+  // resize + memcpy rather than insert(): GCC 12 reports a false -Wstringop-overflow on
+  // vector<uint8_t>::insert of a small object.
+  void append(const void* p, size_t n) {
+    if (n == 0) return;
+    const size_t at = out_.size();
+    out_.resize(at + n);
+    std::memcpy(out_.data() + at, p, n);
+  }
+  std::vector<uint8_t>& out_;
+};
+
+class StateReader {
+ public:
+  StateReader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value{};
+    if (pos_ + sizeof(T) > size_) {
+      ok_ = false;
+      return value;
+    }
+    std::memcpy(&value, data_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return value;
+  }
+  template <typename T>
+  void get(T& value) { value = get<T>(); }
+  // Reads a vector written by put_vector; the size must equal the expected size
+  // (state shapes are fixed by the parameters) or the reader is marked bad.
+  template <typename T>
+  void get_vector(std::vector<T>& values) {
+    const auto n = get<uint64_t>();
+    if (!ok_ || n != values.size() || pos_ + n * sizeof(T) > size_) {
+      ok_ = false;
+      return;
+    }
+    std::memcpy(values.data(), data_ + pos_, n * sizeof(T));
+    pos_ += n * sizeof(T);
+  }
+  bool ok() const { return ok_; }
+  bool at_end() const { return pos_ == size_; }
+  void fail() { ok_ = false; }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+// Resolves column names to indices in the per-pair row.
+class ColumnLayout {
+ public:
+  void add(const std::string& name) { names_.push_back(name); }
+  int index_of(std::string_view name) const {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  size_t size() const { return names_.size(); }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+// A family's running state machine.
+class FamilyKernel {
+ public:
+  virtual ~FamilyKernel() = default;
+  // Writes this family's columns into row[offset .. offset + width) (offset given at
+  // construction) and may read columns of earlier families from `row`.
+  virtual void update(const BarInput& bar, double* row) = 0;
+  virtual void save(StateWriter& out) const = 0;
+  virtual void load(StateReader& in) = 0;
+};
+
+struct KernelContext {
+  int offset = 0;               // index of this family's first column in the row
+  const ColumnLayout* layout = nullptr;  // full row layout (for reading earlier columns)
+};
+
+// A family: its catalogue entries (in output order), the earlier columns it reads,
+// and a factory for its kernel.
+struct FamilyDef {
+  std::string name;
+  std::vector<ColumnInfo> columns;
+  std::vector<std::string> inputs;  // names of columns of earlier families it reads
+  std::function<std::unique_ptr<FamilyKernel>(const KernelContext&)> make;
+};
+
+}  // namespace bqx::features

@@ -1,0 +1,41 @@
+#include "features/registry.h"
+
+#include "features/families.h"
+#include "features/labels.h"
+
+namespace bqx::features {
+
+const std::vector<FamilyDef>& per_pair_families() {
+  // Explicit registration, in FEATURES.md order: the one greppable place.
+  static const std::vector<FamilyDef> families = [] {
+    std::vector<FamilyDef> all;
+    for (auto make : {make_bqx_family, make_reg_rate_family, make_reg_bqx_family, make_regdiag_family,
+                      make_ta_rate_family, make_ta_bqx_family, make_stats_rate_family, make_stats_bqx_family,
+                      make_dist_rate_family, make_time_family, make_activity_family, make_ms_family}) {
+      FamilyDef def = make();
+      if (!def.columns.empty()) all.push_back(std::move(def));
+    }
+    return all;
+  }();
+  return families;
+}
+
+const FamilyDef* find_family(std::string_view name) {
+  for (const auto& f : per_pair_families()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<ColumnInfo> per_pair_columns() {
+  std::vector<ColumnInfo> out;
+  for (const auto& f : per_pair_families()) out.insert(out.end(), f.columns.begin(), f.columns.end());
+  return out;
+}
+
+const std::vector<ColumnInfo>& label_columns() {
+  static const std::vector<ColumnInfo> cols = make_label_columns();
+  return cols;
+}
+
+}  // namespace bqx::features

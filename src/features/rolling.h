@@ -1,0 +1,190 @@
+// Rolling-window primitives shared by the feature families. All are O(1) (amortised for
+// min/max) per update, allocate only at construction, and save/restore exactly.
+#pragma once
+
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "features/kernel.h"
+
+namespace bqx::features {
+
+// Fixed-capacity ring buffer of the last `capacity` values. capacity comes from the
+// window parameter, never a hard-coded cap.
+template <typename T>
+class RingBuffer {
+ public:
+  explicit RingBuffer(size_t capacity = 1) : data_(capacity) {}
+  size_t capacity() const { return data_.size(); }
+  size_t size() const { return size_; }
+  bool full() const { return size_ == data_.size(); }
+  // Pushes a value; returns true and sets *evicted when the oldest value fell out.
+  bool push(T value, T* evicted = nullptr) {
+    bool dropped = false;
+    if (size_ == data_.size()) {
+      if (evicted) *evicted = data_[head_];
+      dropped = true;
+    } else {
+      ++size_;
+    }
+    data_[head_] = value;
+    head_ = (head_ + 1) % data_.size();
+    ++count_;
+    return dropped;
+  }
+  // back(0) = newest, back(k) = k pushes ago; k < size().
+  const T& back(size_t k = 0) const {
+    assert(k < size_);
+    return data_[(head_ + data_.size() - 1 - k) % data_.size()];
+  }
+  // front(0) = oldest in the window.
+  const T& front(size_t k = 0) const { return back(size_ - 1 - k); }
+  uint64_t pushes() const { return count_; }
+  void save(StateWriter& out) const {
+    out.put_vector(data_);
+    out.put<uint64_t>(head_);
+    out.put<uint64_t>(size_);
+    out.put<uint64_t>(count_);
+  }
+  void load(StateReader& in) {
+    in.get_vector(data_);
+    head_ = in.get<uint64_t>();
+    size_ = in.get<uint64_t>();
+    count_ = in.get<uint64_t>();
+    if (head_ >= data_.size() || size_ > data_.size()) in.fail();
+  }
+
+ private:
+  std::vector<T> data_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+  uint64_t count_ = 0;
+};
+
+// Sliding mean / variance over the last W values using sums shifted by a reference
+// value, so that prices near 100 do not lose precision to sum(x^2) (DESIGN.md numerics
+// policy). The sums are recomputed exactly from the window every W updates (and the
+// reference moved to the newest value); that schedule depends only on the number of
+// updates, so batch, stream and restored runs are bit-identical.
+class RollingMoments {
+ public:
+  explicit RollingMoments(size_t window = 2) : window_(window), values_(window) {}
+  size_t window() const { return window_; }
+  size_t size() const { return values_.size(); }
+  bool full() const { return values_.full(); }
+
+  void push(double x) {
+    double old = 0;
+    const bool dropped = values_.push(x, &old);
+    if (values_.size() == 1 && !dropped) ref_ = x;
+    const double d = x - ref_;
+    s1_ += d;
+    s2_ += d * d;
+    if (dropped) {
+      const double o = old - ref_;
+      s1_ -= o;
+      s2_ -= o * o;
+    }
+    if (++since_anchor_ >= window_) reanchor();
+  }
+  double mean() const { return ref_ + s1_ / static_cast<double>(values_.size()); }
+  // Sum of squared deviations from the mean, clamped at 0.
+  double m2() const {
+    const double n = static_cast<double>(values_.size());
+    const double v = s2_ - s1_ * s1_ / n;
+    return v > 0 ? v : 0.0;
+  }
+  double var_sample() const { return values_.size() > 1 ? m2() / static_cast<double>(values_.size() - 1) : kNull; }
+  double var_population() const { return values_.size() > 0 ? m2() / static_cast<double>(values_.size()) : kNull; }
+  double sum() const { return ref_ * static_cast<double>(values_.size()) + s1_; }
+  const RingBuffer<double>& values() const { return values_; }
+
+  void save(StateWriter& out) const {
+    values_.save(out);
+    out.put(ref_);
+    out.put(s1_);
+    out.put(s2_);
+    out.put<uint64_t>(since_anchor_);
+  }
+  void load(StateReader& in) {
+    values_.load(in);
+    in.get(ref_);
+    in.get(s1_);
+    in.get(s2_);
+    since_anchor_ = in.get<uint64_t>();
+  }
+
+ private:
+  void reanchor() {
+    since_anchor_ = 0;
+    ref_ = values_.back(0);
+    s1_ = 0;
+    s2_ = 0;
+    for (size_t k = 0; k < values_.size(); ++k) {
+      const double d = values_.back(k) - ref_;
+      s1_ += d;
+      s2_ += d * d;
+    }
+  }
+
+  size_t window_;
+  RingBuffer<double> values_;
+  double ref_ = 0, s1_ = 0, s2_ = 0;
+  uint64_t since_anchor_ = 0;
+};
+
+// Sliding maximum (or minimum with Less = greater) over the last W values:
+// monotonic deque stored in ring arrays of capacity W (amortised O(1)).
+template <bool kMax>
+class RollingExtreme {
+ public:
+  explicit RollingExtreme(size_t window = 1) : window_(window), vals_(window), idx_(window) {}
+  void push(double x) {
+    // Expire the front first if it leaves the window with this push (frees a slot).
+    if (len_ > 0 && idx_[start_] + window_ <= count_) {
+      start_ = (start_ + 1) % window_;
+      --len_;
+    }
+    // Drop dominated entries from the back (ties: the newest wins).
+    while (len_ > 0) {
+      const double b = vals_[(start_ + len_ - 1) % window_];
+      if (kMax ? (b <= x) : (b >= x)) --len_; else break;
+    }
+    const size_t pos = (start_ + len_) % window_;
+    vals_[pos] = x;
+    idx_[pos] = count_;
+    ++len_;
+    ++count_;
+  }
+  double value() const { return vals_[start_]; }
+  uint64_t count() const { return count_; }
+  // Rows since the extreme: 0 if it is the newest value.
+  uint64_t age() const { return count_ - 1 - idx_[start_]; }
+  void save(StateWriter& out) const {
+    out.put_vector(vals_);
+    out.put_vector(idx_);
+    out.put<uint64_t>(start_);
+    out.put<uint64_t>(len_);
+    out.put<uint64_t>(count_);
+  }
+  void load(StateReader& in) {
+    in.get_vector(vals_);
+    in.get_vector(idx_);
+    start_ = in.get<uint64_t>();
+    len_ = in.get<uint64_t>();
+    count_ = in.get<uint64_t>();
+  }
+
+ private:
+  size_t window_;
+  std::vector<double> vals_;
+  std::vector<uint64_t> idx_;
+  size_t start_ = 0, len_ = 0;
+  uint64_t count_ = 0;
+};
+using RollingMax = RollingExtreme<true>;
+using RollingMin = RollingExtreme<false>;
+
+}  // namespace bqx::features
