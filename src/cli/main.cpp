@@ -1,1 +1,29 @@
-int main() { return 0; }
+// bqx: the command line only parses arguments and calls the library (DESIGN.md).
+#include <cstdio>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bqx - point-in-time-correct FX feature engine"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "bqx 0.1.0");
+  int exit_code = 0;
+  bqx::cli::register_generate(app, &exit_code);
+  bqx::cli::register_ingest(app, &exit_code);
+  bqx::cli::register_status(app, &exit_code);
+  bqx::cli::register_features(app, &exit_code);
+  bqx::cli::register_catalog(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
+
+namespace bqx::cli {
+int fail(const std::string& message) {
+  std::fprintf(stderr, "bqx: %s\n", message.c_str());
+  return 1;
+}
+}  // namespace bqx::cli

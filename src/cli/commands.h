@@ -1,0 +1,20 @@
+// The bqx command line: each command registers its options and runs library code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace bqx::cli {
+
+// Each register_* adds a subcommand whose callback stores its exit status in *exit_code.
+void register_generate(CLI::App& app, int* exit_code);
+void register_ingest(CLI::App& app, int* exit_code);
+void register_status(CLI::App& app, int* exit_code);
+void register_features(CLI::App& app, int* exit_code);
+void register_catalog(CLI::App& app, int* exit_code);
+
+// Prints "bqx: <message>" to stderr and returns the failure exit status.
+int fail(const std::string& message);
+
+}  // namespace bqx::cli
