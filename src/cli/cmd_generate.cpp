@@ -39,8 +39,8 @@ void register_generate(CLI::App& app, int* exit_code) {
     g.seed = opts->seed;
     g.defects = opts->defects;
     const auto t0 = std::chrono::steady_clock::now();
-    const GeneratedMarket market = generate_market(g);
-    auto written = write_market(market, g, opts->out);
+    // One month at a time: memory stays at one month's bars whatever --months is.
+    auto written = generate_to_dir(g, opts->out);
     if (!written) {
       *exit_code = fail(written.error().message);
       return;
@@ -48,8 +48,8 @@ void register_generate(CLI::App& app, int* exit_code) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("generated %zu pairs x %d month(s) from %s (seed %llu): %zu files, %zu bars, %zu mispricings%s in %.1f s -> %s\n",
                 g.pairs.size(), g.months, format_month(g.start).c_str(), static_cast<unsigned long long>(g.seed),
-                written->files, written->bars, market.mispricings.size(),
-                g.defects ? (", " + std::to_string(market.defects.size()) + " defects").c_str() : "", secs,
+                written->files, written->bars, written->mispricings,
+                g.defects ? (", " + std::to_string(written->defects) + " defects").c_str() : "", secs,
                 opts->out.c_str());
     *exit_code = 0;
   });
