@@ -2,10 +2,11 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "cli/commands.h"
-#include "engine/pair_engine.h"
+#include "engine/market_engine.h"
 #include "features/labels.h"
 #include "features/registry.h"
 #include "io/bar_merge.h"
@@ -73,12 +74,26 @@ int run_features(const FeaturesOpts& o) {
   auto frames = merge_by_pair(files);
   if (!frames) return fail(frames.error().message);
 
+  // Output columns: every catalogue column, or those of the requested families.
   const std::vector<std::string> families = split_list(o.families);
-  // Columns come from a probe engine (same families for every pair).
-  auto probe = PairEngine::create((*frames)[0].pair, 1.0, families);
-  if (!probe) return fail(probe.error().message);
+  const auto all_columns = features::all_feature_columns();
+  std::vector<size_t> selected;
+  for (const auto& fam : families) {
+    if (std::none_of(all_columns.begin(), all_columns.end(), [&](const auto& c) { return c.family == fam; })) {
+      std::string known;
+      for (const auto& c : all_columns) {
+        if (known.find("," + c.family + ",") == std::string::npos && known.rfind(c.family + ",", 0) != 0) known += c.family + ",";
+      }
+      return fail("unknown feature family (" + fam + "); known: " + known.substr(0, known.size() - 1));
+    }
+  }
   std::vector<std::string> columns;
-  for (const auto& c : probe->columns()) columns.push_back(c.name);
+  for (size_t i = 0; i < all_columns.size(); ++i) {
+    if (families.empty() || std::find(families.begin(), families.end(), all_columns[i].family) != families.end()) {
+      selected.push_back(i);
+      columns.push_back(all_columns[i].name);
+    }
+  }
   const size_t width = columns.size();
   size_t label_width = 0;
   if (o.labels) {
@@ -88,32 +103,54 @@ int run_features(const FeaturesOpts& o) {
   auto sink = store::open_feature_sink(o.out, columns, {{"bqx_catalogue_version", features::kCatalogueVersion}});
   if (!sink) return fail(sink.error().message);
 
-  size_t rows = 0;
-  std::vector<double> row(width + label_width);
+  // B_p: the close of each pair's first input bar (FEATURES.md section 0).
+  std::vector<PairSetup> universe;
+  std::map<int, std::pair<const BarFrame*, std::vector<double>>> labels;  // per pair slot
   for (const BarFrame& frame : *frames) {
-    // B_p: the close of the pair's first input bar (FEATURES.md section 0).
-    const double baseline = frame.close[0];
-    auto engine = PairEngine::create(frame.pair, baseline, families);
-    if (!engine) return fail(engine.error().message);
-    std::vector<double> labels;
-    if (o.labels) labels = features::compute_labels(frame, baseline);
-    if (o.mode == "batch") {
-      std::vector<double> matrix;
-      engine->run(frame, 0, frame.size(), matrix);
-      for (size_t i = 0; i < frame.size(); ++i) {
-        std::copy_n(matrix.data() + i * width, width, row.data());
-        if (label_width) std::copy_n(labels.data() + i * label_width, label_width, row.data() + width);
-        if (auto st = (*sink)->write(frame.pair, frame.ts[i], row.data()); !st) return fail(st.error().message);
+    universe.push_back(PairSetup{frame.pair, frame.close[0]});
+    if (o.labels) labels[pair_index(frame.pair)] = {&frame, features::compute_labels(frame, frame.close[0])};
+  }
+  std::map<int, size_t> next_row;  // per pair slot: index of its next bar (for labels)
+  size_t rows = 0;
+  std::vector<double> out(width + label_width);
+  auto emit = [&](Pair pair, EpochMinute ts, const double* row) -> Status {
+    for (size_t k = 0; k < width; ++k) out[k] = row[selected[k]];
+    if (label_width) {
+      const int slot = pair_index(pair);
+      const size_t i = next_row[slot]++;
+      std::copy_n(labels[slot].second.data() + i * label_width, label_width, out.data() + width);
+    }
+    ++rows;
+    return (*sink)->write(pair, ts, out.data());
+  };
+  auto engine = MarketEngine::create(universe);
+  if (!engine) return fail(engine.error().message);
+  if (o.mode == "batch") {
+    if (auto st = run_market(*engine, *frames, emit); !st) return fail(st.error().message);
+  } else {
+    // Streaming: the bars of each minute are fed as they would arrive live, and every row
+    // is written as soon as it is produced.
+    std::vector<size_t> pos(frames->size(), 0);
+    std::vector<PairBar> minute;
+    std::vector<double> produced;
+    std::vector<Pair> produced_pairs;
+    for (;;) {
+      EpochMinute g = INT64_MAX;
+      for (size_t f = 0; f < frames->size(); ++f) {
+        if (pos[f] < (*frames)[f].size()) g = std::min(g, (*frames)[f].ts[pos[f]]);
       }
-    } else {
-      // Streaming: one bar in, one row out, written immediately.
-      for (size_t i = 0; i < frame.size(); ++i) {
-        engine->step(frame.at(i), row.data());
-        if (label_width) std::copy_n(labels.data() + i * label_width, label_width, row.data() + width);
-        if (auto st = (*sink)->write(frame.pair, frame.ts[i], row.data()); !st) return fail(st.error().message);
+      if (g == INT64_MAX) break;
+      minute.clear();
+      for (size_t f = 0; f < frames->size(); ++f) {
+        if (pos[f] < (*frames)[f].size() && (*frames)[f].ts[pos[f]] == g) minute.push_back(PairBar{(*frames)[f].pair, (*frames)[f].at(pos[f]++)});
+      }
+      produced.clear();
+      produced_pairs.clear();
+      if (auto st = engine->step(g, minute, produced, produced_pairs); !st) return fail(st.error().message);
+      for (size_t r = 0; r < produced_pairs.size(); ++r) {
+        if (auto st = emit(produced_pairs[r], g, produced.data() + r * engine->width()); !st) return fail(st.error().message);
       }
     }
-    rows += frame.size();
   }
   if (auto st = (*sink)->finish(); !st) return fail(st.error().message);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "features/cross/cross_kernel.h"
 #include "features/registry.h"
 
 namespace bqx::features {
@@ -45,10 +46,33 @@ nlohmann::ordered_json column_json(const ColumnInfo& c, const char* kind) {
   return j;
 }
 
+struct Section {
+  std::string name;
+  std::vector<ColumnInfo> columns;
+  std::vector<std::string> inputs;
+  std::string note;
+};
+
+// Every family in catalogue order, as one list of sections.
+std::vector<Section> sections() {
+  std::vector<Section> out;
+  for (const auto& f : per_pair_families()) out.push_back({f.name, f.columns, f.inputs, ""});
+  for (const auto& f : cross_families()) {
+    Section s{f.name, f.per_pair_columns, {}, ""};
+    s.columns.insert(s.columns.end(), f.global_columns.begin(), f.global_columns.end());
+    s.note = fmt::format("Cross-pair family on the as-of grid: {} per-pair columns then {} global columns "
+                         "(the same value on every pair's row at a grid time). Lookbacks count grid rows.",
+                         f.per_pair_columns.size(), f.global_columns.size());
+    out.push_back(std::move(s));
+  }
+  for (const auto& f : second_order_families()) out.push_back({f.name, f.columns, f.inputs, ""});
+  return out;
+}
+
 }  // namespace
 
 std::string catalog_markdown() {
-  const auto& families = per_pair_families();
+  const auto families = sections();
   size_t total = 0;
   for (const auto& f : families) total += f.columns.size();
   std::string md;
@@ -65,6 +89,7 @@ std::string catalog_markdown() {
   md += fmt::format("| labels | {} |\n| **total features** | **{}** |\n\n", label_columns().size(), total);
   for (const auto& f : families) {
     md += fmt::format("## {}\n\n", f.name);
+    if (!f.note.empty()) md += f.note + "\n\n";
     if (!f.inputs.empty()) {
       md += "Reads: ";
       for (size_t i = 0; i < f.inputs.size(); ++i) md += (i ? ", `" : "`") + f.inputs[i] + "`";
@@ -83,11 +108,9 @@ std::string catalog_json() {
   j["version"] = kCatalogueVersion;
   auto cols = nlohmann::ordered_json::array();
   size_t n = 0;
-  for (const auto& f : per_pair_families()) {
-    for (const auto& c : f.columns) {
-      cols.push_back(column_json(c, "feature"));
-      ++n;
-    }
+  for (const auto& c : all_feature_columns()) {
+    cols.push_back(column_json(c, "feature"));
+    ++n;
   }
   j["feature_count"] = n;
   j["label_count"] = label_columns().size();

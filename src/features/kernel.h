@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/currency.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -152,6 +153,7 @@ class FamilyKernel {
 struct KernelContext {
   int offset = 0;               // index of this family's first column in the row
   const ColumnLayout* layout = nullptr;  // full row layout (for reading earlier columns)
+  Pair pair{};                  // the pair whose rows this kernel computes
 };
 
 // A family: its catalogue entries (in output order), the earlier columns it reads,

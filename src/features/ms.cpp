@@ -1,6 +1,254 @@
-// Placeholder: family not implemented yet (returns no columns).
+// ms: multi-scale indicators on time buckets of m minutes (FEATURES.md 1.11).
+//
+// For m in {5, 15, 60}: bucket = floor(ts/m)*m (UTC epoch minutes). The bucket series at
+// bar t is the completed buckets of this pair followed by the forming bucket, which
+// aggregates this pair's bars in [bucket start, t] (first open, max high, min low, last
+// close), in the rate domain (xo, xh, xl, xc). Each indicator is the value TA-Lib-style
+// code would give at the last element of that series.
+//
+// Implementation ("peek"): per scale we keep indicator states committed over completed
+// buckets only. At every bar the small fixed-size states are copied onto the stack and
+// fed the forming bucket; the copy produces the outputs and is discarded. When a bar
+// opens a new bucket the previous (now complete) bucket is committed first. Window
+// statistics (Bollinger %b, realised volatility) combine committed rolling moments with
+// the forming value in O(1) (Welford/Chan one-value update). Nothing allocates after
+// construction, and the output depends only on the bars, so batch == stream.
+//
+// Lookbacks: the first output needs L buckets (TA-Lib lookback + 1); each bucket holds
+// at least one bar, so the row lookback is the lower bound L - 1 (exact_lookback = false).
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "features/families.h"
+#include "features/ms_ta.h"
+#include "features/rolling.h"
 
 namespace bqx::features {
-FamilyDef make_ms_family() { return FamilyDef{"ms", {}, {}, {}}; }
+namespace {
+
+using ms::AdxState;
+using ms::AtrState;
+using ms::Ohlc;
+using ms::RsiState;
+
+constexpr std::array<int64_t, 3> kScales = {5, 15, 60};
+constexpr int kRsi = 14, kRoc = 12, kNatr = 14, kBb = 20, kRv = 12, kRet = 12, kAdx = 14;
+constexpr double kBbDev = 2.0;
+constexpr int kColumnsPerScale = 7;
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+
+class Scale {
+ public:
+  explicit Scale(int64_t minutes = 5)
+      : minutes_(minutes), closes_(kRoc), bb_(kBb - 1), rets_(kRv - 1) {}
+
+  void update(const BarInput& bar, double* o) {
+    const int64_t bucket = floor_div(bar.ts, minutes_) * minutes_;
+    if (has_forming_ && bucket == bucket_) {
+      if (bar.xh > forming_.high) forming_.high = bar.xh;
+      if (bar.xl < forming_.low) forming_.low = bar.xl;
+      forming_.close = bar.xc;
+    } else {
+      if (has_forming_) commit(forming_);
+      has_forming_ = 1;
+      bucket_ = bucket;
+      forming_ = Ohlc{bar.xo, bar.xh, bar.xl, bar.xc};
+    }
+    peek(o);
+  }
+
+  void save(StateWriter& out) const {
+    out.put(has_forming_);
+    out.put(bucket_);
+    out.put(forming_);
+    out.put(committed_);
+    out.put(rsi_);
+    out.put(atr_);
+    out.put(adx_);
+    closes_.save(out);
+    bb_.save(out);
+    out.put(close_run_);
+    rets_.save(out);
+    out.put(ret_run_);
+    out.put(last_ret_);
+  }
+  void load(StateReader& in) {
+    in.get(has_forming_);
+    in.get(bucket_);
+    in.get(forming_);
+    in.get(committed_);
+    in.get(rsi_);
+    in.get(atr_);
+    in.get(adx_);
+    closes_.load(in);
+    bb_.load(in);
+    in.get(close_run_);
+    rets_.load(in);
+    in.get(ret_run_);
+    in.get(last_ret_);
+  }
+
+ private:
+  // A completed bucket joins the committed states.
+  void commit(const Ohlc& b) {
+    rsi_.add(b.close);
+    atr_.add(b);
+    adx_.add(b);
+    if (committed_ > 0) {
+      const double prev = closes_.back(0);
+      const double r = std::log(b.close / prev);
+      ret_run_ = (committed_ > 1 && r == last_ret_) ? ret_run_ + 1 : 1;
+      last_ret_ = r;
+      rets_.push(r);
+      close_run_ = (b.close == prev) ? close_run_ + 1 : 1;
+    } else {
+      close_run_ = 1;
+    }
+    closes_.push(b.close);
+    bb_.push(b.close);
+    ++committed_;
+  }
+
+  // Outputs for the series (committed buckets, forming bucket), committing nothing.
+  void peek(double* o) const {
+    const double c = forming_.close;
+    RsiState<kRsi> rsi = rsi_;
+    rsi.add(c);
+    o[0] = rsi.value();
+
+    // ROC / ret: close 12 buckets before the forming one = closes_.back(11).
+    if (committed_ >= static_cast<uint64_t>(kRoc)) {
+      const double prev = closes_.back(kRoc - 1);
+      o[1] = prev != 0 ? ((c / prev) - 1.0) * 100.0 : kNull;
+      o[5] = std::log(c / prev);
+    } else {
+      o[1] = o[5] = kNull;
+    }
+
+    AtrState<kNatr> atr = atr_;
+    atr.add(forming_);
+    o[2] = atr.natr(c);
+
+    // BBANDS(20, 2, 2, SMA), population stdev: the 19 committed closes plus the forming one.
+    o[3] = kNull;
+    if (committed_ >= static_cast<uint64_t>(kBb - 1)) {
+      const uint64_t run = (c == closes_.back(0)) ? close_run_ + 1 : 1;
+      if (run < static_cast<uint64_t>(kBb)) {
+        const double n = kBb;
+        const double mean_a = bb_.mean();
+        const double delta = c - mean_a;
+        const double mean = mean_a + delta / n;
+        const double m2 = bb_.m2() + delta * (c - mean);
+        const double sd = std::sqrt(m2 / n);
+        const double upper = mean + kBbDev * sd;
+        const double lower = mean - kBbDev * sd;
+        if (upper - lower != 0) o[3] = (c - lower) / (upper - lower);
+      }
+    }
+
+    // Realised volatility: sample stdev of the last 12 bucket log returns (11 committed
+    // plus the forming bucket's return); exactly 0 when all 12 are equal.
+    o[4] = kNull;
+    if (committed_ >= static_cast<uint64_t>(kRv)) {
+      const double r = std::log(c / closes_.back(0));
+      const uint64_t run = (r == last_ret_) ? ret_run_ + 1 : 1;
+      if (run >= static_cast<uint64_t>(kRv)) {
+        o[4] = 0.0;
+      } else {
+        const double n = kRv;
+        const double mean_a = rets_.mean();
+        const double delta = r - mean_a;
+        const double mean = mean_a + delta / n;
+        const double m2 = rets_.m2() + delta * (r - mean);
+        o[4] = std::sqrt(m2 / (n - 1));
+      }
+    }
+
+    AdxState<kAdx> adx = adx_;
+    adx.add(forming_);
+    o[6] = adx.value();
+  }
+
+  int64_t minutes_;
+  uint64_t has_forming_ = 0;
+  int64_t bucket_ = 0;
+  Ohlc forming_;
+  uint64_t committed_ = 0;  // completed buckets
+  RsiState<kRsi> rsi_;
+  AtrState<kNatr> atr_;
+  AdxState<kAdx> adx_;
+  RingBuffer<double> closes_;  // last 12 committed closes
+  RollingMoments bb_;          // last 19 committed closes
+  uint64_t close_run_ = 0;     // trailing run of equal committed closes
+  RollingMoments rets_;        // last 11 committed log returns
+  uint64_t ret_run_ = 0;       // trailing run of equal committed log returns
+  double last_ret_ = 0;
+};
+
+class MsKernel final : public FamilyKernel {
+ public:
+  explicit MsKernel(const KernelContext& ctx) : offset_(ctx.offset) {
+    for (size_t i = 0; i < kScales.size(); ++i) scales_[i] = Scale(kScales[i]);
+  }
+  void update(const BarInput& bar, double* row) override {
+    double* out = row + offset_;
+    for (size_t i = 0; i < kScales.size(); ++i) scales_[i].update(bar, out + i * kColumnsPerScale);
+  }
+  void save(StateWriter& out) const override {
+    for (const auto& s : scales_) s.save(out);
+  }
+  void load(StateReader& in) override {
+    for (auto& s : scales_) s.load(in);
+  }
+
+ private:
+  int offset_;
+  std::array<Scale, kScales.size()> scales_;
+};
+
+}  // namespace
+
+FamilyDef make_ms_family() {
+  FamilyDef def;
+  def.name = "ms";
+  const std::string bucket_text =
+      " on m-minute buckets (bucket = floor(ts/m)*m UTC; completed buckets plus the forming bucket = this "
+      "pair's bars in [bucket start, t]: first open, max high, min low, last close; rate domain)";
+  for (int64_t m : kScales) {
+    const std::string p = "ms" + std::to_string(m) + "_";
+    const std::string par = "m=" + std::to_string(m) + " min, ";
+    const std::string src = "FEATURES.md 1.11";
+    const std::string note = bucket_text + "; lookback is a lower bound in rows (buckets needed - 1)";
+    def.columns.push_back({p + "rsi_14", "ms", par + "period=14",
+                           "Wilder RSI(14) of bucket closes, TA-Lib 0.6 semantics" + note, "0..100", kRsi,
+                           src + "; TA-Lib 0.6 RSI", "gain + loss = 0 (flat series)", false});
+    def.columns.push_back({p + "roc_12", "ms", par + "period=12",
+                           "(c_k / c_{k-12} - 1) * 100, c = bucket close, k = forming bucket" + note, "percent",
+                           kRoc, src + "; TA-Lib 0.6 ROC", "", false});
+    def.columns.push_back({p + "natr_14", "ms", par + "period=14",
+                           "ATR(14) / c_k * 100, Wilder ATR seeded by the mean of the first 14 true ranges" + note,
+                           "percent", kNatr, src + "; TA-Lib 0.6 NATR", "", false});
+    def.columns.push_back({p + "bb20_pctb", "ms", par + "period=20, nbdev=2, SMA",
+                           "(c_k - lower)/(upper - lower), BBANDS(20,2,2,SMA) over the last 20 bucket closes, "
+                           "population stdev" + note,
+                           "fraction", kBb - 1, src + "; TA-Lib 0.6 BBANDS",
+                           "upper = lower (all 20 closes equal)", false});
+    def.columns.push_back({p + "rv_12", "ms", par + "returns=12",
+                           "sample stdev (ddof 1) of the last 12 bucket log returns ln(c_j/c_{j-1})" + note,
+                           "log return", kRv, src, "", false});
+    def.columns.push_back({p + "ret_12", "ms", par + "period=12", "ln(c_k / c_{k-12})" + note, "log return", kRet,
+                           src, "", false});
+    def.columns.push_back({p + "adx_14", "ms", par + "period=14",
+                           "ADX(14), TA-Lib 0.6 loop (DM/TR seeded over buckets 1..13, Wilder smoothing, "
+                           "ADX = mean DX over buckets 14..27 then Wilder)" + note,
+                           "0..100", 2 * kAdx - 1, src + "; TA-Lib 0.6 ADX",
+                           "DX undefined at the forming bucket: smoothed TR = 0 or +DI + -DI = 0 (flat series)",
+                           false});
+  }
+  def.make = [](const KernelContext& ctx) { return std::make_unique<MsKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

@@ -1,5 +1,6 @@
 #include "features/registry.h"
 
+#include "features/cross/cross_families.h"
 #include "features/families.h"
 #include "features/labels.h"
 
@@ -30,6 +31,40 @@ const FamilyDef* find_family(std::string_view name) {
 std::vector<ColumnInfo> per_pair_columns() {
   std::vector<ColumnInfo> out;
   for (const auto& f : per_pair_families()) out.insert(out.end(), f.columns.begin(), f.columns.end());
+  return out;
+}
+
+const std::vector<CrossFamilyDef>& cross_families() {
+  static const std::vector<CrossFamilyDef> families = [] {
+    std::vector<CrossFamilyDef> all;
+    for (auto make : {make_cur_family, make_basket_family, make_arb_family, make_corr_family}) {
+      CrossFamilyDef def = make();
+      if (!def.per_pair_columns.empty() || !def.global_columns.empty()) all.push_back(std::move(def));
+    }
+    return all;
+  }();
+  return families;
+}
+
+const std::vector<FamilyDef>& second_order_families() {
+  static const std::vector<FamilyDef> families = [] {
+    std::vector<FamilyDef> all;
+    for (auto make : {make_lag_family, make_derived_family}) {
+      FamilyDef def = make();
+      if (!def.columns.empty()) all.push_back(std::move(def));
+    }
+    return all;
+  }();
+  return families;
+}
+
+std::vector<ColumnInfo> all_feature_columns() {
+  std::vector<ColumnInfo> out = per_pair_columns();
+  for (const auto& f : cross_families()) {
+    out.insert(out.end(), f.per_pair_columns.begin(), f.per_pair_columns.end());
+    out.insert(out.end(), f.global_columns.begin(), f.global_columns.end());
+  }
+  for (const auto& f : second_order_families()) out.insert(out.end(), f.columns.begin(), f.columns.end());
   return out;
 }
 

@@ -17,6 +17,16 @@ const FamilyDef* find_family(std::string_view name);
 // All per-pair feature columns, in catalogue order.
 std::vector<ColumnInfo> per_pair_columns();
 
+struct CrossFamilyDef;
+// Cross-pair families (FEATURES.md section 2) in catalogue order.
+const std::vector<CrossFamilyDef>& cross_families();
+// Second-order families (section 3: lag, derived), computed per pair over the full row.
+const std::vector<FamilyDef>& second_order_families();
+
+// Every feature column of the full row, in catalogue order: per-pair families, then each
+// cross family's per-pair and global columns, then the second-order families.
+std::vector<ColumnInfo> all_feature_columns();
+
 // Label columns (FEATURES.md section 4), stored separately from features.
 const std::vector<ColumnInfo>& label_columns();
 

@@ -1,6 +1,126 @@
-// Placeholder: family not implemented yet (returns no columns).
+// time: calendar features in UTC, no daylight saving (FEATURES.md 1.9).
+//
+// All columns are pure functions of the bar's own ts (lookback 0) except
+// time_gap_minutes, which needs the previous bar of the pair (lookback 1).
+//
+// Conventions (recorded in the catalogue):
+// - weekday: Monday = 0 .. Sunday = 6 (core/time.h), minute_of_day in 0..1439.
+// - session windows are half-open [start, end) in UTC minutes of the day:
+//   Tokyo [00:00, 09:00), London [07:00, 16:00), New York [12:00, 21:00),
+//   London/New York overlap [12:00, 16:00).
+// - week open  = the last Sunday 22:00 UTC at or before t
+//   (so Sunday 22:00 itself gives 0, Sunday 21:59 gives 10079);
+//   week close = the next Friday 22:00 UTC at or after t
+//   (so Friday 22:00 itself gives 0 and Friday 22:01 gives 10079, the following Friday).
+//   During the trading week since_open + to_close = 7200 (5 days). Bars inside the
+//   weekend closure (Friday 22:00 - Sunday 22:00, normally absent) are not special-cased:
+//   they count from the previous Sunday open and toward the next Friday close, so both
+//   values exceed 7200 there. No holiday calendar is applied.
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
 #include "features/families.h"
 
 namespace bqx::features {
-FamilyDef make_time_family() { return FamilyDef{"time", {}, {}, {}}; }
+namespace {
+
+constexpr double kTwoPi = 6.283185307179586476925286766559;
+constexpr int64_t kSundayOpen = 6 * kMinutesPerDay + 22 * 60;   // minutes after Monday 00:00
+constexpr int64_t kFridayClose = 4 * kMinutesPerDay + 22 * 60;  // minutes after Monday 00:00
+
+struct Session {
+  const char* name;
+  int start;  // minute of day, inclusive
+  int end;    // minute of day, exclusive
+};
+constexpr std::array<Session, 4> kSessions = {{
+    {"tokyo", 0, 9 * 60},
+    {"london", 7 * 60, 16 * 60},
+    {"newyork", 12 * 60, 21 * 60},
+    {"overlap_ldn_ny", 12 * 60, 16 * 60},
+}};
+
+constexpr int kColumns = 11;
+
+class TimeKernel final : public FamilyKernel {
+ public:
+  explicit TimeKernel(const KernelContext& ctx) : offset_(ctx.offset) {}
+
+  void update(const BarInput& bar, double* row) override {
+    double* o = row + offset_;
+    const int mod = minute_of_day(bar.ts);
+    const int wd = weekday(bar.ts);
+    const double day_angle = kTwoPi * static_cast<double>(mod) / 1440.0;
+    const double week_angle = kTwoPi * (static_cast<double>(wd) + static_cast<double>(mod) / 1440.0) / 7.0;
+    o[0] = std::sin(day_angle);
+    o[1] = std::cos(day_angle);
+    o[2] = std::sin(week_angle);
+    o[3] = std::cos(week_angle);
+    for (size_t s = 0; s < kSessions.size(); ++s) {
+      o[4 + s] = (mod >= kSessions[s].start && mod < kSessions[s].end) ? 1.0 : 0.0;
+    }
+    const int64_t in_week = static_cast<int64_t>(wd) * kMinutesPerDay + mod;  // minutes since Monday 00:00
+    o[8] = static_cast<double>((in_week - kSundayOpen + 2 * kMinutesPerWeek) % kMinutesPerWeek);
+    o[9] = static_cast<double>((kFridayClose - in_week + kMinutesPerWeek) % kMinutesPerWeek);
+    o[10] = has_prev_ ? static_cast<double>(bar.ts - prev_ts_) : kNull;
+    has_prev_ = 1;
+    prev_ts_ = bar.ts;
+  }
+
+  void save(StateWriter& out) const override {
+    out.put(has_prev_);
+    out.put(prev_ts_);
+  }
+  void load(StateReader& in) override {
+    in.get(has_prev_);
+    in.get(prev_ts_);
+    if (has_prev_ > 1) in.fail();
+  }
+
+ private:
+  int offset_;
+  uint64_t has_prev_ = 0;
+  int64_t prev_ts_ = 0;
+};
+
+}  // namespace
+
+FamilyDef make_time_family() {
+  FamilyDef def;
+  def.name = "time";
+  const std::string src = "FEATURES.md 1.9";
+  auto add = [&](const std::string& name, const std::string& params, const std::string& formula,
+                 const std::string& unit, int lookback = 0, const std::string& null_when = "") {
+    def.columns.push_back({"time_" + name, "time", params, formula, unit, lookback, src, null_when, true});
+  };
+  add("minute_sin", "UTC", "sin(2*pi*minute_of_day/1440), minute_of_day in 0..1439 (UTC, no DST)", "-1..1");
+  add("minute_cos", "UTC", "cos(2*pi*minute_of_day/1440), minute_of_day in 0..1439 (UTC, no DST)", "-1..1");
+  add("dow_sin", "UTC; Monday=0",
+      "sin(2*pi*(weekday + minute_of_day/1440)/7), weekday Monday=0..Sunday=6 (UTC)", "-1..1");
+  add("dow_cos", "UTC; Monday=0",
+      "cos(2*pi*(weekday + minute_of_day/1440)/7), weekday Monday=0..Sunday=6 (UTC)", "-1..1");
+  for (const auto& s : kSessions) {
+    char window[64];
+    std::snprintf(window, sizeof window, "[%02d:%02d, %02d:%02d) UTC", s.start / 60, s.start % 60, s.end / 60,
+                  s.end % 60);
+    add(std::string("session_") + s.name, window,
+        std::string("1 if the bar's UTC time of day is in ") + window + " (half-open), else 0", "0/1 flag");
+  }
+  add("minutes_since_week_open", "open=Sunday 22:00 UTC",
+      "ts - (last Sunday 22:00 UTC at or before ts); 0 at Sunday 22:00; weekend-closure bars are not "
+      "special-cased (they count from the previous Sunday open, > 7200)",
+      "minutes");
+  add("minutes_to_week_close", "close=Friday 22:00 UTC",
+      "(next Friday 22:00 UTC at or after ts) - ts; 0 at Friday 22:00, 10079 at Friday 22:01 (next week's close); "
+      "weekend-closure bars count toward the next Friday close",
+      "minutes");
+  add("gap_minutes", "", "ts_t - ts_{t-1} (this pair's previous bar; 1 when no minute is missing)", "minutes", 1,
+      "first bar of the pair");
+  static_assert(4 + kSessions.size() + 3 == kColumns);
+  def.make = [](const KernelContext& ctx) { return std::make_unique<TimeKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

@@ -86,7 +86,7 @@ TEST(FeaturesCli, CatalogJsonMatchesRegistry) {
   auto r = run_bqx("catalog --json", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["feature_count"].get<size_t>(), features::per_pair_columns().size());
+  EXPECT_EQ(j["feature_count"].get<size_t>(), features::all_feature_columns().size());
   auto md = run_bqx("catalog", dir);
   EXPECT_EQ(md.exit_code, 0);
   EXPECT_EQ(md.out.rfind("# BQX feature catalogue", 0), 0u);

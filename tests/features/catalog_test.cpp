@@ -23,7 +23,7 @@ TEST(Catalog, CommittedMarkdownIsCurrent) {
 
 TEST(Catalog, JsonListsEveryColumnWithItsMetadata) {
   const auto j = nlohmann::json::parse(features::catalog_json());
-  const auto cols = features::per_pair_columns();
+  const auto cols = features::all_feature_columns();
   ASSERT_EQ(j["feature_count"].get<size_t>(), cols.size());
   ASSERT_EQ(j["columns"].size(), cols.size() + features::label_columns().size());
   for (size_t i = 0; i < cols.size(); ++i) {

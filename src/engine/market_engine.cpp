@@ -1,0 +1,272 @@
+#include "engine/market_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "features/registry.h"
+
+namespace bqx {
+
+using features::ColumnInfo;
+using features::kNull;
+
+namespace {
+constexpr uint64_t kMarketSnapshotMagic = 0x314B544D58514242ull;  // "BBQXMTK1"
+
+void put_bytes(features::StateWriter& out, const std::vector<uint8_t>& bytes) { out.put_vector(bytes); }
+}  // namespace
+
+struct MarketEngine::Impl {
+  MarketOptions options;
+  features::ColumnLayout layout;
+  size_t per_pair_width = 0;  // the PairEngine part, at the start of the row
+  int reg_bqx_w60_prediction = -1;  // index in the per-pair part, if computed
+
+  struct Slot {
+    bool in_universe = false;
+    double baseline = 0;
+    std::unique_ptr<PairEngine> engine;
+    std::vector<std::unique_ptr<features::FamilyKernel>> second_order;
+    std::vector<double> row;  // the pair's full row at its latest bar
+    // as-of state
+    bool has_bar = false;
+    EpochMinute last_ts = 0;
+    double last_close = kNull;
+    double last_reg_bqx_w60_prediction = kNull;
+  };
+  std::array<Slot, kPairCount> slots;
+
+  struct Cross {
+    std::unique_ptr<features::CrossKernel> kernel;
+    std::vector<int> pair_index;    // row index of each per-pair output
+    std::vector<int> global_index;  // row index of each global output
+  };
+  std::vector<Cross> cross;
+  std::vector<double> scratch;
+  features::GridRow grid;
+};
+
+MarketEngine::MarketEngine() : impl_(std::make_unique<Impl>()) {}
+MarketEngine::MarketEngine(MarketEngine&&) noexcept = default;
+MarketEngine& MarketEngine::operator=(MarketEngine&&) noexcept = default;
+MarketEngine::~MarketEngine() = default;
+
+Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe, const MarketOptions& options) {
+  if (universe.empty()) return make_error("the universe has no pairs");
+  if (options.max_staleness_minutes < 0) {
+    return make_error("max_staleness must be >= 0 minutes (" + std::to_string(options.max_staleness_minutes) + ")");
+  }
+  MarketEngine e;
+  Impl& m = *e.impl_;
+  m.options = options;
+  e.columns_ = features::all_feature_columns();
+  for (const auto& c : e.columns_) m.layout.add(c.name);
+  m.per_pair_width = features::per_pair_columns().size();
+  m.reg_bqx_w60_prediction = m.layout.index_of("reg_bqx_w60_prediction");
+
+  features::CrossContext ctx;
+  ctx.max_staleness_minutes = options.max_staleness_minutes;
+  for (const auto& p : universe) {
+    const int slot = pair_index(p.pair);
+    if (slot < 0) return make_error("unknown pair (" + pair_name(p.pair) + ")");
+    if (m.slots[slot].in_universe) return make_error("pair listed twice in the universe (" + pair_name(p.pair) + ")");
+    auto engine = PairEngine::create(p.pair, p.baseline);
+    if (!engine) return engine.error();
+    Impl::Slot& s = m.slots[slot];
+    s.in_universe = true;
+    s.baseline = p.baseline;
+    s.engine = std::make_unique<PairEngine>(std::move(*engine));
+    s.row.assign(e.columns_.size(), kNull);
+    ctx.in_universe[slot] = true;
+    m.grid.in_universe[slot] = true;
+  }
+  for (const auto& f : features::cross_families()) {
+    Impl::Cross c;
+    c.kernel = f.make(ctx);
+    for (const auto& col : f.per_pair_columns) c.pair_index.push_back(m.layout.index_of(col.name));
+    for (const auto& col : f.global_columns) c.global_index.push_back(m.layout.index_of(col.name));
+    m.scratch.resize(std::max({m.scratch.size(), c.pair_index.size(), c.global_index.size()}));
+    m.cross.push_back(std::move(c));
+  }
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    Impl::Slot& s = m.slots[slot];
+    if (!s.in_universe) continue;
+    for (const auto& f : features::second_order_families()) {
+      const int offset = m.layout.index_of(f.columns.front().name);
+      for (const auto& input : f.inputs) {
+        if (m.layout.index_of(input) < 0 || m.layout.index_of(input) >= offset) {
+          return make_error("family " + f.name + " reads a column not computed before it (" + input + ")");
+        }
+      }
+      s.second_order.push_back(f.make(features::KernelContext{offset, &m.layout, all_pairs()[slot]}));
+    }
+  }
+  return e;
+}
+
+Status MarketEngine::step(EpochMinute g, std::span<const PairBar> bars, std::vector<double>& rows,
+                          std::vector<Pair>& row_pairs) {
+  Impl& m = *impl_;
+  if (grid_row_ > 0 && g <= last_g_) {
+    return make_error("bars must arrive in increasing time order (" + format_iso(g) + " after " + format_iso(last_g_) + ")");
+  }
+  // 1. Per-pair families for the pairs with a bar at g.
+  std::array<bool, kPairCount> has_bar{};
+  std::array<const Bar*, kPairCount> bar_of{};
+  for (const PairBar& pb : bars) {
+    const int slot = pair_index(pb.pair);
+    if (slot < 0 || !m.slots[slot].in_universe) return make_error("pair not in the universe (" + pair_name(pb.pair) + ")");
+    if (pb.bar.ts != g) return make_error("bar time differs from the step's minute (" + format_iso(pb.bar.ts) + ")");
+    if (has_bar[slot]) return make_error("two bars for one pair in one minute (" + pair_name(pb.pair) + ")");
+    has_bar[slot] = true;
+    bar_of[slot] = &pb.bar;
+  }
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    if (!has_bar[slot]) continue;
+    Impl::Slot& s = m.slots[slot];
+    s.engine->step(*bar_of[slot], s.row.data());
+    s.has_bar = true;
+    s.last_ts = g;
+    s.last_close = bar_of[slot]->close;
+    s.last_reg_bqx_w60_prediction = m.reg_bqx_w60_prediction >= 0 ? s.row[m.reg_bqx_w60_prediction] : kNull;
+  }
+  // 2. The as-of grid row.
+  features::GridRow& grid = m.grid;
+  grid.g = g;
+  grid.row = grid_row_;
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    const Impl::Slot& s = m.slots[slot];
+    const bool fresh = s.in_universe && s.has_bar && g - s.last_ts <= m.options.max_staleness_minutes;
+    grid.available[slot] = fresh;
+    grid.has_bar[slot] = has_bar[slot];
+    grid.close[slot] = fresh ? s.last_close : kNull;
+    grid.log_index[slot] = fresh ? std::log(s.last_close / s.baseline) : kNull;
+    grid.reg_bqx_w60_prediction[slot] = fresh ? s.last_reg_bqx_w60_prediction : kNull;
+  }
+  // 3. Cross-pair kernels, then their columns on the rows of the pairs with a bar.
+  for (auto& c : m.cross) c.kernel->update(grid);
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    if (!has_bar[slot]) continue;
+    Impl::Slot& s = m.slots[slot];
+    for (auto& c : m.cross) {
+      c.kernel->write_pair(slot, m.scratch.data());
+      for (size_t k = 0; k < c.pair_index.size(); ++k) s.row[c.pair_index[k]] = m.scratch[k];
+      c.kernel->write_global(m.scratch.data());
+      for (size_t k = 0; k < c.global_index.size(); ++k) s.row[c.global_index[k]] = m.scratch[k];
+    }
+    // 4. Second-order families read the whole row.
+    features::BarInput in;
+    const Bar& b = *bar_of[slot];
+    in.ts = b.ts;
+    in.open = b.open;
+    in.high = b.high;
+    in.low = b.low;
+    in.close = b.close;
+    in.volume = b.volume;
+    in.bid = b.bid;
+    in.ask = b.ask;
+    const double scale = 100.0 / s.baseline;
+    in.xo = b.open * scale;
+    in.xh = b.high * scale;
+    in.xl = b.low * scale;
+    in.xc = b.close * scale;
+    for (auto& k : s.second_order) k->update(in, s.row.data());
+    const size_t at = rows.size();
+    rows.resize(at + s.row.size());
+    for (size_t i = 0; i < s.row.size(); ++i) {
+      const double v = s.row[i];
+      rows[at + i] = std::isfinite(v) ? v : kNull;  // undefined is NULL, never Inf
+    }
+    row_pairs.push_back(all_pairs()[slot]);
+  }
+  last_g_ = g;
+  ++grid_row_;
+  return Status::Ok();
+}
+
+std::vector<uint8_t> MarketEngine::snapshot() const {
+  const Impl& m = *impl_;
+  std::vector<uint8_t> bytes;
+  features::StateWriter out(bytes);
+  out.put(kMarketSnapshotMagic);
+  out.put<uint64_t>(columns_.size());
+  out.put(last_g_);
+  out.put(grid_row_);
+  for (const auto& s : m.slots) {
+    out.put<uint8_t>(s.in_universe ? 1 : 0);
+    if (!s.in_universe) continue;
+    put_bytes(out, s.engine->snapshot());
+    out.put<uint8_t>(s.has_bar ? 1 : 0);
+    out.put(s.last_ts);
+    out.put(s.last_close);
+    out.put(s.last_reg_bqx_w60_prediction);
+    out.put_vector(s.row);
+    for (const auto& k : s.second_order) k->save(out);
+  }
+  for (const auto& c : m.cross) c.kernel->save(out);
+  return bytes;
+}
+
+Status MarketEngine::restore(const std::vector<uint8_t>& bytes) {
+  Impl& m = *impl_;
+  features::StateReader in(bytes.data(), bytes.size());
+  if (in.get<uint64_t>() != kMarketSnapshotMagic || in.get<uint64_t>() != columns_.size()) {
+    return make_error("market snapshot does not match this engine (catalogue or version differs)");
+  }
+  last_g_ = in.get<EpochMinute>();
+  grid_row_ = in.get<uint64_t>();
+  for (auto& s : m.slots) {
+    const bool present = in.get<uint8_t>() != 0;
+    if (present != s.in_universe) return make_error("market snapshot was taken with a different universe");
+    if (!present) continue;
+    const auto n = in.get<uint64_t>();
+    if (!in.ok()) break;
+    std::vector<uint8_t> pair_bytes(n);
+    // get_vector needs the size in front: rebuild it from the already-consumed length.
+    for (auto& b : pair_bytes) b = in.get<uint8_t>();
+    if (auto st = s.engine->restore(pair_bytes); !st) return st;
+    s.has_bar = in.get<uint8_t>() != 0;
+    s.last_ts = in.get<EpochMinute>();
+    s.last_close = in.get<double>();
+    s.last_reg_bqx_w60_prediction = in.get<double>();
+    in.get_vector(s.row);
+    for (auto& k : s.second_order) k->load(in);
+  }
+  for (auto& c : m.cross) c.kernel->load(in);
+  if (!in.ok() || !in.at_end()) return make_error("market snapshot is truncated or corrupt");
+  return Status::Ok();
+}
+
+Status run_market(MarketEngine& engine, const std::vector<BarFrame>& frames, const RowCallback& on_row,
+                  EpochMinute from, EpochMinute to) {
+  std::vector<size_t> pos(frames.size(), 0);
+  for (size_t f = 0; f < frames.size(); ++f) {
+    pos[f] = static_cast<size_t>(std::lower_bound(frames[f].ts.begin(), frames[f].ts.end(), from) - frames[f].ts.begin());
+  }
+  std::vector<PairBar> minute;
+  std::vector<double> rows;
+  std::vector<Pair> row_pairs;
+  for (;;) {
+    EpochMinute g = INT64_MAX;
+    for (size_t f = 0; f < frames.size(); ++f) {
+      if (pos[f] < frames[f].size()) g = std::min(g, frames[f].ts[pos[f]]);
+    }
+    if (g == INT64_MAX || g >= to) break;
+    minute.clear();
+    for (size_t f = 0; f < frames.size(); ++f) {
+      if (pos[f] < frames[f].size() && frames[f].ts[pos[f]] == g) {
+        minute.push_back(PairBar{frames[f].pair, frames[f].at(pos[f])});
+        ++pos[f];
+      }
+    }
+    rows.clear();
+    row_pairs.clear();
+    BQX_TRY(engine.step(g, minute, rows, row_pairs));
+    for (size_t r = 0; r < row_pairs.size(); ++r) BQX_TRY(on_row(row_pairs[r], g, rows.data() + r * engine.width()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace bqx

@@ -1,0 +1,69 @@
+// The market engine: one minute of bars for any set of pairs in, the full feature rows
+// (per-pair + cross-pair + second-order) for those bars out (DESIGN.md "engine",
+// FEATURES.md sections 1-3). The batch path over a dataset is the same step in a loop
+// over the merged timeline, so batch == stream by construction (and by test).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/bars.h"
+#include "core/result.h"
+#include "engine/pair_engine.h"
+#include "features/cross/cross_kernel.h"
+
+namespace bqx {
+
+struct MarketOptions {
+  int max_staleness_minutes = features::kDefaultMaxStalenessMinutes;
+};
+
+struct PairSetup {
+  Pair pair{};
+  double baseline = 0;  // B_p
+};
+
+struct PairBar {
+  Pair pair{};
+  Bar bar{};
+};
+
+class MarketEngine {
+ public:
+  static Result<MarketEngine> create(const std::vector<PairSetup>& universe, const MarketOptions& options = {});
+  MarketEngine(MarketEngine&&) noexcept;
+  MarketEngine& operator=(MarketEngine&&) noexcept;
+  ~MarketEngine();
+
+  size_t width() const { return columns_.size(); }
+  const std::vector<features::ColumnInfo>& columns() const { return columns_; }
+  EpochMinute last_minute() const { return last_g_; }
+  uint64_t grid_rows() const { return grid_row_; }
+
+  // One grid minute g (strictly increasing across calls). `bars` holds at most one bar per
+  // pair, each with ts == g, pairs in the universe. Appends one row per bar to `rows`
+  // (row-major, width() each) in canonical pair order, and the pairs to `row_pairs`.
+  Status step(EpochMinute g, std::span<const PairBar> bars, std::vector<double>& rows, std::vector<Pair>& row_pairs);
+
+  std::vector<uint8_t> snapshot() const;
+  Status restore(const std::vector<uint8_t>& bytes);
+
+ private:
+  MarketEngine();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<features::ColumnInfo> columns_;
+  EpochMinute last_g_ = 0;
+  uint64_t grid_row_ = 0;
+};
+
+// Called once per output row, in time order (then canonical pair order within a minute).
+using RowCallback = std::function<Status(Pair pair, EpochMinute ts, const double* row)>;
+
+// Replays frames (one per pair, sorted) through the engine, bars with from <= ts < to.
+Status run_market(MarketEngine& engine, const std::vector<BarFrame>& frames, const RowCallback& on_row,
+                  EpochMinute from = INT64_MIN, EpochMinute to = INT64_MAX);
+
+}  // namespace bqx
