@@ -53,19 +53,28 @@ struct Section {
   std::string note;
 };
 
-// Every family in catalogue order, as one list of sections.
+// Every family in catalogue order, as one list of sections (columns grouped by family).
 std::vector<Section> sections() {
   std::vector<Section> out;
-  for (const auto& f : per_pair_families()) out.push_back({f.name, f.columns, f.inputs, ""});
-  for (const auto& f : cross_families()) {
-    Section s{f.name, f.per_pair_columns, {}, ""};
-    s.columns.insert(s.columns.end(), f.global_columns.begin(), f.global_columns.end());
-    s.note = fmt::format("Cross-pair family on the as-of grid: {} per-pair columns then {} global columns "
-                         "(the same value on every pair's row at a grid time). Lookbacks count grid rows.",
-                         f.per_pair_columns.size(), f.global_columns.size());
-    out.push_back(std::move(s));
+  for (const auto& c : all_feature_columns()) {
+    if (out.empty() || out.back().name != c.family) out.push_back({c.family, {}, {}, ""});
+    out.back().columns.push_back(c);
   }
-  for (const auto& f : second_order_families()) out.push_back({f.name, f.columns, f.inputs, ""});
+  for (auto& s : out) {
+    for (const auto& f : per_pair_families()) {
+      if (f.name == s.name) s.inputs = f.inputs;
+    }
+    for (const auto& f : second_order_families()) {
+      if (f.name == s.name) s.inputs = f.inputs;
+    }
+    for (const auto& f : cross_families()) {
+      if (f.name == s.name) {
+        s.note = fmt::format("Cross-pair family on the as-of grid: {} per-pair columns then {} global columns "
+                             "(the same value on every pair's row at a grid time). Lookbacks count grid rows.",
+                             f.per_pair_columns.size(), f.global_columns.size());
+      }
+    }
+  }
   return out;
 }
 

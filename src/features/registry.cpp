@@ -1,5 +1,7 @@
 #include "features/registry.h"
 
+#include <algorithm>
+
 #include "features/cross/cross_families.h"
 #include "features/families.h"
 #include "features/labels.h"
@@ -59,12 +61,31 @@ const std::vector<FamilyDef>& second_order_families() {
 }
 
 std::vector<ColumnInfo> all_feature_columns() {
-  std::vector<ColumnInfo> out = per_pair_columns();
+  // Collected in family order, then grouped by each column's own family: a cross kernel
+  // may compute a column that the catalogue files under a later family (e.g. the cur
+  // kernel computes derived_pair_vs_implied_*, which needs the grid history of strengths).
+  std::vector<ColumnInfo> collected = per_pair_columns();
+  std::vector<std::string> order;
+  for (const auto& f : per_pair_families()) order.push_back(f.name);
   for (const auto& f : cross_families()) {
-    out.insert(out.end(), f.per_pair_columns.begin(), f.per_pair_columns.end());
-    out.insert(out.end(), f.global_columns.begin(), f.global_columns.end());
+    collected.insert(collected.end(), f.per_pair_columns.begin(), f.per_pair_columns.end());
+    collected.insert(collected.end(), f.global_columns.begin(), f.global_columns.end());
+    order.push_back(f.name);
   }
-  for (const auto& f : second_order_families()) out.insert(out.end(), f.columns.begin(), f.columns.end());
+  for (const auto& f : second_order_families()) {
+    collected.insert(collected.end(), f.columns.begin(), f.columns.end());
+    order.push_back(f.name);
+  }
+  std::vector<ColumnInfo> out;
+  out.reserve(collected.size());
+  for (const auto& family : order) {
+    for (const auto& c : collected) {
+      if (c.family == family) out.push_back(c);
+    }
+  }
+  for (const auto& c : collected) {
+    if (std::find(order.begin(), order.end(), c.family) == order.end()) out.push_back(c);  // never dropped
+  }
   return out;
 }
 
