@@ -1,0 +1,509 @@
+// O(1) rolling quadratic least squares (FEATURES.md 1.2) and the small rolling
+// co-moment primitives used by the reg / regdiag families.
+//
+// RollingQuadraticFit fits y_k ~ a2*k^2 + a1*k + a0, k = 0..W-1 over the last W values
+// (k = W-1 is the newest). Cost per push is O(1) amortised and independent of W.
+//
+// Basis. Instead of the monomials 1, k, k^2 (whose normal equations are badly
+// conditioned for W = 630) the fit uses the discrete orthogonal polynomials of the
+// window, scaled to integers:
+//   C   = W - 1
+//   v_k = 2k - C                    (integer, sum v = 0)
+//   w_k = 3 v_k^2 - (W^2 - 1)       (integer, sum w = 0, sum v*w = 0)
+// so y_k ~ ref + beta0 + beta1*v_k + beta2*w_k with independent coefficients
+//   beta0 = U0 / W,   beta1 = U1 / Nv,   beta2 = V2 / Nw,
+//   U0 = sum d_k, U1 = sum v_k d_k, V2 = sum w_k d_k, d_k = y_k - ref,
+//   Nv = sum v^2 = W(W^2-1)/3, Nw = sum w^2 = 4W(W^2-1)(W^2-4)/5 (exact integers in
+//   double for W <= 630). The normal matrix is diagonal in this basis, so its inverse
+//   is three precomputed constants. Back in the monomial basis:
+//   a2 (W-1)^2 = 12 C^2 beta2, a1 (W-1) = C (2 beta1 - 12 C beta2),
+//   a0 = ref + beta0 - C beta1 + wC beta2, slope at t = 2 beta1 + 12 C beta2,
+//   vertex offset = -beta1 / (12 beta2) - C/2.
+//
+// Sliding. When a new value n enters and the oldest a (at v = -C) leaves, every kept
+// value moves one step back: v -> v - 2, w -> w - 12 v + 12. With the kept sums
+//   K0 = U0 - a, K1 = U1 + C a, K2 = V2 - wC a, KQ = Q - a^2   (wC = 2(W-1)(W-2))
+// the new sums are
+//   U0' = K0 + n
+//   U1' = K1 - 2 K0 + C n
+//   V2' = K2 - 12 K1 + 12 K0 + wC n
+//   Q'  = KQ + n^2                                     (Q = sum d_k^2)
+//
+// Shift and re-anchoring. d_k = y_k - ref with ref = the window mean at the last
+// anchoring, so prices near 100 never enter a sum of squares. The sums are recomputed
+// exactly from the ring buffer (oldest to newest, around the new window mean) when
+//   - the window first fills, and then every W pushes (bounds the rounding drift of the
+//     subtract-on-evict updates to W steps), or
+//   - the window's dispersion has collapsed: its centred sum of squares m2 is more than
+//     kCollapse times below the largest shifted sum of squares Q seen since the last
+//     anchoring (a volatile stretch has left a quiet window; the absolute rounding error
+//     of the sums scales with that peak, so without this a quiet window after a volatile
+//     one would lose up to eps*peak/m2 relative precision). m2 below the scale-aware
+//     floor W*(64*eps*|ref|)^2 (ulp-level dispersion) never triggers, so a flat window
+//     triggers at most once.
+// Both rules depend only on the data and the push count, so batch, stream and restored
+// runs are bit-identical. A collapse trigger needs m2 to fall kCollapse-fold below the
+// peak since the last anchoring, so it fires at most a few times per collapse (never on
+// the 200,000-bar random walk of reg_test; twice on a walk-then-flat series at W = 630),
+// keeping the amortised cost O(1) per push.
+//
+// Sums of squares. SStot = Q - U0*beta0, explained E = U1*beta1 + V2*beta2,
+// SSres = SStot - E. Between anchorings Q <= kCollapse*SStot (or SStot is at ulp level),
+// and the differences lose about eps_eff*Q in absolute terms (eps_eff ~ a few W*eps in
+// the worst case, ~sqrt(W)*eps typically):
+//   |SSres_hat - SSres| <= kNoise(W) * Q,    kNoise(W) = 16 * W * DBL_EPSILON.
+// Values at or below that floor are indistinguishable from 0: SStot below it is treated
+// as "SStot = 0" (r2 NULL) and SSres below it is reported as exactly 0 (rmse = 0, r2 = 1).
+// r2 = E / SStot is clamped into [0, 1]. rmse has relative error about
+// kNoise*Q / (2*SSres): 1e-9 relative whenever 1 - r2 >~ 1e-3 (all realistic FX
+// windows); for smoother windows the stated bound is |rmse_hat^2 - rmse^2| <= 1e-9 rmse^2
+// + kNoise * Q / W (tested on a sine + 1e-9 noise series, 1 - r2 down to ~6e-8, where
+// rmse is good to ~1e-7 relative); an exactly quadratic series gives rmse = 0.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "features/kernel.h"
+#include "features/rolling.h"
+
+namespace bqx::features {
+
+// The nine fit columns of one window (FEATURES.md 1.2, in column order).
+struct QuadColumns {
+  double quadratic_term, linear_term, constant_term, prediction, residual, r2, rmse, slope_now, vertex_offset;
+};
+
+// Relative tolerance of the scale-aware zero tests on the fitted terms: a term whose
+// magnitude is <= kRegZeroRel * (|y_t| + sd_W(y)) is reported as exactly 0 (far below
+// one pip at index level 100, far above the rounding floor of the sums).
+inline constexpr double kRegZeroRel = 1e-12;
+
+// Dispersion-collapse factor that forces an exact recomputation (see above).
+inline constexpr double kCollapse = 256.0;
+
+// True when a shifted-sum accumulator should be recomputed exactly because its centred
+// sum of squares m2 fell more than kCollapse-fold below the largest shifted sum of
+// squares since the last recomputation (ulp-level dispersion excluded).
+inline bool dispersion_collapsed(double peak, double m2, double n, double ref) {
+  const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
+  return peak > kCollapse * std::max(m2, ulp_floor);
+}
+
+// Fixed-capacity ring buffer for the reg primitives: like RingBuffer (rolling.h) but
+// wraps with a compare instead of a modulo and walks the window in two contiguous
+// runs, which matters at 12 windows x 2 domains per bar.
+template <typename T>
+class RegRing {
+ public:
+  explicit RegRing(size_t capacity = 1) : data_(capacity) {}
+  size_t capacity() const { return data_.size(); }
+  size_t size() const { return size_; }
+  bool full() const { return size_ == data_.size(); }
+  // Pushes a value; when the ring was full, the oldest value is written to *evicted.
+  void push(const T& value, T* evicted = nullptr) {
+    if (size_ == data_.size()) {
+      if (evicted) *evicted = data_[head_];
+    } else {
+      ++size_;
+    }
+    data_[head_] = value;
+    if (++head_ == data_.size()) head_ = 0;
+  }
+  // front(0) = oldest, front(1) = second oldest (k < size()).
+  const T& front(size_t k) const {
+    size_t i = (size_ == data_.size() ? head_ : 0) + k;
+    if (i >= data_.size()) i -= data_.size();
+    return data_[i];
+  }
+  const T& back() const { return data_[head_ == 0 ? data_.size() - 1 : head_ - 1]; }
+  // Calls f(value) for every value, oldest first.
+  template <typename F>
+  void for_each(F&& f) const {
+    const size_t start = size_ == data_.size() ? head_ : 0;
+    const size_t first_run = std::min(size_, data_.size() - start);
+    for (size_t i = 0; i < first_run; ++i) f(data_[start + i]);
+    for (size_t i = 0; i < size_ - first_run; ++i) f(data_[i]);
+  }
+  void save(StateWriter& out) const {
+    out.put_vector(data_);
+    out.put<uint64_t>(head_);
+    out.put<uint64_t>(size_);
+  }
+  void load(StateReader& in) {
+    in.get_vector(data_);
+    head_ = in.get<uint64_t>();
+    size_ = in.get<uint64_t>();
+    if (head_ >= data_.size() || size_ > data_.size()) in.fail();
+  }
+
+ private:
+  std::vector<T> data_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+class RollingQuadraticFit {
+ public:
+  explicit RollingQuadraticFit(int window = 3) : w_(window), values_(static_cast<size_t>(window)) {
+    const double W = window;
+    c_ = W - 1;
+    wc_ = 2.0 * (W - 1) * (W - 2);
+    inv_w_ = 1.0 / W;
+    inv_nv_ = 3.0 / (W * (W * W - 1));
+    inv_nw_ = 5.0 / (4.0 * W * (W * W - 1) * (W * W - 4));
+    noise_ = 16.0 * W * DBL_EPSILON;
+  }
+  int window() const { return w_; }
+  bool ready() const { return values_.full(); }
+  uint64_t anchors() const { return anchors_; }  // exact recomputations so far (diagnostic)
+
+  void push(double y) {
+    // Run length of equal values: an exactly flat window is recognised exactly.
+    run_ = (values_.size() > 0 && y == values_.back()) ? run_ + 1 : 1;
+    if (!values_.full()) {
+      values_.push(y);
+      if (values_.full()) anchor();
+      return;
+    }
+    double a = 0;
+    values_.push(y, &a);
+    const double ad = a - ref_, nd = y - ref_;
+    const double k0 = u0_ - ad;
+    const double k1 = u1_ + c_ * ad;
+    const double k2 = v2_ - wc_ * ad;
+    const double kq = q_ - ad * ad;
+    u0_ = k0 + nd;
+    u1_ = (k1 - 2.0 * k0) + c_ * nd;
+    v2_ = ((k2 - 12.0 * k1) + 12.0 * k0) + wc_ * nd;
+    q_ = kq + nd * nd;
+    peak_ = std::max(peak_, q_);
+    if (++since_anchor_ >= static_cast<uint64_t>(w_) ||
+        dispersion_collapsed(peak_, q_ - u0_ * (u0_ * inv_w_), static_cast<double>(w_), ref_)) {
+      anchor();
+    }
+  }
+
+  // The window's fit columns; y_t is the newest value. Requires ready().
+  void evaluate(QuadColumns& o) const {
+    const double yt = values_.back();
+    if (run_ >= static_cast<uint64_t>(w_)) {  // exactly flat window
+      o.quadratic_term = 0;
+      o.linear_term = 0;
+      o.constant_term = yt;
+      o.prediction = (o.quadratic_term + o.linear_term) + o.constant_term;
+      o.residual = yt - o.prediction;
+      o.r2 = kNull;
+      o.rmse = 0;
+      o.slope_now = 0;
+      o.vertex_offset = kNull;
+      return;
+    }
+    const double b0 = u0_ * inv_w_, b1 = u1_ * inv_nv_, b2 = v2_ * inv_nw_;
+    const double floor = noise_ * q_;
+    const double sstot = q_ - u0_ * b0;
+    const double explained = u1_ * b1 + v2_ * b2;
+    double ssres = sstot - explained;
+    const bool sstot_zero = !(sstot > floor);
+    if (!(ssres > floor)) ssres = 0;
+    if (sstot_zero) {
+      o.r2 = kNull;
+    } else if (ssres == 0) {
+      o.r2 = 1;
+    } else {
+      o.r2 = std::clamp(explained / sstot, 0.0, 1.0);
+    }
+    o.rmse = std::sqrt(ssres * inv_w_);
+
+    const double zero = kRegZeroRel * (std::fabs(yt) + std::sqrt(std::max(sstot, 0.0) * inv_w_));
+    double quad = 12.0 * c_ * c_ * b2;
+    double lin = c_ * (2.0 * b1 - 12.0 * c_ * b2);
+    double slope = 2.0 * b1 + 12.0 * c_ * b2;
+    if (std::fabs(quad) <= zero) quad = 0;
+    if (std::fabs(lin) <= zero) lin = 0;
+    if (std::fabs(slope) * c_ <= zero) slope = 0;
+    o.quadratic_term = quad;
+    o.linear_term = lin;
+    o.constant_term = ref_ + ((b0 - c_ * b1) + wc_ * b2);
+    o.prediction = (o.quadratic_term + o.linear_term) + o.constant_term;
+    o.residual = yt - o.prediction;
+    o.slope_now = slope;
+    if (quad == 0) {
+      o.vertex_offset = kNull;
+    } else {
+      // -a1/(2 a2) - (W-1) = -beta1/(12 beta2) - C/2; the clip also maps +-inf to the bounds.
+      const double v = -b1 / (12.0 * b2) - 0.5 * c_;
+      const double lim = 10.0 * static_cast<double>(w_);
+      o.vertex_offset = std::clamp(v, -lim, lim);
+    }
+  }
+
+  void save(StateWriter& out) const {
+    values_.save(out);
+    out.put(ref_);
+    out.put(u0_);
+    out.put(u1_);
+    out.put(v2_);
+    out.put(q_);
+    out.put(peak_);
+    out.put<uint64_t>(since_anchor_);
+    out.put<uint64_t>(run_);
+    out.put<uint64_t>(anchors_);
+  }
+  void load(StateReader& in) {
+    values_.load(in);
+    in.get(ref_);
+    in.get(u0_);
+    in.get(u1_);
+    in.get(v2_);
+    in.get(q_);
+    in.get(peak_);
+    since_anchor_ = in.get<uint64_t>();
+    run_ = in.get<uint64_t>();
+    anchors_ = in.get<uint64_t>();
+  }
+
+ private:
+  // Exact recomputation of the sums around ref = window mean (fixed order: oldest first).
+  void anchor() {
+    since_anchor_ = 0;
+    ++anchors_;
+    double s = 0;
+    values_.for_each([&](double y) { s += y; });
+    ref_ = s / static_cast<double>(values_.size());
+    double u0 = 0, u1 = 0, v2 = 0, q = 0;
+    const double wm = static_cast<double>(w_) * static_cast<double>(w_) - 1.0;
+    double v = -c_;  // v_k = 2k - C, exact integers
+    values_.for_each([&](double y) {
+      const double d = y - ref_;
+      const double w = 3.0 * v * v - wm;
+      u0 += d;
+      u1 += v * d;
+      v2 += w * d;
+      q += d * d;
+      v += 2.0;
+    });
+    u0_ = u0;
+    u1_ = u1;
+    v2_ = v2;
+    q_ = q;
+    peak_ = q_;
+  }
+
+  int w_;
+  double c_ = 0, wc_ = 0, inv_w_ = 0, inv_nv_ = 0, inv_nw_ = 0, noise_ = 0;
+  RegRing<double> values_;
+  double ref_ = 0, u0_ = 0, u1_ = 0, v2_ = 0, q_ = 0, peak_ = 0;
+  uint64_t since_anchor_ = 0;
+  uint64_t run_ = 0;
+  uint64_t anchors_ = 0;
+};
+
+// Sample covariances (ddof 1) of every pair of N series over their last W rows, from
+// shifted sums re-anchored exactly (around the window means) when the window first
+// fills, every W pushes, and when a series' dispersion collapses (same rule as above).
+// Pairs are in lexicographic order (0,1), (0,2), ..., (N-2,N-1). Scale-aware zero: a
+// co-moment at or below its rounding floor 16*W*eps*sqrt(Qi*Qj) (Qi = shifted sum of
+// squares of series i) is reported as exactly 0, so a constant series gives
+// covariance 0 exactly.
+template <size_t N>
+class RollingCoMoments {
+ public:
+  static constexpr size_t kPairs = N * (N - 1) / 2;
+  using Row = std::array<double, N>;
+
+  explicit RollingCoMoments(size_t window = 2)
+      : window_(window),
+        rows_(window),
+        inv_n_(1.0 / static_cast<double>(window)),
+        inv_n1_(1.0 / (static_cast<double>(window) - 1.0)),
+        noise2_((16.0 * static_cast<double>(window) * DBL_EPSILON) * (16.0 * static_cast<double>(window) * DBL_EPSILON)) {}
+  bool full() const { return rows_.full(); }
+
+  void push(const Row& x) {
+    if (!rows_.full()) {
+      rows_.push(x);
+      if (rows_.full()) anchor();
+      return;
+    }
+    Row old{};
+    rows_.push(x, &old);
+    Row dn{}, dold{};
+    for (size_t i = 0; i < N; ++i) {
+      dn[i] = x[i] - ref_[i];
+      dold[i] = old[i] - ref_[i];
+      s_[i] += dn[i] - dold[i];
+      sq_[i] += dn[i] * dn[i] - dold[i] * dold[i];
+    }
+    size_t p = 0;
+    for (size_t i = 0; i < N; ++i) {
+      for (size_t j = i + 1; j < N; ++j, ++p) sxy_[p] += dn[i] * dn[j] - dold[i] * dold[j];
+    }
+    const double n = static_cast<double>(window_);
+    bool collapsed = false;
+    for (size_t i = 0; i < N; ++i) {
+      peak_[i] = std::max(peak_[i], sq_[i]);
+      collapsed = collapsed || dispersion_collapsed(peak_[i], sq_[i] - s_[i] * (s_[i] * inv_n_), n, ref_[i]);
+    }
+    if (++since_anchor_ >= window_ || collapsed) anchor();
+  }
+
+  // Covariances of the pairs, in pair order. Requires full().
+  void covariances(std::array<double, kPairs>& out) const {
+    size_t p = 0;
+    for (size_t i = 0; i < N; ++i) {
+      for (size_t j = i + 1; j < N; ++j, ++p) {
+        const double m = sxy_[p] - s_[i] * (s_[j] * inv_n_);
+        // |m| <= 16*W*eps*sqrt(Qi*Qj), compared squared.
+        out[p] = m * m <= noise2_ * (sq_[i] * sq_[j]) ? 0.0 : m * inv_n1_;
+      }
+    }
+  }
+
+  void save(StateWriter& out) const {
+    rows_.save(out);
+    out.put(ref_);
+    out.put(s_);
+    out.put(sq_);
+    out.put(peak_);
+    out.put(sxy_);
+    out.put<uint64_t>(since_anchor_);
+  }
+  void load(StateReader& in) {
+    rows_.load(in);
+    in.get(ref_);
+    in.get(s_);
+    in.get(sq_);
+    in.get(peak_);
+    in.get(sxy_);
+    since_anchor_ = in.get<uint64_t>();
+  }
+
+ private:
+  void anchor() {
+    since_anchor_ = 0;
+    Row sum{};
+    rows_.for_each([&](const Row& r) {
+      for (size_t i = 0; i < N; ++i) sum[i] += r[i];
+    });
+    for (size_t i = 0; i < N; ++i) ref_[i] = sum[i] / static_cast<double>(rows_.size());
+    s_.fill(0);
+    sq_.fill(0);
+    sxy_.fill(0);
+    rows_.for_each([&](const Row& r) {
+      Row d{};
+      for (size_t i = 0; i < N; ++i) {
+        d[i] = r[i] - ref_[i];
+        s_[i] += d[i];
+        sq_[i] += d[i] * d[i];
+      }
+      size_t p = 0;
+      for (size_t i = 0; i < N; ++i) {
+        for (size_t j = i + 1; j < N; ++j, ++p) sxy_[p] += d[i] * d[j];
+      }
+    });
+    peak_ = sq_;
+  }
+
+  size_t window_;
+  RegRing<Row> rows_;
+  double inv_n_, inv_n1_, noise2_;
+  Row ref_{}, s_{}, sq_{}, peak_{};
+  std::array<double, kPairs> sxy_{};
+  uint64_t since_anchor_ = 0;
+};
+
+// Lag-1 autocorrelation of a series over its last W values: the Pearson correlation of
+// the W-1 pairs (e_{i-1}, e_i) inside the window (numpy: corrcoef(e[:-1], e[1:])[0,1];
+// pandas: Series.autocorr(1)). Shifted sums, re-anchored like the classes above.
+class RollingLag1Autocorr {
+ public:
+  explicit RollingLag1Autocorr(size_t window = 3) : window_(window), values_(window) {}
+  bool full() const { return values_.full(); }
+
+  void push(double e) {
+    if (!values_.full()) {
+      values_.push(e);
+      if (values_.full()) anchor();
+      return;
+    }
+    const double a = values_.front(0) - ref_, a1 = values_.front(1) - ref_;
+    const double last = values_.back() - ref_, n = e - ref_;
+    values_.push(e);
+    s_ += n - a;
+    q_ += n * n - a * a;
+    p_ += last * n - a * a1;
+    peak_ = std::max(peak_, q_);
+    const double w = static_cast<double>(window_);
+    if (++since_anchor_ >= window_ || dispersion_collapsed(peak_, q_ - s_ * (s_ / w), w, ref_)) anchor();
+  }
+
+  // level: the magnitude of the underlying series (for the scale-aware zero test of the
+  // variances). Returns NULL when either lagged variance is at or below its rounding
+  // floor (16*W*eps of the shifted sum of squares) or its standard deviation is at or
+  // below kRegZeroRel * level. Requires full().
+  double value(double level) const {
+    const double first = values_.front(0) - ref_, last = values_.back() - ref_;
+    const double n = static_cast<double>(window_ - 1), inv_n = 1.0 / n;
+    const double sx = s_ - last, sy = s_ - first;
+    const double sxx = q_ - last * last, syy = q_ - first * first;
+    const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
+    const double cov = p_ - sx * (sy * inv_n);
+    const double floor = 16.0 * static_cast<double>(window_) * DBL_EPSILON * q_;
+    const double tiny = kRegZeroRel * level;
+    if (!(vx > floor) || !(vy > floor) || !(vx > tiny * tiny * n) || !(vy > tiny * tiny * n)) return kNull;
+    return std::clamp(cov / std::sqrt(vx * vy), -1.0, 1.0);
+  }
+
+  void save(StateWriter& out) const {
+    values_.save(out);
+    out.put(ref_);
+    out.put(s_);
+    out.put(q_);
+    out.put(p_);
+    out.put(peak_);
+    out.put<uint64_t>(since_anchor_);
+  }
+  void load(StateReader& in) {
+    values_.load(in);
+    in.get(ref_);
+    in.get(s_);
+    in.get(q_);
+    in.get(p_);
+    in.get(peak_);
+    since_anchor_ = in.get<uint64_t>();
+  }
+
+ private:
+  void anchor() {
+    since_anchor_ = 0;
+    double s = 0;
+    values_.for_each([&](double e) { s += e; });
+    ref_ = s / static_cast<double>(values_.size());
+    double s1 = 0, q = 0, p = 0, prev = 0;
+    bool first = true;
+    values_.for_each([&](double e) {
+      const double d = e - ref_;
+      s1 += d;
+      q += d * d;
+      if (!first) p += prev * d;
+      prev = d;
+      first = false;
+    });
+    s_ = s1;
+    q_ = q;
+    p_ = p;
+    peak_ = q_;
+  }
+
+  size_t window_;
+  RegRing<double> values_;
+  double ref_ = 0, s_ = 0, q_ = 0, p_ = 0, peak_ = 0;
+  uint64_t since_anchor_ = 0;
+};
+
+}  // namespace bqx::features
