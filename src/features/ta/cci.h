@@ -1,0 +1,69 @@
+// CCI exactly as TA-Lib 0.6 (TA_CCI): typical price tp = (h + l + c) / 3 in a circular
+// buffer of n slots (slot i % n, as TA-Lib's CIRCBUF); mean = (sum of slots 0..n-1, in slot
+// order) / n, bit for bit TA-Lib's; mean deviation = sum |slot - mean| / n computed exactly
+// over the window (O(n) per bar, as TA-Lib), its terms added in four interleaved partial
+// sums (slot j into sum j mod 4, then (s0 + s1) + (s2 + s3)): a fixed order, so deterministic,
+// with 4x shorter dependency chains than TA-Lib's loop (it differs from TA-Lib's sum only
+// by rounding, ~1e-16 relative). CCI = (tp - mean) / (0.015 * (sum|.| / n)).
+// The numerator is kept bit-identical to TA-Lib on purpose: when tp ~ mean it is rounding
+// noise (~1e-14 at index level 100) that the 1/(0.015 * meandev) factor amplifies to ~1e-10.
+// NULL when the window is flat (all n typical prices equal, detected exactly by the run of
+// equal values; TA-Lib prints 0, or a rounding artefact). Lookback n - 1 (TA_CCI_Lookback).
+#pragma once
+
+#include "features/ta/common.h"
+
+namespace bqx::features::ta {
+
+class Cci {
+ public:
+  Cci() : Cci(14) {}
+  explicit Cci(int n) : n_(n), ring_(n) {}
+  static int lookback(int n) { return n - 1; }
+
+  double update(double h, double l, double c) {
+    const double tp = (h + l + c) / 3;
+    run_ = (ring_.pushes() > 0 && tp == last_) ? run_ + 1 : 1;
+    last_ = tp;
+    ring_.push(tp);
+    const size_t n = static_cast<size_t>(n_);
+    if (!ring_.full() || run_ >= n) return kNull;
+    const double* v = ring_.data();
+    double avg = 0;
+    for (size_t j = 0; j < n; ++j) avg += v[j];
+    avg /= n_;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      s0 += std::fabs(v[j] - avg);
+      s1 += std::fabs(v[j + 1] - avg);
+      s2 += std::fabs(v[j + 2] - avg);
+      s3 += std::fabs(v[j + 3] - avg);
+    }
+    if (j < n) s0 += std::fabs(v[j] - avg);
+    if (j + 1 < n) s1 += std::fabs(v[j + 1] - avg);
+    if (j + 2 < n) s2 += std::fabs(v[j + 2] - avg);
+    const double dev = (s0 + s1) + (s2 + s3);
+    if (dev == 0.0) return kNull;
+    return (tp - avg) / (0.015 * (dev / n_));
+  }
+
+  void save(StateWriter& out) const {
+    ring_.save(out);
+    out.put(last_);
+    out.put(run_);
+  }
+  void load(StateReader& in) {
+    ring_.load(in);
+    in.get(last_);
+    in.get(run_);
+  }
+
+ private:
+  int n_;
+  Ring ring_;
+  double last_ = 0;
+  uint64_t run_ = 0;
+};
+
+}  // namespace bqx::features::ta
