@@ -76,6 +76,9 @@ class RollingMoments {
   bool full() const { return values_.full(); }
 
   void push(double x) {
+    // Length of the run of equal values ending here: a window inside one run is flat, and
+    // its variance is exactly 0 (shifted sums would leave a rounding residue).
+    run_ = (values_.size() > 0 && x == values_.back(0)) ? run_ + 1 : 1;
     double old = 0;
     const bool dropped = values_.push(x, &old);
     if (values_.size() == 1 && !dropped) ref_ = x;
@@ -90,8 +93,9 @@ class RollingMoments {
     if (++since_anchor_ >= window_) reanchor();
   }
   double mean() const { return ref_ + s1_ / static_cast<double>(values_.size()); }
-  // Sum of squared deviations from the mean, clamped at 0.
+  // Sum of squared deviations from the mean, clamped at 0; exactly 0 on a flat window.
   double m2() const {
+    if (run_ >= values_.size()) return 0.0;
     const double n = static_cast<double>(values_.size());
     const double v = s2_ - s1_ * s1_ / n;
     return v > 0 ? v : 0.0;
@@ -107,6 +111,7 @@ class RollingMoments {
     out.put(s1_);
     out.put(s2_);
     out.put<uint64_t>(since_anchor_);
+    out.put<uint64_t>(run_);
   }
   void load(StateReader& in) {
     values_.load(in);
@@ -114,6 +119,8 @@ class RollingMoments {
     in.get(s1_);
     in.get(s2_);
     since_anchor_ = in.get<uint64_t>();
+    run_ = in.get<uint64_t>();
+    if (values_.capacity() != window_) in.fail();
   }
 
  private:
@@ -133,6 +140,7 @@ class RollingMoments {
   RingBuffer<double> values_;
   double ref_ = 0, s1_ = 0, s2_ = 0;
   uint64_t since_anchor_ = 0;
+  uint64_t run_ = 0;
 };
 
 // Sliding maximum (or minimum with Less = greater) over the last W values:

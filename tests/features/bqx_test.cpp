@@ -213,7 +213,7 @@ TEST(Bqx, FlatWindowAfterAMove) {
 // and stays so until the next re-anchoring. The same noise reaches
 // bqx_agg_volatility. Enable once m2() has a scale-aware zero floor (e.g. m2 <=
 // 16*W*eps*s2 -> 0) or the window is recognised as flat.
-TEST(Bqx, DISABLED_FlatWindowStdevIsZero) {
+TEST(Bqx, FlatWindowStdevIsZero) {
   const auto x = ramp_then_flat();
   const Table tab = run(frame_from_x(x), 100.0);
   check_against_reference(x, tab);
