@@ -25,7 +25,9 @@ void table(std::string& md, const std::vector<ColumnInfo>& cols) {
   md += "| column | parameters | definition | unit | lookback | NULL when | source |\n";
   md += "|---|---|---|---|---|---|---|\n";
   for (const auto& c : cols) {
-    md += fmt::format("| `{}` | {} | {} | {} | {}{} | {} | {} |\n", c.name, cell(c.params), cell(c.formula),
+    const std::string formula =
+        c.identical_to.empty() ? c.formula : c.formula + " (identical to " + c.identical_to + ")";
+    md += fmt::format("| `{}` | {} | {} | {} | {}{} | {} | {} |\n", c.name, cell(c.params), cell(formula),
                       cell(c.unit), c.lookback, c.exact_lookback ? "" : " (at least)", cell(c.null_when),
                       cell(c.source));
   }
@@ -43,6 +45,7 @@ nlohmann::ordered_json column_json(const ColumnInfo& c, const char* kind) {
   j["exact_lookback"] = c.exact_lookback;
   j["null_when"] = c.null_when;
   j["source"] = c.source;
+  if (!c.identical_to.empty()) j["identical_to"] = c.identical_to;
   return j;
 }
 

@@ -51,6 +51,9 @@ struct ColumnInfo {
   // False when the first non-NULL row is not a fixed row count (e.g. depends on
   // timestamps); lookback is then a lower bound.
   bool exact_lookback = true;
+  // Non-empty when the column equals another column by definition (the uniqueness test
+  // exempts it and the catalogue shows why): "<other column>: <reason>".
+  std::string identical_to;
 };
 
 // Byte serialisation of kernel state. Writers append trivially-copyable values;

@@ -350,6 +350,13 @@ FamilyDef make_ta_rate_family() {
   add("cmo_14", p(14), "TA_CMO: 100*(G - L)/(G + L) with RSI_14's Wilder averages", "-100..100", 14, tl + "CMO",
       "G + L = 0 (no close change since the first bar; TA-Lib prints 0)");
   def.make = [](const KernelContext& ctx) { return std::make_unique<TaRateKernel>(ctx); };
+  // FEATURES.md asks for both STOCH(14,3,3) and STOCHF(14,3): TA-Lib's slow %K is the SMA_3 of
+  // fast %K, which is exactly fast %D, so the two columns agree wherever both are defined.
+  for (auto& c : def.columns) {
+    if (c.name == "ta_rate_stoch_14_3_3_slowk") {
+      c.identical_to = "ta_rate_stochf_14_3_fastd: TA-Lib slow %K = SMA_3(fast %K) = fast %D (from row 17 on)";
+    }
+  }
   return def;
 }
 
