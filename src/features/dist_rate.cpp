@@ -1,6 +1,178 @@
-// Placeholder: family not implemented yet (returns no columns).
+// dist_rate: distribution shape of the rate series (FEATURES.md 1.8), 24 columns in this
+// order (stat-group major, as the spec lists them; windows ascending inside a group):
+//   dist_rate_p{5,25,50,75,95}_{15,60,240}   (p - x_t) / x_t, window-major      (15)
+//   dist_rate_iqr_{15,60,240}                 (p75 - p25) / x_t                  (3)
+//   dist_rate_mad_{15,60}                     median |x - median x| / x_t        (2)
+//   dist_rate_entropy_{15,60}                 10-bin histogram entropy (bits)    (2)
+//   dist_rate_jb_{60,240}                     Jarque-Bera statistic of r         (2)
+// Price windows are the W values x_{t-W+1}..x_t (t inclusive, lookback W-1); the JB window
+// is the W returns r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1}) (lookback W).
+//
+// Cost: one SortedWindow per price window (O(log W) + one memmove per bar); percentiles
+// O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts by
+// 9 binary searches, O(10 log W), with the entropy terms tabulated at construction. JB from
+// BlockWindow central moments, O(1) amortised.
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "features/families.h"
+#include "features/stats_moments.h"
+#include "features/stats_sorted_window.h"
 
 namespace bqx::features {
-FamilyDef make_dist_rate_family() { return FamilyDef{"dist_rate", {}, {}, {}}; }
+namespace {
+
+// Appends (avoids GCC 12's false -Wrestrict on "literal" + std::string&&).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (s.append(parts), ...);
+  return s;
+}
+
+using stats::BlockWindow;
+using stats::SortedWindow;
+
+constexpr std::array<int, 3> kPctWindows = {15, 60, 240};  // percentiles and IQR
+constexpr size_t kMadWindows = 2;                          // MAD, entropy: 15, 60 (= kPctWindows[0..1])
+constexpr std::array<int, 2> kJbWindows = {60, 240};
+constexpr std::array<double, 5> kPcts = {5, 25, 50, 75, 95};
+constexpr std::array<const char*, 5> kPctNames = {"p5", "p25", "p50", "p75", "p95"};
+
+constexpr size_t kPctCol = 0;
+constexpr size_t kIqrCol = kPctCol + kPctWindows.size() * kPcts.size();  // 15
+constexpr size_t kMadCol = kIqrCol + kPctWindows.size();                // 18
+constexpr size_t kEntCol = kMadCol + kMadWindows;                       // 20
+constexpr size_t kJbCol = kEntCol + kMadWindows;                        // 22
+constexpr size_t kWidth = kJbCol + kJbWindows.size();                   // 24
+static_assert(kWidth == 24, "FEATURES.md section 5: dist_rate has 24 columns");
+
+class DistRateKernel final : public FamilyKernel {
+ public:
+  explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
+    for (size_t i = 0; i < kPctWindows.size(); ++i) sorted_[i] = SortedWindow(static_cast<size_t>(kPctWindows[i]));
+    for (size_t i = 0; i < kJbWindows.size(); ++i) {
+      rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
+    }
+    // (c/W) log2(W/c) for every possible bin count c: parameters only, not state.
+    for (size_t i = 0; i < kMadWindows; ++i) {
+      const size_t w = static_cast<size_t>(kPctWindows[i]);
+      entropy_terms_[i].resize(w + 1);
+      for (size_t c = 0; c <= w; ++c) entropy_terms_[i][c] = stats::entropy_term(c, w);
+    }
+  }
+
+  void update(const BarInput& bar, double* row) override {
+    const double x = bar.xc;
+    double* o = row + offset_;
+    for (size_t i = 0; i < kPctWindows.size(); ++i) {
+      SortedWindow& s = sorted_[i];
+      s.push(x);
+      double* pc = o + kPctCol + i * kPcts.size();
+      if (!s.full()) {
+        for (size_t k = 0; k < kPcts.size(); ++k) pc[k] = kNull;
+        o[kIqrCol + i] = kNull;
+        if (i < kMadWindows) o[kMadCol + i] = o[kEntCol + i] = kNull;
+        continue;
+      }
+      const size_t n = s.size();
+      double pv[kPcts.size()];
+      for (size_t k = 0; k < kPcts.size(); ++k) {
+        pv[k] = stats::percentile_linear(s.data(), n, kPcts[k]);
+        pc[k] = (pv[k] - x) / x;
+      }
+      o[kIqrCol + i] = (pv[3] - pv[1]) / x;
+      if (i < kMadWindows) {
+        o[kMadCol + i] = stats::mad_sorted(s.data(), n) / x;
+        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i].data());
+      }
+    }
+    const bool have_ret = seen_ > 0;
+    const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
+    for (size_t i = 0; i < kJbWindows.size(); ++i) {
+      if (have_ret) rets_[i].push(r);
+      if (!rets_[i].full()) {
+        o[kJbCol + i] = kNull;
+        continue;
+      }
+      const stats::Moments4 m = rets_[i].value();
+      const double s = stats::skew_g1(m), k = stats::kurt_excess(m);
+      o[kJbCol + i] = m.n / 6.0 * (s * s + k * k / 4.0);  // NULL (NaN) when the window is flat
+    }
+    prev_close_ = bar.close;
+    ++seen_;
+  }
+
+  void save(StateWriter& out) const override {
+    for (const auto& s : sorted_) s.save(out);
+    for (const auto& r : rets_) r.save(out);
+    out.put(prev_close_);
+    out.put<uint64_t>(seen_);
+  }
+  void load(StateReader& in) override {
+    for (auto& s : sorted_) s.load(in);
+    for (auto& r : rets_) r.load(in);
+    in.get(prev_close_);
+    seen_ = in.get<uint64_t>();
+  }
+
+ private:
+  int offset_;
+  std::array<SortedWindow, kPctWindows.size()> sorted_;
+  std::array<BlockWindow<stats::Moments4Op>, kJbWindows.size()> rets_;
+  std::array<std::vector<double>, kMadWindows> entropy_terms_;
+  double prev_close_ = 0;
+  uint64_t seen_ = 0;
+};
+
+}  // namespace
+
+FamilyDef make_dist_rate_family() {
+  FamilyDef def;
+  def.name = "dist_rate";
+  const std::string src = "FEATURES.md 1.8";
+  const std::string fam = "dist_rate";
+  auto add = [&](const std::string& name, const std::string& par, const std::string& formula, const std::string& unit,
+                 int lookback, const std::string& null_when) {
+    def.columns.push_back({"dist_rate_" + name, fam, par, formula, unit, lookback, src, null_when, true});
+  };
+  const std::string win = " over the W values x_{t-W+1}..x_t (t inclusive)";
+  for (int w : kPctWindows) {
+    for (size_t k = 0; k < kPcts.size(); ++k) {
+      const std::string pn = kPctNames[k];
+      add(pn + cat("_", std::to_string(w)), cat("W=", std::to_string(w), ", p=", pn.substr(1)),
+          "(P - x_t) / x_t, P = numpy.percentile(window, " + pn.substr(1) +
+              ") with linear interpolation (virtual index (W-1)*p/100)" + win,
+          "fraction", w - 1, "");
+    }
+  }
+  for (int w : kPctWindows) {
+    add(cat("iqr_", std::to_string(w)), cat("W=", std::to_string(w)), "(P75 - P25) / x_t, numpy linear percentiles" + win,
+        "fraction", w - 1, "");
+  }
+  for (size_t i = 0; i < kMadWindows; ++i) {
+    const int w = kPctWindows[i];
+    add(cat("mad_", std::to_string(w)), cat("W=", std::to_string(w)),
+        "median(|x - median(x)|) / x_t (numpy.median: mean of the two middle values for even W)" + win, "fraction",
+        w - 1, "");
+  }
+  for (size_t i = 0; i < kMadWindows; ++i) {
+    const int w = kPctWindows[i];
+    add(cat("entropy_", std::to_string(w)), cat("W=", std::to_string(w), ", bins=10"),
+        "-sum p_k log2 p_k over the non-empty bins of numpy.histogram(window, bins=10) (equal width on [min, max], "
+        "edges k*(max-min)/10 + min, bin k = [e_k, e_{k+1}), last bin closed), p_k = count_k / W" + win,
+        "bits (0..log2 10)", w - 1, "flat window (max = min)");
+  }
+  for (int w : kJbWindows) {
+    add(cat("jb_", std::to_string(w)), cat("W=", std::to_string(w)),
+        "Jarque-Bera n/6 (S^2 + K^2/4), n = W, S = biased skewness g1, K = biased excess kurtosis of the W returns "
+        "r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1})",
+        "dimensionless", w, "flat return window (population std <= 1e-12*|mean|)");
+  }
+  def.make = [](const KernelContext& ctx) { return std::make_unique<DistRateKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

@@ -1,6 +1,145 @@
-// Placeholder: family not implemented yet (returns no columns).
+// stats_bqx: rolling statistics of the bqx series q_t = bqx_w15_return_t (FEATURES.md 1.7),
+// 9 columns for each W in {15, 30, 60, 120, 240, 480, 1440} (63), window-major, named
+// stats_bqx_<stat>_<W>.
+//
+// The bqx domain starts at the first non-NULL q (row 15): a row whose q is NULL is not
+// pushed and gives NULL in every column. Windows hold the last W q values, t inclusive, so
+// the lookback is (W - 1) + 15. autocorr1 is the Pearson correlation of the W-1 consecutive
+// pairs (q_{i-1}, q_i) inside the window (pandas Series.autocorr(1)), same lookback.
+// Same primitives as stats_rate (stats_moments.h, stats_sorted_window.h).
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "features/families.h"
+#include "features/stats_moments.h"
+#include "features/stats_sorted_window.h"
 
 namespace bqx::features {
-FamilyDef make_stats_bqx_family() { return FamilyDef{"stats_bqx", {}, {}, {}}; }
+namespace {
+
+// Appends (avoids GCC 12's false -Wrestrict on "literal" + std::string&&).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (s.append(parts), ...);
+  return s;
+}
+
+using stats::BlockWindow;
+using stats::SortedWindow;
+
+constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
+constexpr int kCols = 9;
+constexpr int kQLookback = 15;  // first non-NULL row of bqx_w15_return
+constexpr const char* kInput = "bqx_w15_return";
+
+struct WindowState {
+  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1), sorted(w) {}
+  BlockWindow<stats::Moments4Op> m;
+  BlockWindow<stats::CoMomentsOp> pairs;
+  SortedWindow sorted;
+};
+
+class StatsBqxKernel final : public FamilyKernel {
+ public:
+  explicit StatsBqxKernel(const KernelContext& ctx) : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)) {
+    for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
+  }
+
+  void update(const BarInput&, double* row) override {
+    double* out = row + offset_;
+    const double q = row[q_idx_];
+    if (is_null(q)) {
+      for (size_t k = 0; k < kWindows.size() * kCols; ++k) out[k] = kNull;
+      return;
+    }
+    const bool have_pair = q_seen_ > 0;
+    const stats::PairValue pv{prev_q_, q};
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      WindowState& s = win_[i];
+      s.m.push(q);
+      const size_t le = s.sorted.push(q);  // count of window values <= q_t
+      if (have_pair) s.pairs.push(pv);
+      double* o = out + i * kCols;
+      if (!s.m.full()) {
+        for (int k = 0; k < kCols; ++k) o[k] = kNull;
+        continue;
+      }
+      const stats::Moments4 m = s.m.value();
+      const double sd = stats::std_sample(m.n, m.m2);
+      o[0] = m.mean();
+      o[1] = sd;
+      o[2] = stats::skew_g1(m);
+      o[3] = stats::kurt_excess(m);
+      o[4] = stats::degenerate(m.n, m.mean(), m.m2) ? kNull : m.deviation(q) / sd;
+      o[5] = static_cast<double>(le) / m.n;
+      o[6] = s.sorted.min();
+      o[7] = s.sorted.max();
+      o[8] = stats::pearson(s.pairs.value());
+    }
+    prev_q_ = q;
+    ++q_seen_;
+  }
+
+  void save(StateWriter& out) const override {
+    for (const auto& s : win_) {
+      s.m.save(out);
+      s.pairs.save(out);
+      s.sorted.save(out);
+    }
+    out.put(prev_q_);
+    out.put<uint64_t>(q_seen_);
+  }
+  void load(StateReader& in) override {
+    for (auto& s : win_) {
+      s.m.load(in);
+      s.pairs.load(in);
+      s.sorted.load(in);
+    }
+    in.get(prev_q_);
+    q_seen_ = in.get<uint64_t>();
+  }
+
+ private:
+  int offset_;
+  int q_idx_;
+  std::array<WindowState, kWindows.size()> win_;
+  double prev_q_ = 0;
+  uint64_t q_seen_ = 0;
+};
+
+}  // namespace
+
+FamilyDef make_stats_bqx_family() {
+  FamilyDef def;
+  def.name = "stats_bqx";
+  def.inputs = {kInput};
+  const std::string src = "FEATURES.md 1.7";
+  const std::string fam = "stats_bqx";
+  const std::string flat = "window flat: population std <= 1e-12*|mean| (exactly constant window)";
+  for (int w : kWindows) {
+    const std::string s = cat("_", std::to_string(w));
+    const std::string par = cat("W=", std::to_string(w), ", q=bqx_w15_return");
+    const std::string win = " over the W values q_{t-W+1}..q_t (t inclusive; q = bqx_w15_return)";
+    const int lb = w - 1 + kQLookback;
+    auto add = [&](const std::string& stat, const std::string& formula, const std::string& unit,
+                   const std::string& null_when) {
+      def.columns.push_back({"stats_bqx_" + stat + s, fam, par, formula + win, unit, lb, src, null_when, true});
+    };
+    add("mean", "mean of q", "fraction", "");
+    add("std", "sample stdev (ddof 1) of q", "fraction", "");
+    add("skew", "biased skewness g1 = m3 / m2^1.5 (scipy.stats.skew bias=True) of q", "dimensionless", flat);
+    add("kurt", "biased excess kurtosis m4 / m2^2 - 3 (scipy.stats.kurtosis bias=True) of q", "dimensionless", flat);
+    add("z", "(q_t - mean q) / std q, std ddof 1,", "z-score", flat);
+    add("pctrank", "share of window values <= q_t", "fraction (0..1]", "");
+    add("min", "min of q", "fraction", "");
+    add("max", "max of q", "fraction", "");
+    add("autocorr1", "lag-1 autocorrelation: Pearson correlation of the W-1 pairs (q_{i-1}, q_i)",
+        "correlation (-1..1)", "either leg flat (population std <= 1e-12*|mean|)");
+  }
+  def.make = [](const KernelContext& ctx) { return std::make_unique<StatsBqxKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

@@ -1,6 +1,262 @@
-// Placeholder: family not implemented yet (returns no columns).
+// stats_rate: rolling statistics of the rate series (FEATURES.md 1.6), 13 columns for each
+// W in {15, 30, 60, 120, 240, 480, 1440} (91), window-major, named stats_rate_<stat>_<W>.
+//
+// r_t = ln(close_t / close_{t-1}) (raw closes; the same ratio as x_t / x_{t-1}), evaluated
+// as log1p((close_t - close_{t-1}) / close_{t-1}); r_0 is NULL. Every window ends at bar t
+// inclusive and counts rows:
+//  - return statistics (ret_mean, ret_std, ret_skew, ret_kurt, ret_autocorr1,
+//    up_fraction) use the W returns r_{t-W+1} .. r_t: lookback W;
+//  - price/bar statistics (price_z, price_pctrank, dist_high, dist_low, parkinson_vol,
+//    garman_klass_vol) use the W bars t-W+1 .. t: lookback W-1;
+//  - efficiency_ratio uses x_{t-W} .. x_t (W differences): lookback W.
+// ret_autocorr1 is the Pearson correlation of the W-1 consecutive pairs (r_{i-1}, r_i)
+// inside the return window (pandas Series.autocorr(lag=1) on the window).
+//
+// Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
+// (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
+// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); a SortedWindow of x
+// for the rank; monotonic-deque max(high) / min(low); one shared ring of x for x_{t-W}.
+// All O(1) amortised per bar except the sorted window (O(log W) + one memmove).
+#include <array>
+#include <cmath>
+#include <numbers>
+#include <string>
+
 #include "features/families.h"
+#include "features/rolling.h"
+#include "features/stats_moments.h"
+#include "features/stats_sorted_window.h"
 
 namespace bqx::features {
-FamilyDef make_stats_rate_family() { return FamilyDef{"stats_rate", {}, {}, {}}; }
+namespace {
+
+// Appends (avoids GCC 12's false -Wrestrict on "literal" + std::string&&).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (s.append(parts), ...);
+  return s;
+}
+
+using stats::BlockWindow;
+using stats::SortedWindow;
+
+constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
+constexpr int kMaxWindow = 1440;
+constexpr int kCols = 13;
+constexpr double kLn2 = std::numbers::ln2;
+constexpr double kGkC = 2.0 * std::numbers::ln2 - 1.0;
+
+// ln(a/b) as log1p((a - b)/b): a - b is exact for nearby prices, so a one-pip return keeps
+// ~1e-16 relative precision (ln(a/b) would round the ratio to 1e-16 absolute, ~1e-12 relative).
+inline double log_ratio(double a, double b) { return std::log1p((a - b) / b); }
+
+// Per bar: x, Parkinson term ln(h/l)^2, Garman-Klass term.
+struct BarValue {
+  double x = 0, pk = 0, gk = 0;
+};
+struct BarAgg {
+  stats::Moments2 mx;
+  double pk = 0, gk = 0;
+};
+struct BarOp {
+  using Value = BarValue;
+  using Agg = BarAgg;
+  static Agg merge(const Agg& a, const Agg& b) { return BarAgg{stats::merge(a.mx, b.mx), a.pk + b.pk, a.gk + b.gk}; }
+  static void append(Agg& a, const Value& v) {
+    stats::append(a.mx, v.x);
+    a.pk += v.pk;
+    a.gk += v.gk;
+  }
+  static Agg prepend(const Value& v, const Agg& b) { return BarAgg{stats::prepend(v.x, b.mx), v.pk + b.pk, v.gk + b.gk}; }
+};
+
+// Per return: r, |x_t - x_{t-1}|, [r > 0].
+struct RetValue {
+  double r = 0, adx = 0, up = 0;
+};
+struct RetAgg {
+  stats::Moments4 m;
+  double adx = 0, up = 0;
+};
+struct RetOp {
+  using Value = RetValue;
+  using Agg = RetAgg;
+  static Agg merge(const Agg& a, const Agg& b) { return RetAgg{stats::merge(a.m, b.m), a.adx + b.adx, a.up + b.up}; }
+  static void append(Agg& a, const Value& v) {
+    stats::append(a.m, v.r);
+    a.adx += v.adx;
+    a.up += v.up;
+  }
+  static Agg prepend(const Value& v, const Agg& b) { return RetAgg{stats::prepend(v.r, b.m), v.adx + b.adx, v.up + b.up}; }
+};
+
+struct WindowState {
+  explicit WindowState(size_t w = 2)
+      : bars(w), rets(w), pairs(w - 1), sorted(w), high(w), low(w) {}
+  BlockWindow<BarOp> bars;
+  BlockWindow<RetOp> rets;
+  BlockWindow<stats::CoMomentsOp> pairs;
+  SortedWindow sorted;
+  RollingMax high;
+  RollingMin low;
+
+  void save(StateWriter& out) const {
+    bars.save(out);
+    rets.save(out);
+    pairs.save(out);
+    sorted.save(out);
+    high.save(out);
+    low.save(out);
+  }
+  void load(StateReader& in) {
+    bars.load(in);
+    rets.load(in);
+    pairs.load(in);
+    sorted.load(in);
+    high.load(in);
+    low.load(in);
+  }
+};
+
+class StatsRateKernel final : public FamilyKernel {
+ public:
+  explicit StatsRateKernel(const KernelContext& ctx) : offset_(ctx.offset), xs_(kMaxWindow) {
+    for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
+  }
+
+  void update(const BarInput& bar, double* row) override {
+    const double x = bar.xc;
+    const double lhl = log_ratio(bar.high, bar.low);
+    const double lco = log_ratio(bar.close, bar.open);
+    const BarValue bv{x, lhl * lhl, 0.5 * lhl * lhl - kGkC * lco * lco};
+    const bool have_ret = xs_.size() > 0;
+    RetValue rv;
+    if (have_ret) {
+      rv.r = log_ratio(bar.close, prev_close_);
+      rv.adx = std::fabs(x - xs_.back(0));
+      rv.up = rv.r > 0 ? 1.0 : 0.0;
+    }
+    const bool have_pair = have_ret && rets_seen_ > 0;
+    const stats::PairValue pv{prev_r_, rv.r};
+
+    double* out = row + offset_;
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      WindowState& s = win_[i];
+      const size_t w = static_cast<size_t>(kWindows[i]);
+      s.bars.push(bv);
+      const size_t le = s.sorted.push(x);  // count of window x values <= x_t
+      s.high.push(bar.high);
+      s.low.push(bar.low);
+      if (have_ret) s.rets.push(rv);
+      if (have_pair) s.pairs.push(pv);
+
+      double* o = out + i * kCols;
+      // Return statistics (lookback W).
+      if (s.rets.full()) {
+        const RetAgg ra = s.rets.value();
+        const double n = ra.m.n;
+        o[0] = ra.m.mean();
+        o[1] = stats::std_sample(n, ra.m.m2);
+        o[2] = stats::skew_g1(ra.m);
+        o[3] = stats::kurt_excess(ra.m);
+        o[8] = stats::pearson(s.pairs.value());
+        // efficiency_ratio = |x_t - x_{t-W}| / sum |dx|; xs_ holds x_{t-1} back to x_{t-1440}.
+        o[11] = ra.adx > 0 ? std::fabs(x - xs_.back(w - 1)) / ra.adx : kNull;
+        o[12] = ra.up / n;
+      } else {
+        o[0] = o[1] = o[2] = o[3] = o[8] = o[11] = o[12] = kNull;
+      }
+      // Bar statistics (lookback W-1).
+      if (s.bars.full()) {
+        const BarAgg ba = s.bars.value();
+        const double n = ba.mx.n;
+        o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
+        o[5] = static_cast<double>(le) / n;
+        o[6] = (s.high.value() - bar.close) / bar.close;
+        o[7] = (bar.close - s.low.value()) / bar.close;
+        o[9] = std::sqrt(ba.pk / (4.0 * kLn2 * n));
+        const double gk = ba.gk / n;
+        o[10] = gk >= 0 ? std::sqrt(gk) : kNull;
+      } else {
+        o[4] = o[5] = o[6] = o[7] = o[9] = o[10] = kNull;
+      }
+    }
+    if (have_ret) {
+      prev_r_ = rv.r;
+      ++rets_seen_;
+    }
+    prev_close_ = bar.close;
+    xs_.push(x);
+  }
+
+  void save(StateWriter& out) const override {
+    for (const auto& s : win_) s.save(out);
+    xs_.save(out);
+    out.put(prev_close_);
+    out.put(prev_r_);
+    out.put<uint64_t>(rets_seen_);
+  }
+  void load(StateReader& in) override {
+    for (auto& s : win_) s.load(in);
+    xs_.load(in);
+    in.get(prev_close_);
+    in.get(prev_r_);
+    rets_seen_ = in.get<uint64_t>();
+  }
+
+ private:
+  int offset_;
+  std::array<WindowState, kWindows.size()> win_;
+  RingBuffer<double> xs_;  // previous x values (x_{t-1} = back(0))
+  double prev_close_ = 0;
+  double prev_r_ = 0;
+  uint64_t rets_seen_ = 0;
+};
+
+}  // namespace
+
+FamilyDef make_stats_rate_family() {
+  FamilyDef def;
+  def.name = "stats_rate";
+  const std::string src = "FEATURES.md 1.6";
+  const std::string fam = "stats_rate";
+  const std::string rdef = "r_i = ln(close_i / close_{i-1}); return window r_{t-W+1}..r_t (W returns)";
+  const std::string bdef = "bar window t-W+1..t (W bars, t inclusive)";
+  const std::string flat = "window flat: population std <= 1e-12*|mean| (exactly constant window)";
+  for (int w : kWindows) {
+    const std::string p = "stats_rate_";
+    const std::string s = cat("_", std::to_string(w));
+    const std::string par = cat("W=", std::to_string(w));
+    auto add = [&](const std::string& stat, const std::string& formula, const std::string& unit, int lookback,
+                   const std::string& null_when) {
+      def.columns.push_back({p + stat + s, fam, par, formula, unit, lookback, src, null_when, true});
+    };
+    add("ret_mean", "mean of r over the return window; " + rdef, "log return", w, "");
+    add("ret_std", "sample stdev (ddof 1) of r over the return window; " + rdef, "log return", w, "");
+    add("ret_skew", "biased skewness g1 = m3 / m2^1.5 (m_k = mean (r - mean r)^k, scipy.stats.skew bias=True) of r; " + rdef,
+        "dimensionless", w, flat);
+    add("ret_kurt",
+        "biased excess kurtosis m4 / m2^2 - 3 (scipy.stats.kurtosis fisher=True bias=True) of r; " + rdef,
+        "dimensionless", w, flat);
+    add("price_z", "(x_t - mean x) / std x over the bar window, std ddof 1; " + bdef, "z-score", w - 1, flat);
+    add("price_pctrank", "share of the W window x values <= x_t; " + bdef, "fraction (0..1]", w - 1, "");
+    add("dist_high", "(max high - close_t) / close_t, max over the bar window; " + bdef, "fraction", w - 1, "");
+    add("dist_low", "(close_t - min low) / close_t, min over the bar window; " + bdef, "fraction", w - 1, "");
+    add("ret_autocorr1",
+        "lag-1 autocorrelation of r: Pearson correlation of the W-1 pairs (r_{i-1}, r_i) inside the return window "
+        "(pandas Series.autocorr(1) of the window); " + rdef,
+        "correlation (-1..1)", w, "either leg flat (population std <= 1e-12*|mean|)");
+    add("parkinson_vol", "sqrt(sum ln(high/low)^2 / (4 ln2 W)) over the bar window; " + bdef, "log return", w - 1, "");
+    add("garman_klass_vol",
+        "sqrt(mean(0.5 ln(high/low)^2 - (2 ln2 - 1) ln(close/open)^2)) over the bar window; " + bdef, "log return",
+        w - 1, "mean term < 0 (only possible with inconsistent OHLC)");
+    add("efficiency_ratio", "|x_t - x_{t-W}| / sum_{i=t-W+1..t} |x_i - x_{i-1}|", "fraction (0..1)", w,
+        "sum |dx| = 0 (flat window)");
+    add("up_fraction", "share of r > 0 over the return window; " + rdef, "fraction (0..1)", w, "");
+  }
+  def.make = [](const KernelContext& ctx) { return std::make_unique<StatsRateKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

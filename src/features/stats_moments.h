@@ -1,0 +1,353 @@
+// Sliding-window moments for the stats families (FEATURES.md 1.6-1.8).
+//
+// Numerics. Window statistics are built from *mergeable central-moment aggregates*
+// (Chan, Golub & LeVeque 1979 for M2 and co-moments; Pebay 2008, "Formulas for robust,
+// one-pass parallel computation of covariances and arbitrary-order statistical moments",
+// for M3/M4). An aggregate holds n, the mean and the central sums M_k = sum (v - mean)^k;
+// two aggregates merge exactly in real arithmetic and stably in floating point (no raw
+// power sums, no sum of squares of price levels, no subtraction of evicted values).
+//
+// Sliding. BlockWindow<Op> keeps the last W values with the "two-block" (suffix/prefix)
+// scheme: time is cut into blocks of W pushes. For the block that is being filled it keeps
+// a running prefix aggregate (`head`); when the block is full it becomes the previous
+// block and the suffix aggregates suffix[j] = agg(v_j .. v_{W-1}) of its values are built
+// once, right to left (O(W) every W pushes: amortised O(1)). The window after k pushes into
+// the current block is merge(suffix[k], head): the last W - k values of the previous block
+// and the k values of the current one. Nothing is ever subtracted, so a window that has
+// become exactly flat gives exactly M2 = 0 (and a window of zeros gives a sum of exactly
+// 0); the schedule depends only on the push count, so batch, stream and restored runs are
+// bit-identical. Snapshots store the W window values (not the suffix aggregates); load()
+// rebuilds the suffix array with the same deterministic loop.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "features/kernel.h"
+
+namespace bqx::features::stats {
+
+// ---------------------------------------------------------------------------------------
+// Mergeable aggregates.
+//
+// Anchoring. Each aggregate stores its mean as anchor + off, where the anchor is one of its
+// own values (a singleton's anchor is the value itself; a merge keeps the left operand's
+// anchor, i.e. the oldest value). The differences of means that drive every merge are
+// formed as (anchor_b - anchor_a) + (off_b - off_a): the first term is exact (Sterbenz)
+// for values of one sign within a factor 2, the second is small. So the precision of the
+// moments and of deviations v - mean is set by the spread of the window, not by its level:
+// prices near 100 with a spread of 1e-3 keep ~1e-16 relative precision in x_t - mean, and an
+// exactly constant window gives d == 0, hence M2 == M3 == M4 == 0 exactly.
+
+// n, mean (anchor + off) and central sums M2..M4 of a set of values.
+struct Moments4 {
+  double n = 0, anchor = 0, off = 0, m2 = 0, m3 = 0, m4 = 0;
+  double mean() const { return anchor + off; }
+  // v - mean, computed as (v - anchor) - off.
+  double deviation(double v) const { return (v - anchor) - off; }
+};
+
+inline Moments4 single4(double v) { return Moments4{1.0, v, 0.0, 0.0, 0.0, 0.0}; }
+
+// Pebay (2008) eq. 1.1-1.4: a then b (the order is fixed, so results are deterministic).
+inline Moments4 merge(const Moments4& a, const Moments4& b) {
+  if (a.n == 0) return b;
+  if (b.n == 0) return a;
+  const double na = a.n, nb = b.n, n = na + nb;
+  const double d = (b.anchor - a.anchor) + (b.off - a.off);
+  const double dn = d / n;
+  const double dn2 = dn * dn;
+  const double t = d * dn * na * nb;  // d^2 na nb / n
+  Moments4 r;
+  r.n = n;
+  r.anchor = a.anchor;
+  r.off = a.off + dn * nb;
+  r.m2 = a.m2 + b.m2 + t;
+  r.m3 = a.m3 + b.m3 + t * dn * (na - nb) + 3.0 * dn * (na * b.m2 - nb * a.m2);
+  r.m4 = a.m4 + b.m4 + t * dn2 * (na * na - na * nb + nb * nb) + 6.0 * dn2 * (na * na * b.m2 + nb * nb * a.m2) +
+         4.0 * dn * (na * b.m3 - nb * a.m3);
+  return r;
+}
+
+// merge(a, single4(v)) and merge(single4(v), b) with the zero terms of the singleton
+// dropped (the one-pass update; used to grow the head block and to build suffixes).
+inline void append(Moments4& a, double v) {
+  if (a.n == 0) {
+    a = single4(v);
+    return;
+  }
+  const double na = a.n, n = na + 1.0;
+  const double d = (v - a.anchor) - a.off;
+  const double dn = d / n;
+  const double dn2 = dn * dn;
+  const double t = d * dn * na;
+  a.m4 += t * dn2 * (na * na - na + 1.0) + 6.0 * dn2 * a.m2 - 4.0 * dn * a.m3;
+  a.m3 += t * dn * (na - 1.0) - 3.0 * dn * a.m2;
+  a.m2 += t;
+  a.off += dn;
+  a.n = n;
+}
+inline Moments4 prepend(double v, const Moments4& b) {
+  if (b.n == 0) return single4(v);
+  const double nb = b.n, n = 1.0 + nb;
+  const double d = (b.anchor - v) + b.off;
+  const double dn = d / n;
+  const double dn2 = dn * dn;
+  const double t = d * dn * nb;
+  Moments4 r;
+  r.n = n;
+  r.anchor = v;
+  r.off = dn * nb;
+  r.m2 = b.m2 + t;
+  r.m3 = b.m3 + t * dn * (1.0 - nb) + 3.0 * dn * b.m2;
+  r.m4 = b.m4 + t * dn2 * (1.0 - nb + nb * nb) + 6.0 * dn2 * b.m2 + 4.0 * dn * b.m3;
+  return r;
+}
+
+// n, mean (anchor + off) and M2 (Chan et al.).
+struct Moments2 {
+  double n = 0, anchor = 0, off = 0, m2 = 0;
+  double mean() const { return anchor + off; }
+  double deviation(double v) const { return (v - anchor) - off; }
+};
+
+inline Moments2 single2(double v) { return Moments2{1.0, v, 0.0, 0.0}; }
+
+inline Moments2 merge(const Moments2& a, const Moments2& b) {
+  if (a.n == 0) return b;
+  if (b.n == 0) return a;
+  const double na = a.n, nb = b.n, n = na + nb;
+  const double d = (b.anchor - a.anchor) + (b.off - a.off);
+  const double dn = d / n;
+  return Moments2{n, a.anchor, a.off + dn * nb, a.m2 + b.m2 + d * dn * na * nb};
+}
+
+inline void append(Moments2& a, double v) {
+  if (a.n == 0) {
+    a = single2(v);
+    return;
+  }
+  const double na = a.n, n = na + 1.0;
+  const double d = (v - a.anchor) - a.off;
+  const double dn = d / n;
+  a.m2 += d * dn * na;
+  a.off += dn;
+  a.n = n;
+}
+inline Moments2 prepend(double v, const Moments2& b) {
+  if (b.n == 0) return single2(v);
+  const double nb = b.n, n = 1.0 + nb;
+  const double d = (b.anchor - v) + b.off;
+  const double dn = d / n;
+  return Moments2{n, v, dn * nb, b.m2 + d * dn * nb};
+}
+
+// Bivariate: n, anchored means, M2 of each leg and the co-moment
+// C = sum (a - mean_a)(b - mean_b).
+struct CoMoments {
+  double n = 0, anchor_a = 0, anchor_b = 0, off_a = 0, off_b = 0, m2a = 0, m2b = 0, cab = 0;
+  double mean_a() const { return anchor_a + off_a; }
+  double mean_b() const { return anchor_b + off_b; }
+};
+
+inline CoMoments single_pair(double a, double b) { return CoMoments{1.0, a, b, 0.0, 0.0, 0.0, 0.0, 0.0}; }
+
+inline CoMoments merge(const CoMoments& x, const CoMoments& y) {
+  if (x.n == 0) return y;
+  if (y.n == 0) return x;
+  const double nx = x.n, ny = y.n, n = nx + ny;
+  const double da = (y.anchor_a - x.anchor_a) + (y.off_a - x.off_a);
+  const double db = (y.anchor_b - x.anchor_b) + (y.off_b - x.off_b);
+  const double f = nx * ny / n;
+  return CoMoments{n,
+                   x.anchor_a,
+                   x.anchor_b,
+                   x.off_a + da / n * ny,
+                   x.off_b + db / n * ny,
+                   x.m2a + y.m2a + da * da * f,
+                   x.m2b + y.m2b + db * db * f,
+                   x.cab + y.cab + da * db * f};
+}
+
+inline void append(CoMoments& x, double a, double b) {
+  if (x.n == 0) {
+    x = single_pair(a, b);
+    return;
+  }
+  const double nx = x.n, n = nx + 1.0;
+  const double da = (a - x.anchor_a) - x.off_a, db = (b - x.anchor_b) - x.off_b;
+  const double f = nx / n;
+  x.off_a += da / n;
+  x.off_b += db / n;
+  x.m2a += da * da * f;
+  x.m2b += db * db * f;
+  x.cab += da * db * f;
+  x.n = n;
+}
+inline CoMoments prepend(double a, double b, const CoMoments& y) {
+  if (y.n == 0) return single_pair(a, b);
+  const double ny = y.n, n = 1.0 + ny;
+  const double da = (y.anchor_a - a) + y.off_a, db = (y.anchor_b - b) + y.off_b;
+  const double f = ny / n;
+  return CoMoments{n, a, b, da / n * ny, db / n * ny, y.m2a + da * da * f, y.m2b + db * db * f, y.cab + da * db * f};
+}
+
+// ---------------------------------------------------------------------------------------
+// Statistics from aggregates, with the NULL rules shared by the stats families.
+
+// Relative scale of "flat": a window whose population standard deviation is at most
+// kFlatRel * |mean| is treated as constant (scale-aware zero test, DESIGN.md). An exactly
+// constant window has M2 == 0 exactly with these aggregates.
+inline constexpr double kFlatRel = 1e-12;
+
+inline bool degenerate(double n, double mean, double m2) {
+  if (!(m2 > 0)) return true;
+  return std::sqrt(m2 / n) <= kFlatRel * std::fabs(mean);
+}
+
+// Sample standard deviation (ddof 1); n >= 2.
+inline double std_sample(double n, double m2) { return std::sqrt((m2 > 0 ? m2 : 0.0) / (n - 1.0)); }
+
+// Biased skewness g1 = m3 / m2^1.5 with m_k = M_k / n (scipy.stats.skew, bias=True).
+inline double skew_g1(const Moments4& m) {
+  if (degenerate(m.n, m.mean(), m.m2)) return kNull;
+  const double v = m.m2 / m.n;
+  return (m.m3 / m.n) / (v * std::sqrt(v));
+}
+
+// Biased excess kurtosis m4 / m2^2 - 3 (scipy.stats.kurtosis, fisher=True, bias=True).
+inline double kurt_excess(const Moments4& m) {
+  if (degenerate(m.n, m.mean(), m.m2)) return kNull;
+  const double v = m.m2 / m.n;
+  return (m.m4 / m.n) / (v * v) - 3.0;
+}
+
+// Pearson correlation of the two legs; NULL when either leg is flat.
+inline double pearson(const CoMoments& c) {
+  if (degenerate(c.n, c.mean_a(), c.m2a) || degenerate(c.n, c.mean_b(), c.m2b)) return kNull;
+  return c.cab / std::sqrt(c.m2a * c.m2b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sliding window over a mergeable aggregate.
+//
+// Op provides: `using Value` and `using Agg` (both trivially copyable), `static Agg
+// merge(const Agg&, const Agg&)` (associative in real arithmetic; Agg{} is the identity),
+// and the single-value forms `static void append(Agg&, const Value&)` (= merge(agg,
+// {v})) and `static Agg prepend(const Value&, const Agg&)` (= merge({v}, agg)).
+template <class Op>
+class BlockWindow {
+ public:
+  using Value = typename Op::Value;
+  using Agg = typename Op::Agg;
+
+  explicit BlockWindow(size_t window = 1) : w_(window), cur_(window), prev_(window), suffix_(window) {}
+
+  size_t window() const { return w_; }
+  uint64_t count() const { return count_; }
+  bool full() const { return count_ >= w_; }
+
+  void push(const Value& v) {
+    if (k_ == w_) roll();
+    cur_[k_] = v;
+    ++k_;
+    Op::append(head_, v);
+    ++count_;
+  }
+
+  // Aggregate of the last min(count, W) values (oldest merged first).
+  Agg value() const {
+    if (k_ < w_ && have_prev_) return Op::merge(suffix_[k_], head_);
+    return head_;
+  }
+
+  // The snapshot holds only the values still in the window: cur_[0, k) and, once a
+  // previous block exists, prev_[k, W) (suffix_[j] for j >= k depends only on those, and
+  // prev_[0, k) is overwritten before it is read again).
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(w_);
+    out.put<uint64_t>(k_);
+    out.put<uint8_t>(have_prev_ ? 1 : 0);
+    out.put<uint64_t>(count_);
+    out.put(head_);
+    for (size_t j = 0; j < k_; ++j) out.put(cur_[j]);
+    if (have_prev_) {
+      for (size_t j = k_; j < w_; ++j) out.put(prev_[j]);
+    }
+  }
+  void load(StateReader& in) {
+    const auto w = in.get<uint64_t>();
+    k_ = in.get<uint64_t>();
+    have_prev_ = in.get<uint8_t>() != 0;
+    count_ = in.get<uint64_t>();
+    in.get(head_);
+    if (!in.ok() || w != w_ || k_ > w_ || (k_ == 0 && count_ > 0)) {
+      in.fail();
+      k_ = 0;
+      return;
+    }
+    for (size_t j = 0; j < k_; ++j) in.get(cur_[j]);
+    for (size_t j = 0; j < k_; ++j) prev_[j] = Value{};
+    if (have_prev_) {
+      for (size_t j = k_; j < w_; ++j) in.get(prev_[j]);
+      build_suffix();
+    }
+  }
+
+ private:
+  void roll() {
+    cur_.swap(prev_);  // no allocation: both have capacity W
+    have_prev_ = true;
+    build_suffix();
+    k_ = 0;
+    head_ = Agg{};
+  }
+  void build_suffix() {
+    Agg acc{};
+    for (size_t j = w_; j-- > 0;) {
+      acc = Op::prepend(prev_[j], acc);
+      suffix_[j] = acc;
+    }
+  }
+
+  size_t w_;
+  std::vector<Value> cur_;    // values of the block being filled (first k_ valid)
+  std::vector<Value> prev_;   // values of the previous (complete) block
+  std::vector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
+  size_t k_ = 0;
+  bool have_prev_ = false;
+  Agg head_{};
+  uint64_t count_ = 0;
+};
+
+// Ready-made ops.
+struct Moments4Op {
+  using Value = double;
+  using Agg = Moments4;
+  static Agg merge(const Agg& a, const Agg& b) { return stats::merge(a, b); }
+  static void append(Agg& a, double v) { stats::append(a, v); }
+  static Agg prepend(double v, const Agg& b) { return stats::prepend(v, b); }
+};
+
+struct Moments2Op {
+  using Value = double;
+  using Agg = Moments2;
+  static Agg merge(const Agg& a, const Agg& b) { return stats::merge(a, b); }
+  static void append(Agg& a, double v) { stats::append(a, v); }
+  static Agg prepend(double v, const Agg& b) { return stats::prepend(v, b); }
+};
+
+struct PairValue {
+  double a = 0, b = 0;
+};
+
+struct CoMomentsOp {
+  using Value = PairValue;
+  using Agg = CoMoments;
+  static Agg merge(const Agg& a, const Agg& b) { return stats::merge(a, b); }
+  static void append(Agg& x, const PairValue& v) { stats::append(x, v.a, v.b); }
+  static Agg prepend(const PairValue& v, const Agg& y) { return stats::prepend(v.a, v.b, y); }
+};
+
+}  // namespace bqx::features::stats

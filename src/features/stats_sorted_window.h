@@ -1,0 +1,211 @@
+// Order statistics over the last W values (FEATURES.md 1.6-1.8): a sorted copy of the
+// window kept next to a ring buffer of the values in arrival order.
+//
+// Cost per push (documented exception to O(log W), allowed by the kernel contract): two
+// branch-free binary searches (O(log W)) plus one memmove of the elements lying between the evicted
+// value's rank and the new value's rank (O(|rank difference|) <= W doubles; the evicted
+// slot is reused, so there is one shift, not a delete and an insert). Queries are
+// O(log W) (rank) or O(1) (k-th value, min, max). No allocation after construction.
+// NaN must never be pushed (callers skip NULL inputs).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "features/kernel.h"
+#include "features/rolling.h"
+
+namespace bqx::features::stats {
+
+// Branch-free binary searches (the comparison feeds a conditional move, not a branch: the
+// probes of a rolling window are unpredictable). Same results as std::lower_bound /
+// std::upper_bound on a[0..n).
+inline size_t lower_index(const double* a, size_t n, double v) {  // first i with a[i] >= v
+  if (n == 0) return 0;
+  const double* base = a;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base += (base[half] < v) ? half : 0;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (*base < v ? 1 : 0);
+}
+inline size_t upper_index(const double* a, size_t n, double v) {  // first i with a[i] > v
+  if (n == 0) return 0;
+  const double* base = a;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base += (base[half] <= v) ? half : 0;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (*base <= v ? 1 : 0);
+}
+
+class SortedWindow {
+ public:
+  explicit SortedWindow(size_t window = 1) : ring_(window), sorted_(window) {}
+
+  size_t window() const { return ring_.capacity(); }
+  size_t size() const { return ring_.size(); }
+  bool full() const { return ring_.full(); }
+  const RingBuffer<double>& values() const { return ring_; }
+
+  // Pushes v (evicting the oldest value once full) and returns count_le(v) for the new
+  // window, which the insertion position gives for free.
+  size_t push(double v) {
+    double old = 0;
+    if (ring_.push(v, &old)) return replace(old, v);
+    return insert(v);
+  }
+
+  // Sorted values: at(0) = min, at(size() - 1) = max.
+  double at(size_t i) const { return sorted_[i]; }
+  const double* data() const { return sorted_.data(); }
+  double min() const { return sorted_[0]; }
+  double max() const { return sorted_[ring_.size() - 1]; }
+  // Number of window values <= v / < v.
+  size_t count_le(double v) const { return upper_index(sorted_.data(), ring_.size(), v); }
+  size_t count_lt(double v) const { return lower_index(sorted_.data(), ring_.size(), v); }
+
+  void save(StateWriter& out) const {
+    ring_.save(out);
+    out.put_vector(sorted_);
+  }
+  void load(StateReader& in) {
+    ring_.load(in);
+    in.get_vector(sorted_);
+  }
+
+ private:
+  // Both return the number of values <= v after the update (v is placed after its equals).
+  size_t insert(double v) {
+    // ring_ already holds v: the sorted part has size() - 1 elements.
+    const size_t m = ring_.size() - 1;
+    double* a = sorted_.data();
+    const size_t p = upper_index(a, m, v);
+    std::memmove(a + p + 1, a + p, (m - p) * sizeof(double));
+    a[p] = v;
+    return p + 1;
+  }
+
+  size_t replace(double old, double v) {
+    double* a = sorted_.data();
+    const size_t m = ring_.size();
+    // Any slot equal to `old` can be reused.
+    const size_t i = lower_index(a, m, old);
+    if (v > old) {
+      // First element > v after i; shift (i, p) left by one and put v at p - 1.
+      const size_t p = i + 1 + upper_index(a + i + 1, m - i - 1, v);
+      std::memmove(a + i, a + i + 1, (p - i - 1) * sizeof(double));
+      a[p - 1] = v;
+      return p;
+    }
+    if (v < old) {
+      // First element > v before i; shift [p, i) right by one and put v at p.
+      const size_t p = upper_index(a, i, v);
+      std::memmove(a + p + 1, a + p, (i - p) * sizeof(double));
+      a[p] = v;
+      return p + 1;
+    }
+    a[i] = v;  // equal value (keeps the sign of a zero consistent with the ring)
+    return upper_index(a, m, v);
+  }
+
+  RingBuffer<double> ring_;
+  std::vector<double> sorted_;  // first size() entries valid, ascending
+};
+
+// numpy.percentile(a, p) with the default 'linear' method on sorted values a[0..n-1]:
+// virtual index g = (n - 1) * p / 100, lerp between a[floor(g)] and a[floor(g) + 1]
+// using numpy's _lerp (a + d*t for t < 0.5, b - d*(1 - t) otherwise).
+inline double percentile_linear(const double* a, size_t n, double p) {
+  const double g = (static_cast<double>(n) - 1.0) * (p / 100.0);
+  const double lo_f = std::floor(g);
+  size_t lo = static_cast<size_t>(lo_f);
+  if (lo >= n - 1) return a[n - 1];
+  const double t = g - lo_f;
+  const double x0 = a[lo], x1 = a[lo + 1];
+  const double d = x1 - x0;
+  return t >= 0.5 ? x1 - d * (1.0 - t) : x0 + d * t;
+}
+
+// numpy.median of sorted values: middle value, or the mean of the two middle values.
+inline double median_sorted(const double* a, size_t n) {
+  return (n % 2 == 1) ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2.0;
+}
+
+// Median absolute deviation median(|a_i - median(a)|) of sorted values, exact. The
+// deviations left of the median, L_i = m - a[s-1-i], and right of it, R_j = a[s+j] - m
+// (s = first index with a[s] >= m), are two ascending runs; the k-th smallest deviation of
+// their union is found by the classic two-array selection (binary search on how many come
+// from L): O(log n) per middle rank, no merge loop.
+inline double mad_sorted(const double* a, size_t n) {
+  const double m = median_sorted(a, n);
+  const size_t s = lower_index(a, n, m);
+  const size_t nl = s, nr = n - s;
+  auto L = [&](size_t i) { return m - a[s - 1 - i]; };
+  auto R = [&](size_t j) { return a[s + j] - m; };
+  const size_t k = (n % 2 == 1) ? n / 2 : n / 2 - 1;  // (lower) middle rank, 0-based
+  // i = how many of the k+1 smallest deviations come from L.
+  size_t lo = k + 1 > nr ? k + 1 - nr : 0, hi = std::min(k + 1, nl);
+  while (lo < hi) {
+    const size_t i = (lo + hi) / 2;
+    if (L(i) < R(k - i)) {  // R(k - i) = R(j - 1) with j = k + 1 - i
+      lo = i + 1;
+    } else {
+      hi = i;
+    }
+  }
+  const size_t i = lo, j = k + 1 - lo;
+  double kth;
+  if (i == 0) {
+    kth = R(j - 1);
+  } else if (j == 0) {
+    kth = L(i - 1);
+  } else {
+    kth = std::max(L(i - 1), R(j - 1));
+  }
+  if (n % 2 == 1) return kth;
+  // Even n: the next rank is the smaller of the next candidates of each run.
+  double next;
+  if (i >= nl) {
+    next = R(j);
+  } else if (j >= nr) {
+    next = L(i);
+  } else {
+    next = std::min(L(i), R(j));
+  }
+  return (kth + next) / 2.0;
+}
+
+// Shannon entropy (bits) of numpy.histogram(a, bins=10) of sorted values: edges
+// e_k = k * step + min (step = (max - min) / 10, numpy.linspace), e_10 = max; bin k holds
+// e_k <= v < e_{k+1}, the last bin is closed. Bin counts come from 9 binary searches.
+// NULL for a flat window (max == min). `terms` (optional) holds the precomputed
+// entropy_term(c, n) for c = 0..n, so no logarithm is evaluated per bar.
+inline double entropy_term(size_t c, size_t n) {
+  if (c == 0) return 0.0;
+  const double cc = static_cast<double>(c), nn = static_cast<double>(n);
+  return (cc / nn) * std::log2(nn / cc);
+}
+
+inline double entropy10_sorted(const double* a, size_t n, const double* terms = nullptr) {
+  const double lo = a[0], hi = a[n - 1];
+  if (!(hi > lo)) return kNull;
+  constexpr int kBins = 10;
+  const double step = (hi - lo) / kBins;
+  size_t below_prev = 0;  // values < e_0 = min: none
+  double h = 0;
+  for (int k = 1; k <= kBins; ++k) {
+    const size_t below = (k == kBins) ? n : lower_index(a, n, static_cast<double>(k) * step + lo);
+    const size_t c = below - below_prev;
+    below_prev = below;
+    h += terms ? terms[c] : entropy_term(c, n);
+  }
+  return h;
+}
+
+}  // namespace bqx::features::stats
