@@ -1,6 +1,140 @@
-// Placeholder: family not implemented yet (returns no columns).
+// lag: the 61-minute rule (FEATURES.md 3.1). lag{L}_{feature} is the value `feature` had
+// on this pair's row t-L (L counts the pair's own rows, like every per-pair window), for
+// L in {61, 120, 240} and 16 features of the per-pair and cross-pair families.
+// Columns: for each L (61, 120, 240), the 16 features in the order of kFeatures.
+//
+// A second-order family: MarketEngine runs it per pair over the full feature row
+// (per-pair + cross-pair columns), after the cross kernels have written the row.
+//
+// Inputs that are not (yet) registered. The cross families are developed separately; an
+// input column absent from the registry is resolved to index -1 and read as NULL, so the
+// lag columns of that feature are always NULL but the family still runs. FamilyDef::inputs
+// lists only the inputs that the registry has (MarketEngine::create rejects absent inputs);
+// the kernel itself resolves every input by name in KernelContext::layout, so a hand-made
+// layout (tests) works the same way.
+//
+// State: a ring of the last 240 input rows (16 values each, NULLs kept as NULL).
+// Lookback: the input's lookback + L. For the cross inputs (cur_index_diff,
+// arb_max_abs_eps_bp) the input lookback counts grid rows, so exact_lookback = false.
+#include <array>
+#include <memory>
+#include <string>
+
 #include "features/cross/cross_families.h"
+#include "features/registry.h"
+#include "features/rolling.h"
 
 namespace bqx::features {
-FamilyDef make_lag_family() { return FamilyDef{"lag", {}, {}, {}}; }
+namespace {
+
+constexpr std::array<int, 3> kLags = {61, 120, 240};
+constexpr int kMaxLag = 240;
+constexpr std::array<const char*, 16> kFeatures = {
+    "bqx_w15_return",          "bqx_w30_return",         "bqx_w60_return",          "bqx_w75_return",
+    "reg_rate_w60_prediction", "reg_rate_w60_residual",  "reg_rate_w240_r2",        "reg_bqx_w60_prediction",
+    "reg_bqx_w60_residual",    "ta_rate_rsi_14",         "ta_rate_macd_12_26_9_hist", "ta_rate_adx_14",
+    "stats_rate_ret_std_60",   "cur_index_diff",         "arb_max_abs_eps_bp",      "activity_vol_z_60"};
+constexpr size_t kF = kFeatures.size();
+
+using Values = std::array<double, kF>;
+
+// The catalogue entry of an input column among the families computed before the
+// second-order ones (per-pair, then cross-pair); info == nullptr if it is not registered.
+// (Not all_feature_columns(): that calls second_order_families(), whose initialisation
+// is what calls this factory.)
+struct Upstream {
+  const ColumnInfo* info = nullptr;
+  bool cross = false;  // computed by a cross-pair family: its lookback counts grid rows
+};
+Upstream upstream_column(const std::string& name) {
+  for (const auto& f : per_pair_families()) {
+    for (const auto& c : f.columns) {
+      if (c.name == name) return {&c, false};
+    }
+  }
+  for (const auto& f : cross_families()) {
+    for (const auto* cols : {&f.per_pair_columns, &f.global_columns}) {
+      for (const auto& c : *cols) {
+        if (c.name == name) return {&c, true};
+      }
+    }
+  }
+  return {};
+}
+
+class LagKernel final : public FamilyKernel {
+ public:
+  explicit LagKernel(const KernelContext& ctx) : offset_(ctx.offset), past_(kMaxLag) {
+    for (size_t f = 0; f < kF; ++f) input_[f] = ctx.layout ? ctx.layout->index_of(kFeatures[f]) : -1;
+  }
+
+  void update(const BarInput&, double* row) override {
+    Values now;
+    for (size_t f = 0; f < kF; ++f) now[f] = input_[f] >= 0 ? row[input_[f]] : kNull;
+    double* out = row + offset_;
+    for (size_t l = 0; l < kLags.size(); ++l) {
+      const size_t lag = static_cast<size_t>(kLags[l]);
+      double* o = out + l * kF;
+      if (past_.size() >= lag) {
+        const Values& then = past_.back(lag - 1);  // back(0) is row t-1
+        for (size_t f = 0; f < kF; ++f) o[f] = then[f];
+      } else {
+        for (size_t f = 0; f < kF; ++f) o[f] = kNull;
+      }
+    }
+    past_.push(now);
+  }
+
+  void save(StateWriter& out) const override { past_.save(out); }
+  void load(StateReader& in) override { past_.load(in); }
+
+ private:
+  int offset_;
+  std::array<int, kF> input_{};
+  RingBuffer<Values> past_;  // input rows t-1 .. t-240
+};
+
+}  // namespace
+
+FamilyDef make_lag_family() {
+  FamilyDef def;
+  def.name = "lag";
+  for (const char* feature : kFeatures) {
+    if (upstream_column(feature).info != nullptr) def.inputs.emplace_back(feature);
+  }
+  for (int lag : kLags) {
+    const std::string l = std::to_string(lag);
+    for (const char* feature : kFeatures) {
+      const std::string name = feature;
+      const Upstream up = upstream_column(name);
+      const ColumnInfo* in = up.info;
+      ColumnInfo c;
+      c.name = "lag" + l + "_" + name;
+      c.family = "lag";
+      c.params = "L=" + l + " rows, feature=" + name;
+      c.formula = name + " at this pair's row t-" + l + " (L counts the pair's own rows)";
+      c.source = "FEATURES.md 3.1";
+      if (in != nullptr) {
+        c.unit = in->unit;
+        c.lookback = in->lookback + lag;
+        // A cross-pair input's lookback counts grid rows, not this pair's rows.
+        c.exact_lookback = in->exact_lookback && !up.cross;
+        if (up.cross) {
+          c.formula += "; lookback = the input's " + std::to_string(in->lookback) + " grid rows + " + l + " rows";
+        }
+        c.null_when = "fewer than " + l + " earlier rows of the pair, or " + name + " was NULL at row t-" + l +
+                      (in->null_when.empty() ? std::string() : " (" + in->null_when + ")");
+      } else {
+        c.unit = "as " + name;
+        c.lookback = lag;
+        c.exact_lookback = false;
+        c.null_when = "always NULL: the input column " + name + " is not registered in this build";
+      }
+      def.columns.push_back(std::move(c));
+    }
+  }
+  def.make = [](const KernelContext& ctx) { return std::make_unique<LagKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features
