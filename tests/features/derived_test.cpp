@@ -84,10 +84,13 @@ const std::vector<Expect>& expected() {
       {"derived_vol_session_newyork", {"stats_rate_ret_std_60", "time_session_newyork"}, 0},
       {"derived_range_expansion", {"ta_rate_atr_14", "ta_rate_atr_60"}, 0},
       {"derived_bqx_stretch_75", {"bqx_w75_return", "bqx_w75_stdev"}, 0},
+      {"derived_reg_r2_domain_gap_60", {"reg_rate_w60_r2", "reg_bqx_w60_r2"}, 0},
+      {"derived_range_vol_ratio_60", {"stats_rate_parkinson_vol_60", "stats_rate_ret_std_60"}, 0},
+      {"derived_rsi_spread_7_28", {"ta_rate_rsi_7", "ta_rate_rsi_28"}, 0},
   };
   return e;
 }
-constexpr size_t kCols = 30;
+constexpr size_t kCols = 33;
 
 size_t col_of(const std::string& name) {
   for (size_t c = 0; c < expected().size(); ++c) {
@@ -253,6 +256,10 @@ std::array<double, kCols> naive(const Series& s, size_t t, Pair pair) {
     const double sd = v("bqx_w75_stdev");
     put((nul(r75) || nul(sd) || sd <= 1e-12 * x) ? kNull : r75 / (75 * sd / x));
   }
+  // BQX additions
+  put(v("reg_rate_w60_r2") - v("reg_bqx_w60_r2"));
+  put(ratio(v("stats_rate_parkinson_vol_60"), v("stats_rate_ret_std_60")));
+  put(v("ta_rate_rsi_7") - v("ta_rate_rsi_28"));
   EXPECT_EQ(k, kCols);
   return o;
 }
@@ -349,6 +356,10 @@ Series random_series(size_t n, uint64_t seed) {
     if (t < 14 || t == 400) rsi = kNull;
     if (t >= 500 && t <= 520) rsi = 37.5;
     out.col["ta_rate_rsi_14"][t] = rsi;
+    out.col["reg_bqx_w60_r2"][t] = maybe(uniform01(s), 0.02, 0.0);
+    out.col["stats_rate_parkinson_vol_60"][t] = maybe(1e-4 * uniform01(s), 0.02, 0.0);
+    out.col["ta_rate_rsi_7"][t] = maybe(100 * uniform01(s), 0.02, 0.0);
+    out.col["ta_rate_rsi_28"][t] = maybe(100 * uniform01(s), 0.02, 0.0);
     out.col["ta_rate_adx_14"][t] = maybe(60 * uniform01(s), 0.02, 0.0);
     out.col["ta_rate_bbands_20_2_width"][t] = maybe(1e-3 * uniform01(s), 0.02, 0.02);
     out.col["ta_rate_bbands_60_2_width"][t] = maybe(1e-3 * uniform01(s), 0.02, 0.03);
@@ -608,6 +619,11 @@ TEST(Derived, GoldenValues) {
       {"derived_range_expansion", 1.5},
       // 0.006 / (75 * 0.04 / 98.82) = 0.006 * 98.82 / 3 = 0.19764
       {"derived_bqx_stretch_75", 0.19764},
+      // The BQX additions' second inputs are not set in this fixture: NULL, never 0
+      // (their values are checked against the naive reference above).
+      {"derived_reg_r2_domain_gap_60", kNull},
+      {"derived_range_vol_ratio_60", kNull},
+      {"derived_rsi_spread_7_28", kNull},
   };
   for (size_t c = 0; c < kCols; ++c) {
     const double w = want.at(expected()[c].name);
