@@ -1,6 +1,161 @@
-// Placeholder: family not implemented yet (returns no columns).
+// basket: BQX currency baskets on the as-of grid (FEATURES.md 2.2), 224 global columns.
+//
+// v_c(g) = mean over c's pairs that are available at g with a non-NULL as-of
+// reg_bqx_w60_prediction of dir(p,c) * reg_bqx_w60_prediction_p (pairs in canonical
+// order); NULL if there is none. For W in {60,90,150,240,390,630}, over the last W grid rows
+// v_{g-W+1} .. v_g (a window holding a NULL v gives NULL in all four columns):
+//   mom   = v_g - v_{g-W+1}
+//   accel = (v_g - v_mid) - (v_mid - v_{g-W+1}),  v_mid = v_{g - floor(W/2)}
+//   momz  = mom / sample stdev (ddof 1) of the window; NULL if that stdev is 0
+//   vol   = population stdev of the window
+// and vs_major / vs_safe_haven / vs_commodity on v as in 2.1.
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "features/cross/cross_families.h"
+#include "features/cross/cur_common.h"
+#include "features/cross/cur_rolling.h"
+#include "features/registry.h"
 
 namespace bqx::features {
-CrossFamilyDef make_basket_family() { return CrossFamilyDef{"basket", {}, {}, {}}; }
+namespace {
+
+constexpr int K = kCurrencyCount;
+constexpr std::array<int, 6> kWindows = {60, 90, 150, 240, 390, 630};
+constexpr int kPerWindow = 4;
+constexpr int kPerCurrency = 1 + kPerWindow * static_cast<int>(kWindows.size()) + cur::kGroupCount;  // 28
+constexpr int kGlobal = K * kPerCurrency;                                                            // 224
+constexpr int kDefaultPredictionLookback = 74;  // reg_bqx_w60_prediction: 59 + 15 pair rows
+
+class BasketKernel final : public CrossKernel {
+ public:
+  explicit BasketKernel(const CrossContext& ctx) : in_universe_(ctx.in_universe) {
+    for (auto& row : windows_) {
+      for (size_t w = 0; w < kWindows.size(); ++w) row[w] = cur::NullableMoments(kWindows[w]);
+    }
+    out_.fill(kNull);
+  }
+
+  void update(const GridRow& grid) override {
+    const cur::Topology& t = cur::topology();
+    std::array<double, K> sum{};
+    std::array<int, K> n{};
+    for (int p = 0; p < kPairCount; ++p) {
+      const double pred = grid.reg_bqx_w60_prediction[p];
+      if (!in_universe_[p] || !grid.available[p] || !std::isfinite(pred)) continue;
+      sum[t.base[p]] += pred;
+      ++n[t.base[p]];
+      sum[t.quote[p]] -= pred;
+      ++n[t.quote[p]];
+    }
+    std::array<double, K> v;
+    for (int c = 0; c < K; ++c) v[c] = n[c] > 0 ? sum[c] / n[c] : kNull;
+    for (int c = 0; c < K; ++c) {
+      double* o = out_.data() + c * kPerCurrency;
+      o[0] = v[c];
+      for (size_t w = 0; w < kWindows.size(); ++w) {
+        cur::NullableMoments& m = windows_[c][w];
+        m.push(v[c]);
+        double* ow = o + 1 + kPerWindow * w;
+        if (!m.ready()) {
+          for (int k = 0; k < kPerWindow; ++k) ow[k] = kNull;
+          continue;
+        }
+        const double width = static_cast<double>(kWindows[w]);
+        const double first = m.front(), last = m.back(0), mid = m.back(static_cast<size_t>(kWindows[w] / 2));
+        const double m2 = m.m2();
+        const double sd_sample = std::sqrt(m2 / (width - 1.0));
+        ow[0] = last - first;
+        ow[1] = (last - mid) - (mid - first);
+        ow[2] = sd_sample > 0 ? (last - first) / sd_sample : kNull;
+        ow[3] = std::sqrt(m2 / width);
+      }
+      for (int g = 0; g < cur::kGroupCount; ++g)
+        o[1 + kPerWindow * kWindows.size() + g] = cur::vs_group(v, c, g);
+    }
+  }
+
+  void write_global(double* out) const override {
+    for (int i = 0; i < kGlobal; ++i) out[i] = out_[i];
+  }
+  void write_pair(int, double*) const override {}
+
+  void save(StateWriter& out) const override {
+    out.put(in_universe_);
+    for (const auto& row : windows_) {
+      for (const auto& m : row) m.save(out);
+    }
+    out.put(out_);
+  }
+  void load(StateReader& in) override {
+    if (in.get<std::array<bool, kPairCount>>() != in_universe_) in.fail();
+    for (auto& row : windows_) {
+      for (auto& m : row) m.load(in);
+    }
+    in.get(out_);
+  }
+
+ private:
+  std::array<bool, kPairCount> in_universe_;
+  std::array<std::array<cur::NullableMoments, kWindows.size()>, K> windows_;
+  std::array<double, kGlobal> out_{};
+};
+
+// Grid rows before reg_bqx_w60_prediction can exist (a pair's row count never exceeds the
+// grid's, so its per-pair lookback is a lower bound in grid rows).
+int prediction_lookback() {
+  if (const FamilyDef* f = find_family("reg_bqx")) {
+    for (const auto& c : f->columns) {
+      if (c.name == "reg_bqx_w60_prediction") return c.lookback;
+    }
+  }
+  return kDefaultPredictionLookback;
+}
+
+}  // namespace
+
+CrossFamilyDef make_basket_family() {
+  CrossFamilyDef def;
+  def.name = "basket";
+  const std::string src = "FEATURES.md 2.2";
+  const int base_lookback = prediction_lookback();
+  auto add = [&](std::string name, std::string params, std::string formula, std::string unit, int lookback,
+                 std::string null_when) {
+    def.global_columns.push_back(ColumnInfo{std::move(name), "basket", std::move(params), std::move(formula),
+                                            std::move(unit), lookback, src, std::move(null_when), false});
+  };
+  const std::string index_def =
+      "v_c = mean over c's pairs available at g with a non-NULL as-of reg_bqx_w60_prediction of "
+      "dir(p,c) * reg_bqx_w60_prediction_p (dir = +1 if c is the base, -1 if the quote)";
+  for (int c = 0; c < K; ++c) {
+    const std::string code(currency_code(static_cast<Currency>(c)));
+    const std::string p = "basket_" + cur::lower_code(c) + "_";
+    const std::string cnull = "no pair of " + code + " is available with a reg_bqx_w60_prediction at g";
+    add(p + "index", "currency=" + code, index_def, "bqx units", base_lookback, cnull);
+    for (int w : kWindows) {
+      const std::string ws = std::to_string(w);
+      const std::string par = "currency=" + code + ", W=" + ws + " grid rows";
+      const std::string wnull = "the W-row window holds a NULL basket index";
+      const int lb = base_lookback + w - 1;
+      add(p + "mom_" + ws, par, "v_g - v_{g-W+1}", "bqx units", lb, wnull);
+      add(p + "accel_" + ws, par,
+          "(v_g - v_mid) - (v_mid - v_{g-W+1}), v_mid = v_{g-" + std::to_string(w / 2) +
+              "} (W/2 rows back, integer division)",
+          "bqx units", lb, wnull);
+      add(p + "momz_" + ws, par, "(v_g - v_{g-W+1}) / sample stdev (ddof 1) of v_{g-W+1} .. v_g", "z", lb,
+          wnull + ", or the window is constant (stdev 0)");
+      add(p + "vol_" + ws, par, "population stdev (ddof 0) of v_{g-W+1} .. v_g", "bqx units", lb, wnull);
+    }
+    for (int g = 0; g < cur::kGroupCount; ++g) {
+      add(p + cur::kGroupSuffix[g], "currency=" + code + ", group=" + cur::kGroupText[g],
+          "v_" + code + " minus the mean basket index of the other members of " + cur::kGroupText[g] +
+              " that have one",
+          "bqx units", base_lookback, cnull + " or no other group member has an index");
+    }
+  }
+  def.make = [](const CrossContext& ctx) { return std::make_unique<BasketKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features

@@ -1,6 +1,369 @@
-// Placeholder: family not implemented yet (returns no columns).
+// cur: currency strength on the as-of grid (FEATURES.md 2.1), plus the three
+// derived_pair_vs_implied_{15,60,240} columns of 3.2, which need the grid history of the
+// strengths and are filed under the `derived` family in the catalogue.
+//
+// Per grid row g (l_p = ln(close_p / B_p) of the available pairs):
+//  * strengths s_C: least squares with sum 0 per connected component (cur_strength.h);
+//    closed form when all 28 pairs are available, Laplacian solve otherwise;
+//  * pair divergence d_p = l_p - (s_base - s_quote);
+//  * grid returns R_p(g) = l_p(g) - l_p(g-1) (NULL unless available at both rows);
+//  * triangle residuals eps_T from raw closes as in 2.3.
+// Windows count grid rows; a window holding a NULL value gives NULL.
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "features/cross/cross_families.h"
+#include "features/cross/cur_rolling.h"
+#include "features/cross/cur_strength.h"
 
 namespace bqx::features {
-CrossFamilyDef make_cur_family() { return CrossFamilyDef{"cur", {}, {}, {}}; }
+namespace {
+
+using cur::PairMask;
+using cur::PairValues;
+using cur::Strengths;
+
+constexpr int K = kCurrencyCount;
+constexpr std::array<int, 4> kMomRows = {15, 60, 240, 1440};
+constexpr std::array<int, 2> kVolRows = {60, 240};
+constexpr int kCorrRows = 60;
+constexpr std::array<int, 3> kImpliedRows = {15, 60, 240};
+constexpr int kPerCurrency = 1 + 4 + 2 + 1 + cur::kGroupCount;       // 11
+constexpr int kPerPair = 8 + static_cast<int>(kImpliedRows.size());  // 8 cur + 3 derived
+constexpr int kGlobal = K * kPerCurrency;                            // 88
+constexpr int kMaxTriplets = 56;
+constexpr int kRelated = 12;
+// Strengths closer than this (log units, i.e. 1e-8 bp) count as tied in ranks and
+// percentiles: far above the solver's rounding (~1e-17) and far below a price tick, so an
+// exact tie (e.g. two pairs still at their baseline) is not ranked by rounding noise.
+constexpr double kTieTolerance = 1e-12;
+
+// Per-pair output slots.
+enum PairCol {
+  kBaseIndex,
+  kQuoteIndex,
+  kIndexDiff,
+  kBasePct,
+  kQuotePct,
+  kDivergence,
+  kRelatedCorr,
+  kTriangular,
+  kImplied0
+};
+
+struct Triplet {
+  std::array<int, 3> slot{};     // pairs carrying lp(A/B), lp(B/C), lp(C/A)
+  std::array<double, 3> sign{};  // +1 if the pair is quoted that way round, -1 if inverted
+};
+
+class CurKernel final : public CrossKernel {
+ public:
+  explicit CurKernel(const CrossContext& ctx)
+      : in_universe_(ctx.in_universe), strengths_(kMomRows.back() + 1), divergence_(kImpliedRows.back() + 1) {
+    const cur::Topology& t = cur::topology();
+    // Related pairs: the others sharing the base (oriented so the base is on the base side,
+    // factor dir(r, base)) or sharing the quote (quote on the quote side, factor -dir(r, quote)).
+    for (int p = 0; p < kPairCount; ++p) {
+      related_n_[p] = 0;
+      if (!in_universe_[p]) continue;
+      for (int r = 0; r < kPairCount; ++r) {
+        if (r == p || !in_universe_[r]) continue;
+        const int db = cur::dir(r, t.base[p]), dq = cur::dir(r, t.quote[p]);
+        if (db == 0 && dq == 0) continue;
+        related_[p][related_n_[p]] = r;
+        related_sign_[p][related_n_[p]] = db != 0 ? db : -dq;
+        ++related_n_[p];
+      }
+    }
+    // Triplets: every 3-currency set A < B < C (currency order) whose 3 pairs are in the
+    // universe; lp(X/Y) = ln(close_XY) if XY is the quoted pair, else -ln(close_YX).
+    std::array<std::array<std::array<int, K>, K>, K> index{};
+    for (int a = 0; a < K; ++a) {
+      for (int b = a + 1; b < K; ++b) {
+        for (int c = b + 1; c < K; ++c) {
+          index[a][b][c] = -1;
+          const std::array<std::array<int, 2>, 3> legs = {{{a, b}, {b, c}, {c, a}}};
+          bool ok = true;
+          Triplet tr;
+          for (int k = 0; k < 3; ++k) {
+            const int s = t.slot[legs[k][0]][legs[k][1]];
+            ok = ok && in_universe_[s];
+            tr.slot[k] = s;
+            tr.sign[k] = t.base[s] == legs[k][0] ? 1.0 : -1.0;
+          }
+          if (!ok) continue;
+          index[a][b][c] = triplet_n_;
+          triplets_[triplet_n_++] = tr;
+        }
+      }
+    }
+    // Each pair's triplets, by its third currency in currency order.
+    for (int p = 0; p < kPairCount; ++p) {
+      pair_triplet_n_[p] = 0;
+      if (!in_universe_[p]) continue;
+      for (int c = 0; c < K; ++c) {
+        if (c == t.base[p] || c == t.quote[p]) continue;
+        std::array<int, 3> m = {t.base[p], t.quote[p], c};
+        for (int i = 0; i < 3; ++i) {
+          for (int j = i + 1; j < 3; ++j) {
+            if (m[j] < m[i]) std::swap(m[i], m[j]);
+          }
+        }
+        const int idx = index[m[0]][m[1]][m[2]];
+        if (idx >= 0) pair_triplet_[p][pair_triplet_n_[p]++] = idx;
+      }
+    }
+    for (auto& row : vol_) {
+      for (size_t w = 0; w < kVolRows.size(); ++w) row[w] = cur::NullableMoments(kVolRows[w]);
+    }
+    for (auto& c : corr_) c = cur::NullableCorrelation(kCorrRows);
+    prev_l_.fill(kNull);
+    for (auto& row : pair_out_) row.fill(kNull);
+    global_out_.fill(kNull);
+  }
+
+  void update(const GridRow& grid) override {
+    const cur::Topology& t = cur::topology();
+    PairMask avail{};
+    PairValues l, lnc;
+    for (int p = 0; p < kPairCount; ++p) {
+      avail[p] = in_universe_[p] && grid.available[p] && std::isfinite(grid.log_index[p]) &&
+                 std::isfinite(grid.close[p]) && grid.close[p] > 0;
+      l[p] = avail[p] ? grid.log_index[p] : kNull;
+      lnc[p] = avail[p] ? std::log(grid.close[p]) : kNull;
+    }
+    const Strengths s = cur::solve_strengths(avail, l);
+    strengths_.push(s);
+
+    // Global, per currency.
+    int n_avail = 0;
+    for (int c = 0; c < K; ++c) n_avail += is_null(s[c]) ? 0 : 1;
+    for (int c = 0; c < K; ++c) {
+      double* o = global_out_.data() + c * kPerCurrency;
+      o[0] = s[c];
+      for (size_t i = 0; i < kMomRows.size(); ++i) {
+        const size_t n = static_cast<size_t>(kMomRows[i]);
+        o[1 + i] = strengths_.size() > n ? s[c] - strengths_.back(n)[c] : kNull;
+      }
+      const double ds = strengths_.size() > 1 ? s[c] - strengths_.back(1)[c] : kNull;
+      for (size_t w = 0; w < kVolRows.size(); ++w) {
+        cur::NullableMoments& m = vol_[c][w];
+        m.push(ds);
+        o[5 + w] = m.ready() ? std::sqrt(m.m2() / static_cast<double>(m.window() - 1)) : kNull;
+      }
+      if (is_null(s[c])) {
+        o[7] = kNull;
+        pct_[c] = kNull;
+      } else {
+        int above = 0, below = 0;
+        for (int d = 0; d < K; ++d) {
+          if (is_null(s[d])) continue;
+          above += s[d] > s[c] + kTieTolerance ? 1 : 0;
+          below += s[d] < s[c] - kTieTolerance ? 1 : 0;
+        }
+        o[7] = 1.0 + above;
+        pct_[c] = n_avail > 1 ? 100.0 * below / (n_avail - 1) : kNull;
+      }
+      for (int g = 0; g < cur::kGroupCount; ++g) o[8 + g] = cur::vs_group(s, c, g);
+    }
+
+    Strengths index;
+    for (int c = 0; c < K; ++c) index[c] = 100.0 * std::exp(s[c]);
+
+    // Per pair.
+    PairValues ret, div;
+    for (int p = 0; p < kPairCount; ++p) {
+      ret[p] = l[p] - prev_l_[p];  // NaN unless available at g and g-1
+      div[p] = avail[p] ? l[p] - (s[t.base[p]] - s[t.quote[p]]) : kNull;
+    }
+    divergence_.push(div);
+    for (int p = 0; p < kPairCount; ++p) {
+      double* o = pair_out_[p].data();
+      if (!in_universe_[p]) continue;  // stays NULL
+      const double sb = s[t.base[p]], sq = s[t.quote[p]];
+      o[kBaseIndex] = index[t.base[p]];
+      o[kQuoteIndex] = index[t.quote[p]];
+      o[kIndexDiff] = sb - sq;
+      o[kBasePct] = pct_[t.base[p]];
+      o[kQuotePct] = pct_[t.quote[p]];
+      o[kDivergence] = div[p];
+      // Mean oriented grid return of the related pairs that have one.
+      double sum = 0;
+      int n = 0;
+      for (int k = 0; k < related_n_[p]; ++k) {
+        const double r = ret[related_[p][k]];
+        if (is_null(r)) continue;
+        sum += related_sign_[p][k] * r;
+        ++n;
+      }
+      corr_[p].push(ret[p], n > 0 ? sum / n : kNull);
+      o[kRelatedCorr] = corr_[p].value();
+      // Mean |eps| (bp) over the pair's triplets whose three pairs are available.
+      double abs_sum = 0;
+      int m = 0;
+      for (int k = 0; k < pair_triplet_n_[p]; ++k) {
+        const Triplet& tr = triplets_[pair_triplet_[p][k]];
+        if (!avail[tr.slot[0]] || !avail[tr.slot[1]] || !avail[tr.slot[2]]) continue;
+        const double eps =
+            tr.sign[0] * lnc[tr.slot[0]] + tr.sign[1] * lnc[tr.slot[1]] + tr.sign[2] * lnc[tr.slot[2]];
+        abs_sum += 1e4 * std::fabs(eps);
+        ++m;
+      }
+      o[kTriangular] = m > 0 ? abs_sum / m : kNull;
+      for (size_t i = 0; i < kImpliedRows.size(); ++i) {
+        const size_t n_rows = static_cast<size_t>(kImpliedRows[i]);
+        o[kImplied0 + i] = divergence_.size() > n_rows ? div[p] - divergence_.back(n_rows)[p] : kNull;
+      }
+    }
+    prev_l_ = l;
+  }
+
+  void write_global(double* out) const override {
+    for (int i = 0; i < kGlobal; ++i) out[i] = global_out_[i];
+  }
+  void write_pair(int pair_slot, double* out) const override {
+    for (int i = 0; i < kPerPair; ++i) {
+      out[i] = pair_slot >= 0 && pair_slot < kPairCount ? pair_out_[pair_slot][i] : kNull;
+    }
+  }
+
+  void save(StateWriter& out) const override {
+    out.put(in_universe_);
+    strengths_.save(out);
+    divergence_.save(out);
+    for (const auto& row : vol_) {
+      for (const auto& m : row) m.save(out);
+    }
+    for (const auto& c : corr_) c.save(out);
+    out.put(prev_l_);
+    out.put(pct_);
+    out.put(pair_out_);
+    out.put(global_out_);
+  }
+  void load(StateReader& in) override {
+    if (in.get<std::array<bool, kPairCount>>() != in_universe_) in.fail();
+    strengths_.load(in);
+    divergence_.load(in);
+    for (auto& row : vol_) {
+      for (auto& m : row) m.load(in);
+    }
+    for (auto& c : corr_) c.load(in);
+    in.get(prev_l_);
+    in.get(pct_);
+    in.get(pair_out_);
+    in.get(global_out_);
+  }
+
+ private:
+  std::array<bool, kPairCount> in_universe_;
+  std::array<std::array<int, kRelated>, kPairCount> related_{};
+  std::array<std::array<double, kRelated>, kPairCount> related_sign_{};
+  std::array<int, kPairCount> related_n_{};
+  std::array<Triplet, kMaxTriplets> triplets_{};
+  int triplet_n_ = 0;
+  std::array<std::array<int, K - 2>, kPairCount> pair_triplet_{};
+  std::array<int, kPairCount> pair_triplet_n_{};
+
+  RingBuffer<Strengths> strengths_;    // s(g), s(g-1), ... (1441 rows)
+  RingBuffer<PairValues> divergence_;  // d_p(g), ... (241 rows)
+  std::array<std::array<cur::NullableMoments, kVolRows.size()>, K> vol_;
+  std::array<cur::NullableCorrelation, kPairCount> corr_;
+  PairValues prev_l_{};
+  Strengths pct_{};
+  std::array<std::array<double, kPerPair>, kPairCount> pair_out_{};
+  std::array<double, kGlobal> global_out_{};
+};
+
+}  // namespace
+
+CrossFamilyDef make_cur_family() {
+  CrossFamilyDef def;
+  def.name = "cur";
+  const std::string src = "FEATURES.md 2.1";
+  auto add = [](std::vector<ColumnInfo>& cols, std::string name, std::string family, std::string params,
+                std::string formula, std::string unit, int lookback, std::string source,
+                std::string null_when) {
+    cols.push_back(ColumnInfo{std::move(name), std::move(family), std::move(params), std::move(formula),
+                              std::move(unit), lookback, std::move(source), std::move(null_when), false});
+  };
+  const std::string strength_def =
+      "s_C = least-squares currency strengths: min sum_p (l_p - (s_base - s_quote))^2 over the available "
+      "pairs, "
+      "l_p = ln(close_p/B_p), sum s_C = 0 per connected set of currencies (all 28 pairs: s_C = (1/8) sum_p "
+      "dir(p,C) l_p)";
+  const std::string pct_def =
+      "100 * (number of available currencies with a strictly lower strength) / (number of available "
+      "currencies - 1); "
+      "strengths within 1e-12 log units count as tied";
+  auto& pp = def.per_pair_columns;
+  add(pp, "cur_base_index", "cur", "", "100 * exp(s_base); " + strength_def, "index points", 0, src,
+      "the base currency has no available pair");
+  add(pp, "cur_quote_index", "cur", "", "100 * exp(s_quote)", "index points", 0, src,
+      "the quote currency has no available pair");
+  add(pp, "cur_index_diff", "cur", "", "s_base - s_quote", "log units", 0, src,
+      "either currency has no available pair");
+  add(pp, "cur_base_pct", "cur", "", "percentile of s_base among the available currencies: " + pct_def,
+      "0..100", 0, src, "the base currency has no available pair");
+  add(pp, "cur_quote_pct", "cur", "", "percentile of s_quote among the available currencies: " + pct_def,
+      "0..100", 0, src, "the quote currency has no available pair");
+  add(pp, "cur_pair_divergence", "cur", "",
+      "l_pair - (s_base - s_quote) (0 when all triangles are consistent)", "log units", 0, src,
+      "the pair is unavailable at g");
+  add(pp, "cur_related_corr_60", "cur", "W=60 grid rows",
+      "Pearson correlation over the last 60 grid rows of R_p with M_p, R_p(g) = l_p(g) - l_p(g-1) and M_p = "
+      "mean "
+      "over the related pairs r (sharing the base or the quote) with a grid return of o_r * R_r, o_r = "
+      "dir(r, base) "
+      "if r shares the base, -dir(r, quote) if it shares the quote (shared currency on the same side)",
+      "-1..1", kCorrRows, src,
+      "a row of the window lacks R_p or M_p (pair unavailable at g or g-1, or no related return), or either "
+      "series "
+      "is constant over the window");
+  add(pp, "cur_triangular_consistency", "cur", "",
+      "mean over the pair's triplets (3 currencies whose 3 pairs are available) of 1e4 * |eps_T|, "
+      "eps_T = lp(A/B) + lp(B/C) + lp(C/A) with A < B < C in currency order, lp(X/Y) = ln(close_XY) if XY is "
+      "quoted, else -ln(close_YX) (raw closes)",
+      "bp", 0, src, "no triplet of the pair has all three pairs available");
+  for (int n : kImpliedRows) {
+    add(pp, "derived_pair_vs_implied_" + std::to_string(n), "derived",
+        "n=" + std::to_string(n) + " grid rows",
+        "(l_p(g) - l_p(g-n)) - ((s_base(g) - s_base(g-n)) - (s_quote(g) - s_quote(g-n))), computed as "
+        "cur_pair_divergence(g) - cur_pair_divergence(g-n) (equal in exact arithmetic); computed by the cur "
+        "kernel",
+        "log units", n, "FEATURES.md 3.2", "the pair is unavailable at g or at g-n");
+  }
+  auto& gl = def.global_columns;
+  for (int c = 0; c < K; ++c) {
+    const std::string p = "cur_" + cur::lower_code(c) + "_";
+    const std::string code(currency_code(static_cast<Currency>(c)));
+    const std::string cnull = code + " has no available pair at g";
+    add(gl, p + "strength", "cur", "currency=" + code, "s_" + code + "; " + strength_def, "log units", 0, src,
+        cnull);
+    for (int n : kMomRows) {
+      add(gl, p + "mom_" + std::to_string(n), "cur",
+          "currency=" + code + ", n=" + std::to_string(n) + " grid rows", "s(g) - s(g-n)", "log units", n,
+          src, code + " has no available pair at g or at g-n");
+    }
+    for (int w : kVolRows) {
+      add(gl, p + "vol_" + std::to_string(w), "cur",
+          "currency=" + code + ", W=" + std::to_string(w) + " grid rows",
+          "sample stdev (ddof 1) of ds(g) = s(g) - s(g-1) over the last W grid rows", "log units", w, src,
+          "a ds value of the window is NULL (" + code + " without an available pair at some row)");
+    }
+    add(gl, p + "rank", "cur", "currency=" + code,
+        "1 + number of available currencies with a strictly greater strength (1 = strongest; ties, strengths "
+        "within 1e-12 log units, share the smaller rank)",
+        "1..8", 0, src, cnull);
+    for (int g = 0; g < cur::kGroupCount; ++g) {
+      add(gl, p + cur::kGroupSuffix[g], "cur", "currency=" + code + ", group=" + cur::kGroupText[g],
+          "s_" + code + " minus the mean strength of the other members of " + cur::kGroupText[g] +
+              " that have an available pair",
+          "log units", 0, src, cnull + " or no other group member has one");
+    }
+  }
+  def.make = [](const CrossContext& ctx) { return std::make_unique<CurKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features
