@@ -1,6 +1,537 @@
-// Placeholder: family not implemented yet (returns no columns).
+// corr: cross-pair correlation on the as-of grid (FEATURES.md 2.4); column order and the
+// NULL policy in corr_kernel.h.
+//
+// Series (one value per grid row, NULL allowed):
+//   R_p(g)   = l_p(g) - l_p(previous grid row); NULL if the pair is unavailable at either row.
+//   ds_c(g)  = s_c(g) - s_c(previous grid row), s = currency strengths (corr_strength.h).
+//   M_p(g)   = mean over the related pairs q (6 sharing p's base, 6 sharing its quote, in
+//              the universe, R_q(g) non-NULL) of o_pq * R_q(g), o_pq = +1 if the shared
+//              currency sits on the same side of both pairs, else -1; NULL if none.
+// Columns for pair p:
+//   corr_base_{mean,min,max}_W : over the base-sharing q, of o_pq * corr_W(R_p, R_q)
+//   corr_quote_{mean,min,max}_W: the same over the quote-sharing q
+//   corr_market_W              : mean over all other pairs q of |corr_W(R_p, R_q)|
+//   corr_base_strength_W       : corr_W(R_p, ds_base);  corr_quote_strength_W = corr_W(R_p, -ds_quote)
+//   corr_lead_lag_240          : corr_240(R_p(g), M_p(g-1))
+//   corr_dispersion_60         : population stdev (ddof 0, numpy default) of the non-NULL
+//                                related oriented correlations at W = 60 (base then quote);
+//                                NULL with fewer than 2
+// Means / min / max skip NULL correlations and are NULL when none is left.
+//
+// State: a ring of the last 1441 grid rows of the 64 series (28 R, 8 ds, 28 lagged M) and
+// one co-moment accumulator (n, nonzero counts, sums of x, y, x^2, y^2, xy over the jointly
+// non-NULL rows of the window) per correlation: 378 pair couples x 3 windows + 28 x 2 x 2
+// strength + 28 lead-lag = 1274 (fixed shape; a pair outside the universe has NULL returns
+// and its accumulators stay empty). Each grid row adds the new row and removes the row
+// leaving the window, branch-free with 0/1 masks: O(1) per accumulator.
+// Returns are centred near 0, so raw sums do not cancel catastrophically; to bound rounding
+// drift each accumulator is recomputed exactly from the ring once every 4 W rows, staggered
+// by accumulator index ((row + k) % 4W == 0) so the cost is spread evenly; the schedule
+// depends only on the row count, so batch, stream and restored runs are bit-identical. A
+// spike leaving the window (its square > 1e3 x the remaining sum of squares) triggers the
+// exact recomputation of the accumulators it was part of at once (repair_cancellation).
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "features/cross/corr_kernel.h"
+#include "features/cross/corr_strength.h"
 #include "features/cross/cross_families.h"
 
 namespace bqx::features {
-CrossFamilyDef make_corr_family() { return CrossFamilyDef{"corr", {}, {}, {}}; }
+namespace {
+
+constexpr int kSeriesR = 0;                               // 28
+constexpr int kSeriesDs = kPairCount;                     // 8
+constexpr int kSeriesMlag = kPairCount + kCurrencyCount;  // 28
+constexpr int kSeries = kSeriesMlag + kPairCount;         // 64
+constexpr int kRing = kCorrWindows.back() + 1;            // rows g-W .. g
+constexpr int kRelated = 6;
+constexpr int kCouples = kPairCount * (kPairCount - 1) / 2;  // 378 unordered pairs p < q
+constexpr int kStrengthAccs = static_cast<int>(kCorrStrengthWindows.size()) * kPairCount * 2;
+constexpr int kOtherAccs = kStrengthAccs + kPairCount;       // + lead-lag
+constexpr double kCancellation = 1e3;  // see repair_cancellation
+constexpr uint64_t kReanchorPeriods = 4;  // exact recomputation every 4 W rows per accumulator
+
+// Accumulator fields, stored as structure of arrays: field f of accumulator k at
+// [f * count + k].
+enum Field { kN = 0, kNzx, kNzy, kSx, kSy, kSxx, kSyy, kSxy, kFields };
+
+struct Related {
+  int q = 0;
+  double o = 0;  // orientation +1 / -1
+};
+
+// One grid row of the 64 series, split for branch-free accumulation: v = value or 0,
+// vv = v * v, m = 1 if non-NULL else 0, nz = 1 if non-NULL and non-zero else 0.
+struct Prepared {
+  std::array<double, kSeries> v{}, vv{}, m{}, nz{};
+  void set(int s, double x) {
+    const bool ok = !std::isnan(x);
+    v[s] = ok ? x : 0.0;
+    vv[s] = v[s] * v[s];
+    m[s] = ok ? 1.0 : 0.0;
+    nz[s] = ok && x != 0.0 ? 1.0 : 0.0;
+  }
+  void clear() {
+    v.fill(0.0);
+    vv.fill(0.0);
+    m.fill(0.0);
+    nz.fill(0.0);
+  }
+};
+
+class CorrKernel final : public CrossKernel {
+ public:
+  explicit CorrKernel(const CrossContext& ctx) : in_universe_(ctx.in_universe) {
+    const auto& pairs = all_pairs();
+    for (int p = 0; p < kPairCount; ++p) {
+      const Pair pp = pairs[p];
+      for (int q = 0; q < kPairCount; ++q) {
+        if (q == p || !in_universe_[q]) continue;
+        const Pair qq = pairs[q];
+        if (direction(qq, pp.base) != 0) {
+          // shared currency = p's base: same side iff it is q's base too
+          base_rel_[p][base_n_[p]++] = Related{q, static_cast<double>(direction(qq, pp.base))};
+        } else if (direction(qq, pp.quote) != 0) {
+          quote_rel_[p][quote_n_[p]++] = Related{q, static_cast<double>(-direction(qq, pp.quote))};
+        }
+      }
+    }
+    int k = 0;
+    for (int p = 0; p < kPairCount; ++p) {
+      couple_[p][p] = -1;
+      couple_start_[p] = k;
+      for (int q = p + 1; q < kPairCount; ++q) {
+        couple_[p][q] = couple_[q][p] = k;
+        couple_x_[k] = p;
+        couple_y_[k] = q;
+        ++k;
+      }
+    }
+    // Other accumulators: strength (per strength window, pair, base|quote), then lead-lag.
+    for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
+      for (int p = 0; p < kPairCount; ++p) {
+        for (int side = 0; side < 2; ++side) {
+          const int j = static_cast<int>(si) * kPairCount * 2 + p * 2 + side;
+          other_x_[j] = kSeriesR + p;
+          other_y_[j] = kSeriesDs + static_cast<int>(side == 0 ? pairs[p].base : pairs[p].quote);
+          other_w_[j] = kCorrStrengthWindows[si];
+        }
+      }
+    }
+    for (int p = 0; p < kPairCount; ++p) {
+      other_x_[kStrengthAccs + p] = kSeriesR + p;
+      other_y_[kStrengthAccs + p] = kSeriesMlag + p;
+      other_w_[kStrengthAccs + p] = kCorrLeadLagWindow;
+    }
+    for (auto& a : mat_) a.assign(static_cast<size_t>(kFields) * kCouples, 0.0);
+    for (auto& c : mat_corr_) c.assign(kCouples, kNull);
+    other_.assign(static_cast<size_t>(kFields) * kOtherAccs, 0.0);
+    other_corr_.assign(kOtherAccs, kNull);
+    ring_.assign(static_cast<size_t>(kSeries) * kRing, kNull);
+    prev_l_.fill(kNull);
+    prev_s_.fill(kNull);
+    prev_m_.fill(kNull);
+    for (auto& row : out_) row.fill(kNull);
+  }
+
+  void update(const GridRow& grid) override {
+    const uint64_t r = rows_;
+    const size_t slot = static_cast<size_t>(r % kRing);
+    // 1. Series at g.
+    std::array<double, kSeries> cur{};
+    std::array<double, kPairCount> l{};
+    std::array<bool, kPairCount> avail{};
+    for (int p = 0; p < kPairCount; ++p) {
+      avail[p] = in_universe_[p] && grid.available[p] && std::isfinite(grid.log_index[p]);
+      l[p] = avail[p] ? grid.log_index[p] : kNull;
+      cur[kSeriesR + p] = l[p] - prev_l_[p];  // NaN unless available at both rows
+    }
+    std::array<double, kCurrencyCount> s{};
+    solve_currency_strengths(avail, l, s);
+    for (int c = 0; c < kCurrencyCount; ++c) cur[kSeriesDs + c] = s[c] - prev_s_[c];
+    for (int p = 0; p < kPairCount; ++p) {
+      cur[kSeriesMlag + p] = prev_m_[p];
+      prev_m_[p] = in_universe_[p] ? related_mean(p, cur.data()) : kNull;
+    }
+    prev_l_ = l;
+    prev_s_ = s;
+    for (int i = 0; i < kSeries; ++i) ring_[static_cast<size_t>(i) * kRing + slot] = cur[i];
+
+    // 2. Accumulators: add row r, remove row r - W (masks make a NULL contribute 0).
+    Prepared now;
+    for (int i = 0; i < kSeries; ++i) now.set(i, cur[i]);
+    std::array<Prepared, kCorrWindows.size()> old;
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const uint64_t w = static_cast<uint64_t>(kCorrWindows[wi]);
+      if (r < w) {
+        old[wi].clear();
+        continue;
+      }
+      const size_t oslot = static_cast<size_t>((r - w) % kRing);
+      for (int i = 0; i < kSeries; ++i) old[wi].set(i, ring_[static_cast<size_t>(i) * kRing + oslot]);
+    }
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      accumulate_matrix(mat_[wi].data(), now, old[wi]);
+      repair_cancellation(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
+    }
+    for (int j = 0; j < kOtherAccs; ++j) {
+      const Prepared& o = old[window_index(other_w_[j])];
+      accumulate_one(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], now, o);
+      const double* a = other_.data();
+      if (o.vv[other_x_[j]] * o.m[other_y_[j]] > kCancellation * a[kSxx * kOtherAccs + j] ||
+          o.m[other_x_[j]] * o.vv[other_y_[j]] > kCancellation * a[kSyy * kOtherAccs + j]) {
+        recompute(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], other_w_[j], r);
+      }
+    }
+    // Exact recomputation, staggered: accumulator k of window W when (r + k) % (4 W) == 0.
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const uint64_t w = kReanchorPeriods * static_cast<uint64_t>(kCorrWindows[wi]);
+      for (uint64_t k = (w - r % w) % w; k < static_cast<uint64_t>(kCouples); k += w) {
+        recompute(mat_[wi].data(), kCouples, static_cast<int>(k), couple_x_[k], couple_y_[k], kCorrWindows[wi], r);
+      }
+    }
+    for (int j = 0; j < kOtherAccs; ++j) {
+      if ((r + static_cast<uint64_t>(j)) % (kReanchorPeriods * static_cast<uint64_t>(other_w_[j])) == 0) {
+        recompute(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], other_w_[j], r);
+      }
+    }
+    rows_ = r + 1;
+
+    // 3. Correlations, then the per-pair columns.
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const int w = kCorrWindows[wi];
+      if (r >= static_cast<uint64_t>(w)) {
+        correlations(mat_[wi].data(), kCouples, 0, kCouples, w, mat_corr_[wi].data());
+      }  // else: still all NULL from construction
+    }
+    for (int j = 0; j < kOtherAccs; ++j) {
+      const int w = other_w_[j];
+      if (r >= static_cast<uint64_t>(w)) correlations(other_.data(), kOtherAccs, j, j + 1, w, other_corr_.data());
+    }
+    for (int p = 0; p < kPairCount; ++p) {
+      if (in_universe_[p]) write_columns(p);
+    }
+  }
+
+  void write_global(double*) const override {}
+
+  void write_pair(int pair_slot, double* out) const override {
+    for (int c = 0; c < kCorrColumns; ++c) out[c] = out_[pair_slot][c];
+  }
+
+  void save(StateWriter& out) const override {
+    out.put<uint64_t>(rows_);
+    out.put(prev_l_);
+    out.put(prev_s_);
+    out.put(prev_m_);
+    out.put_vector(ring_);
+    for (const auto& a : mat_) out.put_vector(a);
+    for (const auto& c : mat_corr_) out.put_vector(c);
+    out.put_vector(other_);
+    out.put_vector(other_corr_);
+    out.put(out_);
+  }
+  void load(StateReader& in) override {
+    rows_ = in.get<uint64_t>();
+    in.get(prev_l_);
+    in.get(prev_s_);
+    in.get(prev_m_);
+    in.get_vector(ring_);
+    for (auto& a : mat_) in.get_vector(a);
+    for (auto& c : mat_corr_) in.get_vector(c);
+    in.get_vector(other_);
+    in.get_vector(other_corr_);
+    in.get(out_);
+  }
+
+ private:
+  static size_t window_index(int w) {
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      if (kCorrWindows[wi] == w) return wi;
+    }
+    return 0;
+  }
+
+  double related_mean(int p, const double* cur) const {
+    double sum = 0.0;
+    int n = 0;
+    for (int i = 0; i < base_n_[p]; ++i) {
+      const double v = cur[kSeriesR + base_rel_[p][i].q];
+      if (std::isnan(v)) continue;
+      sum += base_rel_[p][i].o * v;
+      ++n;
+    }
+    for (int i = 0; i < quote_n_[p]; ++i) {
+      const double v = cur[kSeriesR + quote_rel_[p][i].q];
+      if (std::isnan(v)) continue;
+      sum += quote_rel_[p][i].o * v;
+      ++n;
+    }
+    return n > 0 ? sum / n : kNull;
+  }
+
+  // All couples (p, q > p) of one window: for fixed p the q-indexed operands are contiguous,
+  // so the inner loop is branch-free and vectorisable.
+  void accumulate_matrix(double* a, const Prepared& nw, const Prepared& od) const {
+    double* n = a + kN * kCouples;
+    double* nzx = a + kNzx * kCouples;
+    double* nzy = a + kNzy * kCouples;
+    double* sx = a + kSx * kCouples;
+    double* sy = a + kSy * kCouples;
+    double* sxx = a + kSxx * kCouples;
+    double* syy = a + kSyy * kCouples;
+    double* sxy = a + kSxy * kCouples;
+    for (int p = 0; p + 1 < kPairCount; ++p) {
+      const double xp = nw.v[p], xxp = nw.vv[p], mp = nw.m[p], zp = nw.nz[p];
+      const double xo = od.v[p], xxo = od.vv[p], mo = od.m[p], zo = od.nz[p];
+      const int k0 = couple_start_[p];
+      const int len = kPairCount - 1 - p;
+      const double* yv = nw.v.data() + p + 1;
+      const double* yvv = nw.vv.data() + p + 1;
+      const double* ym = nw.m.data() + p + 1;
+      const double* yz = nw.nz.data() + p + 1;
+      const double* ov = od.v.data() + p + 1;
+      const double* ovv = od.vv.data() + p + 1;
+      const double* om = od.m.data() + p + 1;
+      const double* oz = od.nz.data() + p + 1;
+      for (int j = 0; j < len; ++j) {
+        const int k = k0 + j;
+        n[k] += mp * ym[j] - mo * om[j];
+        nzx[k] += zp * ym[j] - zo * om[j];
+        nzy[k] += mp * yz[j] - mo * oz[j];
+        sx[k] += xp * ym[j] - xo * om[j];
+        sy[k] += mp * yv[j] - mo * ov[j];
+        sxx[k] += xxp * ym[j] - xxo * om[j];
+        syy[k] += mp * yvv[j] - mo * ovv[j];
+        sxy[k] += xp * yv[j] - xo * ov[j];
+      }
+    }
+  }
+
+  // A value leaving the window whose square exceeds kCancellation times what is left of the
+  // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
+  // those accumulators are recomputed exactly at once (a data-dependent but deterministic
+  // rule, so batch and stream still agree).
+  void repair_cancellation(double* a, const Prepared& od, int window, uint64_t r) const {
+    const double* sxx = a + kSxx * kCouples;
+    const double* syy = a + kSyy * kCouples;
+    for (int p = 0; p + 1 < kPairCount; ++p) {
+      const int k0 = couple_start_[p];
+      for (int q = p + 1; q < kPairCount; ++q) {
+        const int k = k0 + q - p - 1;
+        if (od.vv[p] * od.m[q] > kCancellation * sxx[k] || od.m[p] * od.vv[q] > kCancellation * syy[k]) {
+          recompute(a, kCouples, k, p, q, window, r);
+        }
+      }
+    }
+  }
+
+  static void accumulate_one(double* a, int count, int k, int x, int y, const Prepared& nw, const Prepared& od) {
+    a[kN * count + k] += nw.m[x] * nw.m[y] - od.m[x] * od.m[y];
+    a[kNzx * count + k] += nw.nz[x] * nw.m[y] - od.nz[x] * od.m[y];
+    a[kNzy * count + k] += nw.m[x] * nw.nz[y] - od.m[x] * od.nz[y];
+    a[kSx * count + k] += nw.v[x] * nw.m[y] - od.v[x] * od.m[y];
+    a[kSy * count + k] += nw.m[x] * nw.v[y] - od.m[x] * od.v[y];
+    a[kSxx * count + k] += nw.vv[x] * nw.m[y] - od.vv[x] * od.m[y];
+    a[kSyy * count + k] += nw.m[x] * nw.vv[y] - od.m[x] * od.vv[y];
+    a[kSxy * count + k] += nw.v[x] * nw.v[y] - od.v[x] * od.v[y];
+  }
+
+  // Exact sums over rows max(0, r - W + 1) .. r, oldest first (the ring slots of those rows
+  // form at most two contiguous runs).
+  void recompute(double* a, int count, int k, int xs, int ys, int window, uint64_t r) const {
+    const uint64_t w = static_cast<uint64_t>(window);
+    const uint64_t first = r + 1 >= w ? r + 1 - w : 0;
+    const size_t len = static_cast<size_t>(r + 1 - first);
+    const size_t s0 = static_cast<size_t>(first % kRing);
+    const size_t run1 = std::min(len, static_cast<size_t>(kRing) - s0);
+    const double* xr = &ring_[static_cast<size_t>(xs) * kRing];
+    const double* yr = &ring_[static_cast<size_t>(ys) * kRing];
+    double f[kFields] = {};
+    auto add = [&f](const double* x, const double* y, size_t m) {
+      for (size_t i = 0; i < m; ++i) {
+        const bool ok = !std::isnan(x[i]) && !std::isnan(y[i]);
+        const double xv = ok ? x[i] : 0.0, yv = ok ? y[i] : 0.0;
+        f[kN] += ok ? 1.0 : 0.0;
+        f[kNzx] += xv != 0.0 ? 1.0 : 0.0;
+        f[kNzy] += yv != 0.0 ? 1.0 : 0.0;
+        f[kSx] += xv;
+        f[kSy] += yv;
+        f[kSxx] += xv * xv;
+        f[kSyy] += yv * yv;
+        f[kSxy] += xv * yv;
+      }
+    };
+    add(xr + s0, yr + s0, run1);
+    add(xr, yr, len - run1);
+    for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
+  }
+
+  // Pearson correlations of accumulators [k0, k1) from their sums, branch-free (the loop
+  // vectorises): (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than
+  // W/2 (or 2) rows, no non-zero value, or a centred sum of squares <= kCorrZeroVariance x
+  // the uncentred one; clamped to [-1, 1].
+  static void correlations(const double* a, int count, int k0, int k1, int window, double* out) {
+    const double n_min = std::max(2.0, static_cast<double>(window / 2));
+    const double* nn = a + kN * count;
+    const double* nzx = a + kNzx * count;
+    const double* nzy = a + kNzy * count;
+    const double* sx = a + kSx * count;
+    const double* sy = a + kSy * count;
+    const double* sxx = a + kSxx * count;
+    const double* syy = a + kSyy * count;
+    const double* sxy = a + kSxy * count;
+    for (int k = k0; k < k1; ++k) {
+      const double n = nn[k];
+      const double vx = n * sxx[k] - sx[k] * sx[k];
+      const double vy = n * syy[k] - sy[k] * sy[k];
+      const bool ok = n >= n_min && nzx[k] > 0.0 && nzy[k] > 0.0 && vx > kCorrZeroVariance * n * sxx[k] &&
+                      vy > kCorrZeroVariance * n * syy[k];
+      const double c = (n * sxy[k] - sx[k] * sy[k]) / std::sqrt(ok ? vx * vy : 1.0);
+      out[k] = ok ? std::min(1.0, std::max(-1.0, c)) : kNull;
+    }
+  }
+
+  void write_columns(int p) {
+    double* o = out_[p].data();
+    std::array<double, 2 * kRelated> disp{};
+    int nd = 0;
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const std::vector<double>& corr = mat_corr_[wi];
+      double* ow = o + 6 * wi;
+      const bool collect = kCorrWindows[wi] == kCorrDispersionWindow;
+      for (int side = 0; side < 2; ++side) {
+        const auto& rel = side == 0 ? base_rel_[p] : quote_rel_[p];
+        const int nrel = side == 0 ? base_n_[p] : quote_n_[p];
+        double sum = 0.0, mn = 0.0, mx = 0.0;
+        int n = 0;
+        for (int i = 0; i < nrel; ++i) {
+          const double c = corr[couple_[p][rel[i].q]];
+          if (std::isnan(c)) continue;
+          const double v = rel[i].o * c;
+          if (n == 0 || v < mn) mn = v;
+          if (n == 0 || v > mx) mx = v;
+          sum += v;
+          ++n;
+          if (collect) disp[nd++] = v;
+        }
+        ow[3 * side + 0] = n > 0 ? sum / n : kNull;
+        ow[3 * side + 1] = n > 0 ? mn : kNull;
+        ow[3 * side + 2] = n > 0 ? mx : kNull;
+      }
+      double sum = 0.0;
+      int n = 0;
+      for (int q = 0; q < kPairCount; ++q) {
+        if (q == p || !in_universe_[q]) continue;
+        const double c = corr[couple_[p][q]];
+        if (std::isnan(c)) continue;
+        sum += std::fabs(c);
+        ++n;
+      }
+      o[kCorrMarketOffset + wi] = n > 0 ? sum / n : kNull;
+    }
+    for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
+      const int j = static_cast<int>(si) * kPairCount * 2 + p * 2;
+      o[kCorrStrengthOffset + si] = other_corr_[j];
+      o[kCorrStrengthOffset + kCorrStrengthWindows.size() + si] = -other_corr_[j + 1];
+    }
+    o[kCorrLeadLagOffset] = other_corr_[kStrengthAccs + p];
+    if (nd >= 2) {
+      double mean = 0.0;
+      for (int i = 0; i < nd; ++i) mean += disp[i];
+      mean /= nd;
+      double ss = 0.0;
+      for (int i = 0; i < nd; ++i) ss += (disp[i] - mean) * (disp[i] - mean);
+      o[kCorrDispersionOffset] = std::sqrt(ss / nd);
+    } else {
+      o[kCorrDispersionOffset] = kNull;
+    }
+  }
+
+  std::array<bool, kPairCount> in_universe_;
+  std::array<std::array<Related, kRelated>, kPairCount> base_rel_{}, quote_rel_{};
+  std::array<int, kPairCount> base_n_{}, quote_n_{};
+  std::array<std::array<int, kPairCount>, kPairCount> couple_{};  // couple index of (p, q)
+  std::array<int, kPairCount> couple_start_{};                    // index of (p, p + 1)
+  std::array<int, kCouples> couple_x_{}, couple_y_{};
+  std::array<int, kOtherAccs> other_x_{}, other_y_{}, other_w_{};
+  // state
+  std::array<std::vector<double>, kCorrWindows.size()> mat_;       // kFields x kCouples each
+  std::array<std::vector<double>, kCorrWindows.size()> mat_corr_;  // kCouples each
+  std::vector<double> other_;                                      // kFields x kOtherAccs
+  std::vector<double> other_corr_;                                 // kOtherAccs
+  std::vector<double> ring_;                                       // kSeries x kRing
+  uint64_t rows_ = 0;
+  std::array<double, kPairCount> prev_l_{};
+  std::array<double, kCurrencyCount> prev_s_{};
+  std::array<double, kPairCount> prev_m_{};
+  std::array<std::array<double, kCorrColumns>, kPairCount> out_{};
+};
+
+}  // namespace
+
+CrossFamilyDef make_corr_family() {
+  CrossFamilyDef def;
+  def.name = "corr";
+  const std::string src = "FEATURES.md 2.4";
+  const std::string policy =
+      "; pairwise-complete over the last W grid rows (rows where both series are non-NULL), R_p(g) = l_p(g) - "
+      "l_p(previous grid row)";
+  const std::string corr_null =
+      "grid row < W; fewer than W/2 jointly non-NULL rows in the window; a constant series over them";
+  auto col = [&](const std::string& name, const std::string& params, const std::string& formula, const std::string& unit,
+                 int lookback, const std::string& null_when) {
+    return ColumnInfo{name, "corr", params, formula + policy, unit, lookback, src, null_when, false};
+  };
+  for (int w : kCorrWindows) {
+    const std::string ws = std::to_string(w);
+    const std::string par = "W=" + ws;
+    for (const char* side : {"base", "quote"}) {
+      const std::string s = side;
+      const std::string rel = "the 6 pairs q sharing the pair's " + s +
+                              " currency, each oriented so it sits on the same side (o = +1/-1)";
+      const std::string nw = "no related pair has a non-NULL correlation (" + corr_null + ")";
+      def.per_pair_columns.push_back(col("corr_" + s + "_mean_" + ws, par,
+                                         "mean over " + rel + " of o * corr_W(R_p, R_q)", "correlation", w, nw));
+      def.per_pair_columns.push_back(col("corr_" + s + "_min_" + ws, par,
+                                         "min over " + rel + " of o * corr_W(R_p, R_q)", "correlation", w, nw));
+      def.per_pair_columns.push_back(col("corr_" + s + "_max_" + ws, par,
+                                         "max over " + rel + " of o * corr_W(R_p, R_q)", "correlation", w, nw));
+    }
+  }
+  for (int w : kCorrWindows) {
+    const std::string ws = std::to_string(w);
+    def.per_pair_columns.push_back(col("corr_market_" + ws, "W=" + ws,
+                                       "mean over all other pairs q in the universe of |corr_W(R_p, R_q)| (unoriented)",
+                                       "correlation", w, "no other pair has a non-NULL correlation (" + corr_null + ")"));
+  }
+  const std::string ds =
+      "ds_c(g) = s_c(g) - s_c(previous grid row), s = least-squares currency strengths of FEATURES.md 2.1 "
+      "(sum 0 per connected set of currencies; closed form for the full universe)";
+  for (const char* side : {"base", "quote"}) {
+    const std::string s = side;
+    for (int w : kCorrStrengthWindows) {
+      const std::string ws = std::to_string(w);
+      const std::string f = s == "base" ? "corr_W(R_p, ds_base); " + ds : "corr_W(R_p, -ds_quote) = -corr_W(R_p, ds_quote); " + ds;
+      def.per_pair_columns.push_back(
+          col("corr_" + s + "_strength_" + ws, "W=" + ws, f, "correlation", w, corr_null + "; the currency has no available pair"));
+    }
+  }
+  def.per_pair_columns.push_back(col(
+      "corr_lead_lag_240", "W=240",
+      "corr_W(R_p(g), M_p(g-1)), M_p = mean over the 12 related pairs (6 sharing the base, 6 the quote, oriented) "
+      "with a non-NULL return of o * R_q",
+      "correlation", kCorrLeadLagWindow, corr_null));
+  def.per_pair_columns.push_back(col(
+      "corr_dispersion_60", "W=60",
+      "population stdev (ddof 0) of the non-NULL oriented related correlations o * corr_60(R_p, R_q) over the 12 "
+      "related pairs",
+      "correlation", kCorrDispersionWindow, "fewer than 2 related correlations are non-NULL"));
+  def.make = [](const CrossContext& ctx) -> std::unique_ptr<CrossKernel> { return std::make_unique<CorrKernel>(ctx); };
+  return def;
+}
+
 }  // namespace bqx::features
