@@ -22,7 +22,7 @@ build: deps
 
 # Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (no benchmarks).
 sanitize: deps
-	cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DBQX_SANITIZE=ON -DBQX_BUILD_BENCH=OFF
+	cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBQX_SANITIZE=ON -DBQX_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE slow
