@@ -44,20 +44,9 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int run_features(const FeaturesOpts& o) {
   if (o.mode != "batch" && o.mode != "stream") return fail("--mode must be batch or stream (" + o.mode + ")");
-  ReadOptions ro;
-  auto format = parse_bar_format(o.format);
-  if (!format) return fail(format.error().message);
-  ro.format = *format;
-  if (!o.tz_offset.empty()) {
-    auto tz = parse_tz_offset(o.tz_offset);
-    if (!tz) return fail(tz.error().message);
-    ro.tz_offset_minutes = *tz;
-  }
-  if (!o.pair.empty()) {
-    auto p = parse_pair(o.pair);
-    if (!p) return fail(p.error().message);
-    ro.pair = *p;
-  }
+  auto read_options = make_read_options(o.format, o.tz_offset, o.pair);
+  if (!read_options) return fail(read_options.error().message);
+  ReadOptions ro = *read_options;
   auto paths = expand_inputs(std::vector<std::filesystem::path>(o.in.begin(), o.in.end()));
   if (!paths) return fail(paths.error().message);
   if (paths->empty()) return fail("no input files (.csv, .txt, .parquet) found");

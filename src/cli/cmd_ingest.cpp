@@ -26,20 +26,9 @@ struct IngestOpts {
 };
 
 int run_ingest(const IngestOpts& o) {
-  ReadOptions ro;
-  auto format = parse_bar_format(o.format);
-  if (!format) return fail(format.error().message);
-  ro.format = *format;
-  if (!o.tz_offset.empty()) {
-    auto tz = parse_tz_offset(o.tz_offset);
-    if (!tz) return fail(tz.error().message);
-    ro.tz_offset_minutes = *tz;
-  }
-  if (!o.pair.empty()) {
-    auto p = parse_pair(o.pair);
-    if (!p) return fail(p.error().message);
-    ro.pair = *p;
-  }
+  auto read_options = make_read_options(o.format, o.tz_offset, o.pair);
+  if (!read_options) return fail(read_options.error().message);
+  ReadOptions ro = *read_options;
   ro.skip_bad_rows = o.skip_bad_rows;
   std::vector<std::filesystem::path> inputs(o.paths.begin(), o.paths.end());
   auto files = expand_inputs(inputs);

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "io/bar_reader.h"
+
 namespace bqx::cli {
 
 // Each register_* adds a subcommand whose callback stores its exit status in *exit_code.
@@ -13,6 +15,10 @@ void register_ingest(CLI::App& app, int* exit_code);
 void register_status(CLI::App& app, int* exit_code);
 void register_features(CLI::App& app, int* exit_code);
 void register_catalog(CLI::App& app, int* exit_code);
+
+// The reader options shared by `ingest` and `features` (--format, --tz-offset, --pair).
+Result<ReadOptions> make_read_options(const std::string& format, const std::string& tz_offset,
+                                      const std::string& pair);
 
 // Prints "bqx: <message>" to stderr and returns the failure exit status.
 int fail(const std::string& message);

@@ -22,6 +22,26 @@ int main(int argc, char** argv) {
 }
 
 namespace bqx::cli {
+
+Result<ReadOptions> make_read_options(const std::string& format, const std::string& tz_offset,
+                                      const std::string& pair) {
+  ReadOptions ro;
+  auto f = parse_bar_format(format);
+  if (!f) return f.error();
+  ro.format = *f;
+  if (!tz_offset.empty()) {
+    auto tz = parse_tz_offset(tz_offset);
+    if (!tz) return tz.error();
+    ro.tz_offset_minutes = *tz;
+  }
+  if (!pair.empty()) {
+    auto p = parse_pair(pair);
+    if (!p) return p.error();
+    ro.pair = *p;
+  }
+  return ro;
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "bqx: %s\n", message.c_str());
   return 1;
