@@ -24,13 +24,7 @@
 namespace bqx::features {
 namespace {
 
-// Appends (avoids GCC 12's false -Wrestrict on "literal" + std::string&&).
-template <typename... Parts>
-std::string cat(const Parts&... parts) {
-  std::string s;
-  (s.append(parts), ...);
-  return s;
-}
+using stats::cat;
 
 using stats::BlockWindow;
 using stats::SortedWindow;

@@ -20,6 +20,8 @@
 // rebuilds the suffix array with the same deterministic loop.
 #pragma once
 
+#include <string>
+
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -27,6 +29,15 @@
 #include "features/kernel.h"
 
 namespace bqx::features::stats {
+
+// String concatenation for catalogue text, shared by the stats/dist families.
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (s.append(parts), ...);
+  return s;
+}
+
 
 // ---------------------------------------------------------------------------------------
 // Mergeable aggregates.
