@@ -18,6 +18,7 @@
 #include "features/registry.h"
 #include "io/generator.h"
 #include "market_frames.h"
+#include "grid_reference.h"
 #include "test_frames.h"
 
 namespace bqx {
@@ -46,48 +47,7 @@ bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; 
 // ---------------------------------------------------------------------------------------
 // The as-of grid exactly as MarketEngine::step builds it (FEATURES.md 2, "Grid and as-of"),
 // for driving the kernel directly. ArbEngine.MatchesKernelOnDirectGrid proves the two agree.
-std::vector<GridRow> build_grid(const std::vector<BarFrame>& frames, int staleness = 5) {
-  std::array<bool, kPairCount> in{};
-  std::array<double, kPairCount> baseline{}, last_close{};
-  std::array<EpochMinute, kPairCount> last_ts{};
-  std::array<bool, kPairCount> seen{};
-  for (const auto& f : frames) {
-    in[pair_index(f.pair)] = true;
-    baseline[pair_index(f.pair)] = f.close.at(0);
-  }
-  std::vector<size_t> pos(frames.size(), 0);
-  std::vector<GridRow> rows;
-  for (;;) {
-    EpochMinute g = INT64_MAX;
-    for (size_t f = 0; f < frames.size(); ++f) {
-      if (pos[f] < frames[f].size()) g = std::min(g, frames[f].ts[pos[f]]);
-    }
-    if (g == INT64_MAX) break;
-    GridRow row;
-    row.g = g;
-    row.row = rows.size();
-    row.in_universe = in;
-    for (size_t f = 0; f < frames.size(); ++f) {
-      if (pos[f] < frames[f].size() && frames[f].ts[pos[f]] == g) {
-        const int s = pair_index(frames[f].pair);
-        row.has_bar[s] = true;
-        seen[s] = true;
-        last_ts[s] = g;
-        last_close[s] = frames[f].close[pos[f]];
-        ++pos[f];
-      }
-    }
-    for (int s = 0; s < kPairCount; ++s) {
-      const bool fresh = in[s] && seen[s] && g - last_ts[s] <= staleness;
-      row.available[s] = fresh;
-      row.close[s] = fresh ? last_close[s] : kNull;
-      row.log_index[s] = fresh ? std::log(last_close[s] / baseline[s]) : kNull;
-      row.reg_bqx_w60_prediction[s] = kNull;
-    }
-    rows.push_back(row);
-  }
-  return rows;
-}
+using testing_frames::build_grid;
 
 // Random frames for a universe: currency log-values random walk, pair = base - quote + 0.2 bp
 // noise; ~8 % single missing minutes and occasional 8-minute gaps (so legs go stale and
