@@ -8,6 +8,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 libpq-dev
+  chromium fonts-dejavu-core
 )
 
 missing=()

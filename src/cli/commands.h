@@ -15,6 +15,9 @@ void register_ingest(CLI::App& app, int* exit_code);
 void register_status(CLI::App& app, int* exit_code);
 void register_features(CLI::App& app, int* exit_code);
 void register_catalog(CLI::App& app, int* exit_code);
+void register_run(CLI::App& app, int* exit_code);
+void register_export(CLI::App& app, int* exit_code);
+void register_validate(CLI::App& app, int* exit_code);
 
 // The reader options shared by `ingest` and `features` (--format, --tz-offset, --pair).
 Result<ReadOptions> make_read_options(const std::string& format, const std::string& tz_offset,

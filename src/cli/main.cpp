@@ -11,7 +11,10 @@ int main(int argc, char** argv) {
   bqx::cli::register_generate(app, &exit_code);
   bqx::cli::register_ingest(app, &exit_code);
   bqx::cli::register_status(app, &exit_code);
+  bqx::cli::register_run(app, &exit_code);
   bqx::cli::register_features(app, &exit_code);
+  bqx::cli::register_export(app, &exit_code);
+  bqx::cli::register_validate(app, &exit_code);
   bqx::cli::register_catalog(app, &exit_code);
   try {
     app.parse(argc, argv);

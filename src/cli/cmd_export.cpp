@@ -1,0 +1,12 @@
+// Placeholder registration: replaced by the real command (work in progress on this branch).
+#include "cli/commands.h"
+
+namespace bqx::cli {
+
+void register_export(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("export", "(not available yet)");
+  cmd->allow_extras();
+  cmd->callback([exit_code] { *exit_code = fail("bqx export is not available in this build yet"); });
+}
+
+}  // namespace bqx::cli

@@ -1,0 +1,2 @@
+// The production path (DESIGN.md "Partitions, state and resumability").
+#pragma once
