@@ -108,6 +108,22 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
 
 Status MarketEngine::step(EpochMinute g, std::span<const PairBar> bars, std::vector<double>& rows,
                           std::vector<Pair>& row_pairs) {
+  return step_impl(g, bars, nullptr, rows, row_pairs);
+}
+
+PairEngine& MarketEngine::pair_engine(Pair pair) { return *impl_->slots[pair_index(pair)].engine; }
+
+size_t MarketEngine::per_pair_width() const { return impl_->per_pair_width; }
+
+Status MarketEngine::step_with_pair_rows(EpochMinute g, std::span<const PairBar> bars,
+                                         std::span<const double* const> pair_rows, std::vector<double>& rows,
+                                         std::vector<Pair>& row_pairs) {
+  if (pair_rows.size() != bars.size()) return make_error("step_with_pair_rows: one per-pair row per bar is required");
+  return step_impl(g, bars, pair_rows.data(), rows, row_pairs);
+}
+
+Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, const double* const* pair_rows,
+                               std::vector<double>& rows, std::vector<Pair>& row_pairs) {
   Impl& m = *impl_;
   if (grid_row_ > 0 && g <= last_g_) {
     return make_error("bars must arrive in increasing time order (" + format_iso(g) + " after " + format_iso(last_g_) + ")");
@@ -115,18 +131,25 @@ Status MarketEngine::step(EpochMinute g, std::span<const PairBar> bars, std::vec
   // 1. Per-pair families for the pairs with a bar at g.
   std::array<bool, kPairCount> has_bar{};
   std::array<const Bar*, kPairCount> bar_of{};
-  for (const PairBar& pb : bars) {
+  std::array<const double*, kPairCount> pair_row_of{};
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const PairBar& pb = bars[i];
     const int slot = pair_index(pb.pair);
     if (slot < 0 || !m.slots[slot].in_universe) return make_error("pair not in the universe (" + pair_name(pb.pair) + ")");
     if (pb.bar.ts != g) return make_error("bar time differs from the step's minute (" + format_iso(pb.bar.ts) + ")");
     if (has_bar[slot]) return make_error("two bars for one pair in one minute (" + pair_name(pb.pair) + ")");
     has_bar[slot] = true;
     bar_of[slot] = &pb.bar;
+    pair_row_of[slot] = pair_rows ? pair_rows[i] : nullptr;
   }
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
-    s.engine->step(*bar_of[slot], s.row.data());
+    if (pair_row_of[slot]) {
+      std::memcpy(s.row.data(), pair_row_of[slot], m.per_pair_width * sizeof(double));
+    } else {
+      s.engine->step(*bar_of[slot], s.row.data());
+    }
     s.has_bar = true;
     s.last_ts = g;
     s.last_close = bar_of[slot]->close;

@@ -47,11 +47,23 @@ class MarketEngine {
   // (row-major, width() each) in canonical pair order, and the pairs to `row_pairs`.
   Status step(EpochMinute g, std::span<const PairBar> bars, std::vector<double>& rows, std::vector<Pair>& row_pairs);
 
+  // Two-phase stepping for parallel drivers (src/pipeline). A pair's own families do not
+  // read the grid, so the driver may run pair_engine(p).step() for many minutes ahead and
+  // on any thread, then call step_with_pair_rows() in time order with those rows
+  // (pair_rows[i] = the per-pair row of bars[i], per_pair_width() doubles). The result is
+  // bit-identical to step(), which does both phases for one minute.
+  PairEngine& pair_engine(Pair pair);
+  size_t per_pair_width() const;
+  Status step_with_pair_rows(EpochMinute g, std::span<const PairBar> bars, std::span<const double* const> pair_rows,
+                             std::vector<double>& rows, std::vector<Pair>& row_pairs);
+
   std::vector<uint8_t> snapshot() const;
   Status restore(const std::vector<uint8_t>& bytes);
 
  private:
   MarketEngine();
+  Status step_impl(EpochMinute g, std::span<const PairBar> bars, const double* const* pair_rows,
+                   std::vector<double>& rows, std::vector<Pair>& row_pairs);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<features::ColumnInfo> columns_;
