@@ -64,3 +64,12 @@ inline Error make_error(std::string message) { return Error{std::move(message)};
     auto&& bqx_try_result_ = (expr);                    \
     if (!bqx_try_result_.ok()) return bqx_try_result_.error(); \
   } while (0)
+
+// Binds the value of a Result expression to `decl`, or returns its error.
+#define BQX_CONCAT_INNER_(a, b) a##b
+#define BQX_CONCAT_(a, b) BQX_CONCAT_INNER_(a, b)
+#define BQX_ASSIGN_OR_RETURN(decl, expr) BQX_ASSIGN_OR_RETURN_IMPL_(BQX_CONCAT_(bqx_result_, __LINE__), decl, expr)
+#define BQX_ASSIGN_OR_RETURN_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                                \
+  if (!tmp) return tmp.error();                     \
+  decl = std::move(*tmp)

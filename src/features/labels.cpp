@@ -54,8 +54,7 @@ std::vector<ColumnInfo> make_label_columns() {
 
 std::vector<double> compute_labels(const BarFrame& frame, double baseline) {
   const size_t n = frame.size();
-  std::vector<double> out(n * kLabelColumns, kNull);
-  if (n == 0) return out;
+  if (n == 0) return {};
 
   // bqx_w60_return for every row, exactly as the bqx family computes it.
   std::vector<double> bqx(n, kNull);
@@ -73,22 +72,28 @@ std::vector<double> compute_labels(const BarFrame& frame, double baseline) {
     }
   }
 
-  for (size_t t = 0; t < n; ++t) {
+  return compute_labels_from_series(frame.ts.data(), frame.close.data(), bqx.data(), n, n);
+}
+
+std::vector<double> compute_labels_from_series(const EpochMinute* ts, const double* close,
+                                               const double* bqx, size_t n, size_t rows) {
+  std::vector<double> out(rows * kLabelColumns, kNull);
+  for (size_t t = 0; t < rows && t < n; ++t) {
     double* o = out.data() + t * kLabelColumns;
-    const double c = frame.close[t];
+    const double c = close[t];
     if (t + kH60 < n) o[0] = bqx[t + kH60];
     const size_t horizons[3] = {kH15, kH30, kH60};
     for (size_t k = 0; k < 3; ++k) {
       if (t + horizons[k] < n) {
-        const double r = (frame.close[t + horizons[k]] - c) / c;
+        const double r = (close[t + horizons[k]] - c) / c;
         o[1 + k] = std::isfinite(r) ? r : kNull;
       }
     }
     if (t + kH60 < n) {
       const double r = o[3];
       o[4] = std::isnan(r) ? kNull : (r > 0 ? 1.0 : (r < 0 ? -1.0 : 0.0));
-      o[5] = static_cast<double>(frame.ts[t + kH60] - frame.ts[t]);
-      o[6] = static_cast<double>(frame.ts[t + kH60] + 1);
+      o[5] = static_cast<double>(ts[t + kH60] - ts[t]);
+      o[6] = static_cast<double>(ts[t + kH60] + 1);
     }
   }
   return out;

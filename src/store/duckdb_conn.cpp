@@ -179,6 +179,16 @@ void ChunkAppender::set_double(size_t col, double value) {
   }
   static_cast<double*>(data_[col])[row_] = value;
 }
+void ChunkAppender::set_doubles(size_t first_col, const double* values, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(values[i])) {
+      set_null(first_col + i);
+    } else {
+      static_cast<double*>(data_[first_col + i])[row_] = values[i];
+    }
+  }
+}
+
 void ChunkAppender::set_null(size_t col) {
   duckdb_vector v = duckdb_data_chunk_get_vector(chunk_, col);
   duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), row_);

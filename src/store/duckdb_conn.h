@@ -57,6 +57,8 @@ class ChunkAppender {
   void set_timestamp_minutes(size_t col, int64_t epoch_minutes);
   void set_bigint(size_t col, int64_t value);
   void set_double(size_t col, double value);  // NaN -> NULL
+  // Columns first_col .. first_col+n-1 of the current row from a row of doubles (NaN -> NULL).
+  void set_doubles(size_t first_col, const double* values, size_t n);
   void set_null(size_t col);
   // Finishes the current row; flushes a full chunk.
   Status end_row();

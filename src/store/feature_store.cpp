@@ -5,37 +5,9 @@
 #include <cstring>
 
 #include "features/registry.h"
+#include "pipeline/checksum.h"
 
 namespace bqx::store {
-
-void PartitionChecksum::add_row(Pair pair, EpochMinute ts, const double* values, size_t width) {
-  auto mix = [this](const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h_ ^= p[i];
-      h_ *= 0x100000001b3ull;  // FNV-1a 64-bit prime
-    }
-  };
-  const std::string name = pair_name(pair);
-  mix(name.data(), name.size());
-  mix(&ts, sizeof ts);
-  for (size_t i = 0; i < width; ++i) {
-    uint64_t bits;
-    const double v = values[i];
-    if (std::isnan(v)) {
-      bits = 0x7ff8000000000000ull;  // every NULL hashes alike, whatever NaN payload carried it
-    } else {
-      std::memcpy(&bits, &v, sizeof bits);
-    }
-    mix(&bits, sizeof bits);
-  }
-}
-
-std::string PartitionChecksum::hex() const {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h_));
-  return buf;
-}
 
 namespace {
 std::string create_value_table(const std::string& table, const std::vector<std::string>& columns) {
@@ -77,6 +49,50 @@ Status ensure_feature_schema(Connection& con) {
   BQX_TRY(check_columns(con, "features", feature_column_names()));
   BQX_TRY(check_columns(con, "labels", label_column_names()));
   return Status::Ok();
+}
+
+Result<std::string> stored_partition_checksum(Connection& con, const std::string& table, Pair pair, MonthId month,
+                                              int64_t* rows) {
+  const auto ts_literal = [](EpochMinute t) { return "TIMESTAMP '" + format_compact(t) + ":00'"; };
+  const std::string sql = "SELECT * EXCLUDE (pair, ts), epoch(ts)::BIGINT // 60 AS bqx_ts_minutes FROM " + table +
+                          " WHERE pair = " + sql_quote(pair_name(pair)) + " AND ts >= " +
+                          ts_literal(month_start(month)) + " AND ts < " + ts_literal(month_start(month + 1)) +
+                          " ORDER BY ts";
+  duckdb_result result;
+  if (duckdb_query(con.raw(), sql.c_str(), &result) != DuckDBSuccess) {
+    std::string msg = duckdb_result_error(&result);
+    duckdb_destroy_result(&result);
+    return make_error("duckdb: " + msg);
+  }
+  const idx_t ncol = duckdb_column_count(&result);
+  const size_t width = ncol - 1;
+  pipeline::PartitionChecksum sum;
+  int64_t count = 0;
+  std::vector<double> row(width);
+  for (;;) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+    if (!chunk) break;
+    const idx_t n = duckdb_data_chunk_get_size(chunk);
+    std::vector<const double*> data(width);
+    std::vector<uint64_t*> validity(width);
+    for (size_t c = 0; c < width; ++c) {
+      duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+      data[c] = static_cast<const double*>(duckdb_vector_get_data(v));
+      validity[c] = duckdb_vector_get_validity(v);
+    }
+    const auto* ts = static_cast<const int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, width)));
+    for (idx_t i = 0; i < n; ++i) {
+      for (size_t c = 0; c < width; ++c) {
+        row[c] = (validity[c] && !duckdb_validity_row_is_valid(validity[c], i)) ? std::nan("") : data[c][i];
+      }
+      sum.add_row(pair, ts[i], row.data(), width);
+      ++count;
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&result);
+  if (rows) *rows = count;
+  return sum.hex();
 }
 
 std::vector<std::string> feature_column_names() {

@@ -7,7 +7,7 @@
 //   manifest(kind VARCHAR,            -- 'features' or 'labels'
 //            pair VARCHAR, month VARCHAR,   -- partition: pair x UTC calendar month 'YYYY-MM'
 //            rows BIGINT,
-//            checksum VARCHAR,         -- 16 hex digits, see partition_checksum()
+//            checksum VARCHAR,         -- 16 hex digits, see pipeline::PartitionChecksum
 //            code_version VARCHAR, catalogue_version VARCHAR, universe VARCHAR,
 //            complete BOOLEAN,          -- labels: every label's horizon was inside the data
 //            attempts INTEGER, compute_ms DOUBLE, write_ms DOUBLE, finished_at TIMESTAMP)
@@ -25,6 +25,7 @@
 #include "core/currency.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "pipeline/checksum.h"
 #include "store/duckdb_conn.h"
 
 namespace bqx::store {
@@ -35,18 +36,13 @@ inline constexpr const char* kCodeVersion = "bqx-0.1.0";
 // when an existing features table was made with another catalogue (column list differs).
 Status ensure_feature_schema(Connection& con);
 
-// Order-dependent 64-bit checksum of partition rows: FNV-1a over each row's pair name,
-// ts (int64 epoch minutes) and the bit pattern of every value, NULL hashed as one
-// canonical quiet NaN. Same rows in the same order -> same checksum, on any machine.
-class PartitionChecksum {
- public:
-  void add_row(Pair pair, EpochMinute ts, const double* values, size_t width);
-  uint64_t value() const { return h_; }
-  std::string hex() const;
+using pipeline::PartitionChecksum;  // see src/pipeline/checksum.h
 
- private:
-  uint64_t h_ = 0xcbf29ce484222325ull;
-};
+// Recomputes a stored partition's checksum from the table rows themselves (ordered by
+// ts): equal to the manifest's checksum when the rows on disk are the rows computed.
+// table: "features" or "labels".
+Result<std::string> stored_partition_checksum(Connection& con, const std::string& table, Pair pair, MonthId month,
+                                              int64_t* rows = nullptr);
 
 // A run-time description of the feature/label columns for SQL generation.
 std::vector<std::string> feature_column_names();
