@@ -85,10 +85,12 @@ void check_stale(Context& ctx, Report& report) {
       size_t j = i;
       while (j + 1 < f.size() && f.close[j + 1] == f.close[i]) ++j;
       ++c.checked;
-      if (j > i && f.ts[j] - f.ts[i] >= th.stale_minutes && (single || others_move(ctx, pb.pair, f.ts[i], f.ts[j]))) {
+      // Duration in open-market minutes: a close unchanged over a weekend is not stale.
+      const int64_t open = j > i ? open_minutes_between(f.ts[i], f.ts[j]) + 1 : 0;
+      if (j > i && open >= th.stale_minutes && (single || others_move(ctx, pb.pair, f.ts[i], f.ts[j]))) {
         c.fail(Finding{pair_str(pb.pair), f.ts[i + 1], f.ts[j], "close", format_value(f.close[i]),
-                       fmt::format("close {} unchanged for {} bars ({} minutes) while other pairs moved",
-                                   format_value(f.close[i]), j - i + 1, f.ts[j] - f.ts[i])},
+                       fmt::format("close {} unchanged for {} bars ({} open-market minutes) while other pairs moved",
+                                   format_value(f.close[i]), j - i + 1, open)},
                ctx.options->max_examples);
       }
       i = j + 1;
