@@ -37,6 +37,16 @@ std::string coverage_color(double good) {
   return "#dc2626";
 }
 
+// A "nice" tick step (1, 2 or 5 x 10^k) giving about `ticks` intervals over `range`.
+double nice_step(double range, int ticks) {
+  const double raw = range / ticks;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (raw <= m * mag) return m * mag;
+  }
+  return 10.0 * mag;
+}
+
 }  // namespace
 
 std::string escape(const std::string& text) {
@@ -119,16 +129,17 @@ std::string null_rate_bars(const Report& r) {
   for (const auto& f : fam) {
     if (f.cells) max_rate = std::max(max_rate, static_cast<double>(f.warmup + f.conditional + f.unexplained) / static_cast<double>(f.cells));
   }
-  const double scale_max = std::max(0.01, std::ceil(max_rate * 20.0) / 20.0);  // round up to 5 %
+  const double tick = nice_step(std::max(0.01, max_rate), 5);
+  const double scale_max = tick * std::max(1.0, std::ceil(std::max(0.01, max_rate) / tick));
   std::string s = fmt::format(
       "<svg id=\"null-rate\" class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
       "aria-label=\"NULL rate by family\">",
       label_w + bar_w + 90, h);
-  for (int k = 0; k <= 4; ++k) {
-    const double x = label_w + bar_w * k / 4.0;
+  for (double v = 0; v <= scale_max + tick / 2; v += tick) {
+    const double x = label_w + bar_w * v / scale_max;
     s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" class=\"grid\"/>", num(x), top, h - 20);
-    s += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">{:.0f}%</text>", num(x), h - 6,
-                     scale_max * 100.0 * k / 4.0);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">{:g}%</text>", num(x), h - 6,
+                     std::round(v * 1000.0) / 10.0);
   }
   for (size_t i = 0; i < fam.size(); ++i) {
     const auto& f = fam[i];
@@ -181,11 +192,11 @@ std::string strength_lines(const Report& r) {
       "<svg id=\"currency-strength\" class=\"chart\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" role=\"img\" "
       "aria-label=\"currency strengths\">",
       w, h);
-  for (int k = 0; k <= 4; ++k) {
-    const double v = lo + (hi - lo) * k / 4.0;
+  const double ystep = nice_step(hi - lo, 5);
+  for (double v = std::ceil(lo / ystep) * ystep; v <= hi; v += ystep) {
     s += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" class=\"grid\"/><text x=\"{3}\" y=\"{4}\" class=\"axis\" "
-                     "text-anchor=\"end\">{5:.4f}</text>",
-                     l, w - rgt, num(Y(v)), l - 6, num(Y(v) + 4), v);
+                     "text-anchor=\"end\">{5:g}</text>",
+                     l, w - rgt, num(Y(v)), l - 6, num(Y(v) + 4), std::fabs(v) < ystep * 1e-6 ? 0.0 : v);
   }
   if (lo < 0 && hi > 0) s += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" class=\"zero\"/>", l, w - rgt, num(Y(0)));
   // Day ticks: at most ~10 labels.
@@ -288,7 +299,7 @@ std::string gap_calendar(const Report& r, int gap_fail_minutes) {
   int64_t mmax = 1;
   for (const auto& [d, m] : missing) mmax = std::max(mmax, m);
   // Weeks as columns (Monday first), weekdays as rows.
-  const int cell = 16, gapx = 3, l = 34, top = 22;
+  const int cell = 20, gapx = 4, l = 34, top = 22;
   const int64_t first_monday = d0 - ((d0 + 3) % 7);  // 1970-01-01 was a Thursday
   const int64_t weeks = (d1 - first_monday + 6) / 7;
   const int w = l + static_cast<int>(weeks) * (cell + gapx) + 10, h = top + 7 * (cell + gapx) + 6;
