@@ -2,6 +2,7 @@
 // count, resumable after kill -9 at random moments, incremental, retried on failure.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,11 +30,37 @@ using testing_cli::run_bqx;
 
 // 3 pairs forming one triangle (EURUSD, GBPUSD, EURGBP), two months, the first
 // kRowsPerFile minutes of each generated file: small enough to kill and resume often.
-constexpr int kRowsPerFile = 9000;
+constexpr int kRowsPerFile = 5000;
+
+// Every test runs in its own process (gtest_discover_tests), so the generated data and
+// the reference run are made once per build of bqx and shared through a cache directory
+// guarded by an exclusive file lock.
+fs::path cache_dir() {
+  std::error_code ec;
+  const auto stamp = fs::last_write_time(BQX_BINARY, ec).time_since_epoch().count();
+  return fs::temp_directory_path() / ("bqx_test_pipeline_cache_" + std::to_string(stamp));
+}
+
+struct CacheLock {
+  int fd;
+  CacheLock() {
+    fs::create_directories(cache_dir());
+    fd = ::open((cache_dir() / "lock").c_str(), O_CREAT | O_RDWR, 0644);
+    flock(fd, LOCK_EX);
+  }
+  ~CacheLock() {
+    flock(fd, LOCK_UN);
+    ::close(fd);
+  }
+};
 
 fs::path data_dir() {
   static const fs::path dir = [] {
-    const fs::path d = fresh_dir("pipeline_data");
+    CacheLock lock;
+    const fs::path d = cache_dir() / "data";
+    if (fs::exists(d / "ready")) return d;
+    fs::remove_all(d);
+    fs::create_directories(d);
     const auto r = run_bqx("generate --out gen --pairs EURUSD,GBPUSD,EURGBP --start 2024-07 --months 2 --seed 7", d);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     fs::create_directories(d / "month1");
@@ -47,6 +74,7 @@ fs::path data_dir() {
       std::string line;
       for (int i = 0; i < kRowsPerFile && std::getline(in, line); ++i) out << line << '\n';
     }
+    std::ofstream(d / "ready") << "ok\n";
     return d;
   }();
   return dir;
@@ -105,14 +133,27 @@ void expect_store_consistent(const fs::path& db) {
   }
 }
 
-// The uninterrupted reference run, computed once.
+// The uninterrupted reference run, computed once per build (see cache_dir()).
 const Manifest& reference() {
   static const Manifest m = [] {
+    data_dir();
+    CacheLock lock;
+    const fs::path saved = cache_dir() / "reference_manifest.txt";
+    Manifest result;
+    if (fs::exists(saved)) {
+      std::ifstream in(saved);
+      std::string key, value;
+      while (std::getline(in, key) && std::getline(in, value)) result[key] = value;
+      return result;
+    }
     const fs::path dir = make_store("pipeline_reference");
     const auto r = run_bqx("run --db store.duckdb --workers 2", dir);
     EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
     expect_store_consistent(dir / "store.duckdb");
-    return read_manifest(dir / "store.duckdb");
+    result = read_manifest(dir / "store.duckdb");
+    std::ofstream out(saved);
+    for (const auto& [key, value] : result) out << key << '\n' << value << '\n';
+    return result;
   }();
   return m;
 }
@@ -185,7 +226,7 @@ TEST(PipelineRun, ResumesAfterKillNineAtRandomMoments) {
   const fs::path dir = make_store("pipeline_kill");
   const fs::path db = dir / "store.duckdb";
   std::mt19937 rng(20261128);  // fixed: the moments are reproducible
-  std::uniform_int_distribution<int> delay_ms(50, 6000);
+  std::uniform_int_distribution<int> delay_ms(50, 4000);
   int killed = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
     const pid_t pid = fork();
