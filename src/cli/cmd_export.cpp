@@ -54,7 +54,7 @@ int run_export(const ExportOpts& o) {
                 o.pairs.empty() && o.months.empty() ? "" : " matching --pairs/--months");
     return 0;
   }
-  std::printf("exported %zu of %zu partition(s) to %s (%zu already up to date, skipped): %lld rows, %.1f MB, "
+  std::printf("exported %zu of %zu partition(s) to %s (%zu already up to date, skipped): %lld feature rows, %.1f MB, "
               "%.2f s, %.0f rows/s, %.1f MB/s\n",
               s.exported, total, target.c_str(), s.skipped, static_cast<long long>(s.rows), s.bytes / 1e6, s.seconds,
               s.seconds > 0 ? s.rows / s.seconds : 0.0, s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0.0);

@@ -51,7 +51,7 @@ struct ExportProgress {
   size_t total = 0;
   std::string what;  // e.g. "features EURUSD 2024-07"
   bool skipped = false;
-  int64_t rows = 0;     // rows written so far (all partitions)
+  int64_t rows = 0;     // feature rows written so far
   uint64_t bytes = 0;   // bytes written so far
   double seconds = 0;   // since the export started
 };
@@ -60,7 +60,7 @@ using ExportProgressFn = std::function<void(const ExportProgress&)>;
 struct ExportSummary {
   size_t exported = 0;  // partitions written
   size_t skipped = 0;   // partitions already up to date
-  int64_t rows = 0;     // rows written
+  int64_t rows = 0;     // feature rows written (their label rows are not counted again)
   uint64_t bytes = 0;   // bytes written (Parquet file sizes / COPY payload)
   double seconds = 0;
 };

@@ -104,7 +104,7 @@ Result<ExportSummary> export_parquet(Connection& con, const std::filesystem::pat
       uint64_t bytes = 0;
       BQX_TRY(write_partition(con, file, p, &bytes));
       ++summary.exported;
-      summary.rows += p.rows;
+      if (p.kind == "features") summary.rows += p.rows;  // a row = a feature row (+ its labels)
       summary.bytes += bytes;
     }
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

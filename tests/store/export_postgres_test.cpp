@@ -5,13 +5,15 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include "cli_runner.h"
-#include "export_test_support.h"
+#include "export_test_pg.h"
 
 namespace bqx {
 namespace {
@@ -197,6 +199,57 @@ TEST_F(PostgresExport, ConnectionDroppedMidPartitionLeavesNothingPartialAndResum
   ASSERT_TRUE(resumed.ok()) << resumed.error().message;
   EXPECT_EQ(resumed->skipped, 3u);
   EXPECT_EQ(resumed->exported, 3u);
+  expect_equal_to_store();
+}
+
+// `bqx export --postgres` killed with SIGKILL mid-way (the server sees the connection vanish
+// and rolls its open transaction back): every partition is either complete or absent, and
+// the same command again completes the export with the exact data.
+TEST_F(PostgresExport, CliKilledMidwayLeavesWholePartitionsAndReRunCompletes) {
+  const std::string cmd = "cd '" + dir_.string() + "' && exec '" + std::string(BQX_BINARY) +
+                          "' export --db s.duckdb --postgres '" + BQX_PG_TEST_URL + "' >run1.out 2>run1.err";
+  con_.reset();  // the binary opens the store itself
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool seen = false;
+  for (int i = 0; i < 6000 && !seen; ++i) {
+    seen = testing_cli::slurp(dir_ / "run1.err").find("[2/6]") != std::string::npos;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(seen) << testing_cli::slurp(dir_ / "run1.err");
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the export finished before it could be killed";
+  // Give the server a moment to notice the dead client and roll back.
+  for (int i = 0; i < 100 && admin_.count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY bqx.%' "
+                                          "AND state <> 'idle'") > 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const int64_t done = admin_.count("SELECT count(*) FROM bqx.export_manifest");
+  EXPECT_GE(done, 2);
+  EXPECT_LT(done, 6);
+  for (const auto& t : store::postgres_tables()) {
+    // Whole partitions only: rows per (pair, month) are 0 or all of them, and exactly the
+    // partitions export_manifest lists.
+    EXPECT_EQ(admin_.count("SELECT count(*) FROM (SELECT pair, date_trunc('month', ts) FROM bqx." +
+                           store::sql_identifier(t.name) + " GROUP BY 1, 2 HAVING count(*) <> " +
+                           std::to_string(kRows) + ") x"),
+              0)
+        << t.name;
+    EXPECT_EQ(admin_.count("SELECT count(*) FROM bqx." + store::sql_identifier(t.name)), done * kRows) << t.name;
+  }
+  auto rerun = testing_cli::run_bqx("export --db s.duckdb --postgres '" + std::string(BQX_PG_TEST_URL) + "'", dir_);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find("exported " + std::to_string(6 - done) + " of 6"), std::string::npos) << rerun.out;
+  auto con = store::Connection::open(dir_ / "s.duckdb");
+  ASSERT_TRUE(con.ok());
+  con_ = std::make_unique<store::Connection>(std::move(*con));
   expect_equal_to_store();
 }
 
