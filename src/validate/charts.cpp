@@ -281,10 +281,9 @@ std::string eps_histogram(const Report& r) {
 }
 
 std::string gap_calendar(const Report& r, int gap_fail_minutes) {
-  if (r.months.empty()) return "";
-  const EpochMinute from = month_start(*parse_month(r.months.front()));
-  const EpochMinute to = month_start(*parse_month(r.months.back()) + 1);
-  const int64_t d0 = from / kMinutesPerDay, d1 = to / kMinutesPerDay;
+  if (r.bars == 0) return "";
+  // The days that have data: from the first to the last bar of the selection.
+  const int64_t d0 = r.first_bar / kMinutesPerDay, d1 = r.last_bar / kMinutesPerDay + 1;
   std::map<int64_t, int64_t> missing;  // day -> open minutes missing (sum over pairs)
   std::map<int64_t, int> fails;        // day -> gaps beyond the threshold
   std::map<int64_t, std::string> detail;

@@ -34,7 +34,8 @@ h2{font-size:17px;margin:34px 0 10px}
 .card{background:#fff;border:1px solid var(--line);border-radius:12px;padding:16px 18px;overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th{text-align:left;color:var(--muted);font-weight:600;border-bottom:1px solid var(--line);padding:6px 8px}
-td{border-bottom:1px solid #f1f5f9;padding:5px 8px;vertical-align:top}
+td{border-bottom:1px solid #f1f5f9;padding:5px 8px;vertical-align:top;overflow-wrap:anywhere}
+td.nowrap{white-space:nowrap}td.value{max-width:280px}
 .mono,td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600}
 .pill.pass{background:#dcfce7;color:#166534}.pill.fail{background:#fee2e2;color:#991b1b}
@@ -76,8 +77,8 @@ std::string examples_table(const CheckResult& c, size_t max_rows) {
   std::string s = "<table><thead><tr><th>pair</th><th>time (UTC)</th><th>column</th><th>value</th><th>detail</th></tr></thead><tbody>";
   for (size_t i = 0; i < c.examples.size() && i < max_rows; ++i) {
     const Finding& f = c.examples[i];
-    s += fmt::format("<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td>"
-                     "<td>{}</td></tr>",
+    s += fmt::format("<tr><td class=\"mono nowrap\">{}</td><td class=\"mono nowrap\">{}</td><td class=\"mono\">{}</td>"
+                     "<td class=\"mono value\">{}</td><td>{}</td></tr>",
                      escape(f.pair), when(f), escape(f.column), escape(f.value), escape(f.detail));
   }
   s += "</tbody></table>";
@@ -117,7 +118,7 @@ std::string report_html_text(const Report& r) {
   tile(std::to_string(r.months.size()), "months");
   tile(thousands(r.bars), "bars");
   tile(thousands(r.feature_rows), "feature rows");
-  tile(std::to_string(r.columns.size()), "feature columns");
+  tile(r.columns.empty() ? "&mdash;" : std::to_string(r.columns.size()), "feature columns");
   tile(fmt::format("{:.1f} s", total), "validation time");
   h += "</div>";
 

@@ -80,7 +80,8 @@ uint64_t row_key(const std::string& pair, EpochMinute ts) {
 uint64_t value_hash(uint64_t key, double v, bool is_null) {
   uint64_t bits = 0x7ff8dead0000beefull;  // NULL: one canonical pattern no double produces here
   if (!is_null) std::memcpy(&bits, &v, sizeof bits);
-  return mix64(key ^ mix64(bits));
+  // One finaliser per cell: the key is already mixed, the odd multiplier spreads the bits.
+  return mix64(key ^ (bits * 0x9e3779b97f4a7c15ull));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -214,6 +215,10 @@ Status resolve_selection(Context& ctx, Report& report) {
     BQX_ASSIGN_OR_RETURN(pb.bars_before,
                          con.query_int("SELECT count(*) FROM bars WHERE pair = " + q + " AND ts < " + ts_literal(ctx.from)));
     BQX_ASSIGN_OR_RETURN(pb.bars_total, con.query_int("SELECT count(*) FROM bars WHERE pair = " + q));
+    if (!pb.frame.empty()) {
+      report.first_bar = report.bars == 0 ? pb.frame.ts.front() : std::min(report.first_bar, pb.frame.ts.front());
+      report.last_bar = report.bars == 0 ? pb.frame.ts.back() : std::max(report.last_bar, pb.frame.ts.back());
+    }
     report.bars += static_cast<int64_t>(pb.frame.size());
     ctx.bars.push_back(std::move(pb));
   }

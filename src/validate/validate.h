@@ -98,6 +98,7 @@ struct CoverageCell {
   std::string pair;
   std::string month;
   int64_t bars = 0;
+  EpochMinute first_bar = 0, last_bar = 0;  // of the selection
   int64_t feature_rows = 0;
   int64_t label_rows = 0;
   bool manifest_features = false;  // a features manifest entry exists with rows = stored rows
@@ -165,6 +166,7 @@ struct Report {
   std::vector<std::string> pairs;
   std::vector<std::string> months;
   int64_t bars = 0;
+  EpochMinute first_bar = 0, last_bar = 0;  // of the selection
   int64_t feature_rows = 0;
   int64_t label_rows = 0;
   bool has_features = false;
