@@ -1,6 +1,10 @@
 #include "store/pipeline_store.h"
 
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "features/registry.h"
 #include "store/bar_store.h"
@@ -41,6 +45,7 @@ class DuckMonthWriter final : public pipeline::MonthWriter {
  public:
   DuckMonthWriter(Connection& con, MonthId month) : con_(con), month_(month) {}
   ~DuckMonthWriter() override {
+    stop_writer();
     if (!finished_) {
       features_.reset();
       labels_.reset();
@@ -62,18 +67,28 @@ class DuckMonthWriter final : public pipeline::MonthWriter {
     return Status::Ok();
   }
 
+  // Rows are batched and handed to a writer thread that owns the DuckDB appender, so
+  // DuckDB's append and compression overlap the computation of the next rows.
   Status append_features(EpochMinute ts, std::span<const Pair> pairs, const double* rows, size_t width) override {
+    if (stop_) return make_error("feature rows after the month's labels");
+    if (!batch_) batch_ = std::make_unique<Batch>();
     for (size_t r = 0; r < pairs.size(); ++r) {
-      features_->set_varchar(0, pair_name(pairs[r]));
-      features_->set_timestamp_minutes(1, ts);
-      features_->set_doubles(2, rows + r * width, width);
-      BQX_TRY(features_->end_row());
+      batch_->pairs.push_back(pairs[r]);
+      batch_->ts.push_back(ts);
     }
+    batch_->values.insert(batch_->values.end(), rows, rows + pairs.size() * width);
+    batch_->width = width;
+    if (batch_->pairs.size() >= kBatchRows) return push_batch();
     return Status::Ok();
   }
 
   Status replace_labels(Pair pair, MonthId month, std::span<const EpochMinute> ts, const double* rows,
                         size_t width) override {
+    // Labels come after the month's feature rows: drain the writer thread so the
+    // connection has a single user again.
+    if (batch_ && !batch_->pairs.empty()) BQX_TRY(push_batch());
+    stop_writer();
+    if (!writer_status_) return writer_status_;
     if (month != month_) {
       // An earlier month's labels: its committed rows go (this month's were deleted in begin()).
       BQX_TRY(con_.exec("DELETE FROM labels WHERE pair = " + sql_quote(pair_name(pair)) + " AND " + month_range(month)));
@@ -94,6 +109,9 @@ class DuckMonthWriter final : public pipeline::MonthWriter {
   }
 
   Status commit(const std::vector<PartitionEntry>& entries, const std::vector<uint8_t>& end_state) override {
+    if (batch_ && !batch_->pairs.empty()) BQX_TRY(push_batch());
+    stop_writer();
+    if (!writer_status_) return writer_status_;
     BQX_TRY(features_->close());
     if (labels_) BQX_TRY(labels_->close());
     features_.reset();
@@ -117,6 +135,63 @@ class DuckMonthWriter final : public pipeline::MonthWriter {
   }
 
  private:
+  static constexpr size_t kBatchRows = 4096;
+  static constexpr size_t kMaxQueuedBatches = 4;  // bounds memory: ~4 x 4096 rows x 1,088 doubles
+  struct Batch {
+    std::vector<Pair> pairs;
+    std::vector<EpochMinute> ts;
+    std::vector<double> values;
+    size_t width = 0;
+  };
+
+  Status push_batch() {
+    std::unique_lock lock(mutex_);
+    if (!writer_.joinable() && !stop_) writer_ = std::thread([this] { write_loop(); });
+    space_.wait(lock, [this] { return queue_.size() < kMaxQueuedBatches || !writer_status_; });
+    if (!writer_status_) return writer_status_;
+    queue_.push_back(std::move(batch_));
+    lock.unlock();
+    ready_.notify_one();
+    return Status::Ok();
+  }
+
+  void write_loop() {
+    for (;;) {
+      std::unique_ptr<Batch> b;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        b = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      space_.notify_one();
+      Status st = Status::Ok();
+      for (size_t r = 0; r < b->pairs.size() && st; ++r) {
+        features_->set_varchar(0, pair_name(b->pairs[r]));
+        features_->set_timestamp_minutes(1, b->ts[r]);
+        features_->set_doubles(2, b->values.data() + r * b->width, b->width);
+        st = features_->end_row();
+      }
+      if (!st) {
+        std::lock_guard lock(mutex_);
+        writer_status_ = st;
+        queue_.clear();
+        space_.notify_all();
+        return;
+      }
+    }
+  }
+
+  void stop_writer() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
   Status insert_state(const std::string& universe, const std::vector<uint8_t>& bytes) {
     duckdb_prepared_statement stmt = nullptr;
     const char* sql = "INSERT INTO state VALUES (?, ?, ?, ?, now()::TIMESTAMP)";
@@ -143,6 +218,13 @@ class DuckMonthWriter final : public pipeline::MonthWriter {
   MonthId month_;
   std::unique_ptr<ChunkAppender> features_, labels_;
   bool finished_ = false;
+  std::unique_ptr<Batch> batch_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<std::unique_ptr<Batch>> queue_;
+  std::thread writer_;
+  bool stop_ = false;
+  Status writer_status_ = Status::Ok();
 };
 
 class DuckPipelineStore final : public pipeline::PipelineStore {

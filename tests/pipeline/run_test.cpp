@@ -91,6 +91,15 @@ fs::path make_store(const std::string& name) {
   return dir;
 }
 
+// Removes a test's directory (stores are hundreds of MB) when the test ends.
+struct RemoveOnExit {
+  fs::path dir;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 using Manifest = std::map<std::string, std::string>;  // "kind pair month" -> "rows checksum complete"
 
 Manifest read_manifest(const fs::path& db) {
@@ -147,6 +156,7 @@ const Manifest& reference() {
       return result;
     }
     const fs::path dir = make_store("pipeline_reference");
+    RemoveOnExit cleanup{dir};
     const auto r = run_bqx("run --db store.duckdb --workers 2", dir);
     EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
     expect_store_consistent(dir / "store.duckdb");
@@ -170,6 +180,7 @@ TEST(PipelineRun, ManifestCoversEveryPartitionAndMatchesStoredRows) {
 
 TEST(PipelineRun, EqualsFeaturesCommandBitForBit) {
   const fs::path dir = make_store("pipeline_vs_features");
+  RemoveOnExit cleanup{dir};
   auto r = run_bqx("run --db store.duckdb", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_bqx("features --labels --out f.parquet --in '" + (data_dir() / "month1").string() + "' '" +
@@ -204,6 +215,7 @@ TEST(PipelineRun, EqualsFeaturesCommandBitForBit) {
 
 TEST(PipelineRun, WorkerCountDoesNotChangeResults) {
   const fs::path dir = make_store("pipeline_one_worker");
+  RemoveOnExit cleanup{dir};
   const auto r = run_bqx("run --db store.duckdb --workers 1", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(read_manifest(dir / "store.duckdb"), reference());
@@ -211,6 +223,7 @@ TEST(PipelineRun, WorkerCountDoesNotChangeResults) {
 
 TEST(PipelineRun, RerunOfFinishedJobDoesNothing) {
   const fs::path dir = make_store("pipeline_rerun");
+  RemoveOnExit cleanup{dir};
   ASSERT_EQ(run_bqx("run --db store.duckdb", dir).exit_code, 0);
   const auto r = run_bqx("run --db store.duckdb", dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -224,6 +237,7 @@ TEST(PipelineRun, RerunOfFinishedJobDoesNothing) {
 
 TEST(PipelineRun, ResumesAfterKillNineAtRandomMoments) {
   const fs::path dir = make_store("pipeline_kill");
+  RemoveOnExit cleanup{dir};
   const fs::path db = dir / "store.duckdb";
   std::mt19937 rng(20261128);  // fixed: the moments are reproducible
   std::uniform_int_distribution<int> delay_ms(50, 4000);
@@ -257,6 +271,7 @@ TEST(PipelineRun, ResumesAfterKillNineAtRandomMoments) {
 
 TEST(PipelineRun, NewMonthExtendsTheStoreIncrementally) {
   const fs::path dir = fresh_dir("pipeline_incremental");
+  RemoveOnExit cleanup{dir};
   auto r = run_bqx("ingest --db store.duckdb '" + (data_dir() / "month1").string() + "'", dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_bqx("run --db store.duckdb", dir);
@@ -275,6 +290,7 @@ TEST(PipelineRun, NewMonthExtendsTheStoreIncrementally) {
 
 TEST(PipelineRun, FailingMonthIsRetriedThenReportedWithNothingWritten) {
   const fs::path dir = make_store("pipeline_failure");
+  RemoveOnExit cleanup{dir};
   {
   auto con = store::Connection::open(dir / "store.duckdb");
   ASSERT_TRUE(con);
