@@ -70,6 +70,12 @@ class ValidateStore : public ::testing::Test {
     return r.ok() ? *r : validate::Report{};
   }
   static fs::path* dir_;
+  // Each breaks a copy of the store and expects the matching check to fail.
+  void deleted_partition();
+  void inf_feature();
+  void shifted_label();
+  void changed_feature();
+  void parquet_export();
 };
 fs::path* ValidateStore::dir_ = nullptr;
 
@@ -100,7 +106,7 @@ TEST_F(ValidateStore, CleanStorePassesEveryCheck) {
   EXPECT_TRUE(fs::exists(*dir_ / "report" / "report.html"));
 }
 
-TEST_F(ValidateStore, DeletedPartitionFailsCompleteness) {
+void ValidateStore::deleted_partition() {
   const auto db = broken_copy("deleted", "DELETE FROM features WHERE pair = 'GBPUSD'");
   const auto r = validate_db(db);
   const auto* c = find_check(r, "completeness.features");
@@ -113,7 +119,7 @@ TEST_F(ValidateStore, DeletedPartitionFailsCompleteness) {
   EXPECT_FALSE(r.passed());
 }
 
-TEST_F(ValidateStore, InfFeatureFailsFiniteCheck) {
+void ValidateStore::inf_feature() {
   const auto db = broken_copy("inf", "UPDATE features SET ta_rate_rsi_14 = 'inf'::DOUBLE WHERE pair = 'EURGBP' AND "
                                      "ts = TIMESTAMP '2024-07-10 12:00:00'");
   const auto r = validate_db(db);
@@ -128,7 +134,7 @@ TEST_F(ValidateStore, InfFeatureFailsFiniteCheck) {
   EXPECT_TRUE(find_check(r, "completeness.features")->passed);
 }
 
-TEST_F(ValidateStore, ShiftedLabelFailsLabelCheck) {
+void ValidateStore::shifted_label() {
   // target_ret_15 of one row takes the value of the next row of the pair.
   const auto db = broken_copy(
       "shifted",
@@ -145,7 +151,7 @@ TEST_F(ValidateStore, ShiftedLabelFailsLabelCheck) {
   EXPECT_GE(c->examples[0].ts, make_epoch_minute(2024, 7, 17, 9, 30));
 }
 
-TEST_F(ValidateStore, ChangedFeatureFailsReplayChecks) {
+void ValidateStore::changed_feature() {
   // A value no recomputation gives: causality / batch = stream replay the first day of the month.
   const auto db = broken_copy("changed", "UPDATE features SET bqx_w15_return = bqx_w15_return + 1e-9 WHERE "
                                          "ts < TIMESTAMP '2024-07-02 06:00:00'");
@@ -162,7 +168,7 @@ TEST_F(ValidateStore, ChangedFeatureFailsReplayChecks) {
   EXPECT_EQ(stream->examples[0].column, "bqx_w15_return");
 }
 
-TEST_F(ValidateStore, ParquetExportComparedWithStore) {
+void ValidateStore::parquet_export() {
   const fs::path out = *dir_ / "parquet";
   fs::create_directories(out);
   {
@@ -198,6 +204,30 @@ TEST_F(ValidateStore, ParquetExportComparedWithStore) {
   EXPECT_FALSE(values->passed);
   ASSERT_EQ(values->failed, 1);
   EXPECT_EQ(values->examples[0].column, "cur_eur_strength");
+}
+
+// One test (one `bqx run` of the fixture) for every deliberate breakage.
+TEST_F(ValidateStore, BrokenStoresFailTheMatchingCheck) {
+  {
+    SCOPED_TRACE("features of a pair deleted");
+    deleted_partition();
+  }
+  {
+    SCOPED_TRACE("one feature set to Inf");
+    inf_feature();
+  }
+  {
+    SCOPED_TRACE("one label shifted");
+    shifted_label();
+  }
+  {
+    SCOPED_TRACE("features changed by 1e-9");
+    changed_feature();
+  }
+  {
+    SCOPED_TRACE("Parquet export equal, then one value edited");
+    parquet_export();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
