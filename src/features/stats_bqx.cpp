@@ -6,14 +6,16 @@
 // pushed and gives NULL in every column. Windows hold the last W q values, t inclusive, so
 // the lookback is (W - 1) + 15. autocorr1 is the Pearson correlation of the W-1 consecutive
 // pairs (q_{i-1}, q_i) inside the window (pandas Series.autocorr(1)), same lookback.
-// Same primitives as stats_rate (stats_moments.h, stats_sorted_window.h).
+// Same primitives as stats_rate (stats_moments.h); min / max by monotonic deques and the
+// ranks of q_t in all windows by one counting pass over a shared ring (stats_rank.h).
 #include <array>
 #include <cmath>
 #include <string>
 
 #include "features/families.h"
 #include "features/stats_moments.h"
-#include "features/stats_sorted_window.h"
+#include "features/rolling.h"
+#include "features/stats_rank.h"
 
 namespace bqx::features {
 namespace {
@@ -21,23 +23,24 @@ namespace {
 using stats::cat;
 
 using stats::BlockWindow;
-using stats::SortedWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
+constexpr int kMaxWindow = 1440;
 constexpr int kCols = 9;
 constexpr int kQLookback = 15;  // first non-NULL row of bqx_w15_return
 constexpr const char* kInput = "bqx_w15_return";
 
 struct WindowState {
-  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1), sorted(w) {}
+  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1), min(w), max(w) {}
   BlockWindow<stats::Moments4Op> m;
   BlockWindow<stats::CoMomentsOp> pairs;
-  SortedWindow sorted;
+  RollingMin min;
+  RollingMax max;
 };
 
 class StatsBqxKernel final : public FamilyKernel {
  public:
-  explicit StatsBqxKernel(const KernelContext& ctx) : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)) {
+  explicit StatsBqxKernel(const KernelContext& ctx) : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), qs_(kMaxWindow) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -50,10 +53,16 @@ class StatsBqxKernel final : public FamilyKernel {
     }
     const bool have_pair = q_seen_ > 0;
     const stats::PairValue pv{prev_q_, q};
+    qs_.push(q);
+    size_t full_windows = 0;
+    while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
+    std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
+    stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       s.m.push(q);
-      const size_t le = s.sorted.push(q);  // count of window values <= q_t
+      s.min.push(q);
+      s.max.push(q);
       if (have_pair) s.pairs.push(pv);
       double* o = out + i * kCols;
       if (!s.m.full()) {
@@ -67,9 +76,9 @@ class StatsBqxKernel final : public FamilyKernel {
       o[2] = stats::skew_g1(m);
       o[3] = stats::kurt_excess(m);
       o[4] = stats::degenerate(m.n, m.mean(), m.m2) ? kNull : m.deviation(q) / sd;
-      o[5] = static_cast<double>(le) / m.n;
-      o[6] = s.sorted.min();
-      o[7] = s.sorted.max();
+      o[5] = static_cast<double>(le[i]) / m.n;
+      o[6] = s.min.value();
+      o[7] = s.max.value();
       o[8] = stats::pearson(s.pairs.value());
     }
     prev_q_ = q;
@@ -80,8 +89,10 @@ class StatsBqxKernel final : public FamilyKernel {
     for (const auto& s : win_) {
       s.m.save(out);
       s.pairs.save(out);
-      s.sorted.save(out);
+      s.min.save(out);
+      s.max.save(out);
     }
+    qs_.save(out);
     out.put(prev_q_);
     out.put<uint64_t>(q_seen_);
   }
@@ -89,8 +100,10 @@ class StatsBqxKernel final : public FamilyKernel {
     for (auto& s : win_) {
       s.m.load(in);
       s.pairs.load(in);
-      s.sorted.load(in);
+      s.min.load(in);
+      s.max.load(in);
     }
+    qs_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
   }
@@ -99,6 +112,7 @@ class StatsBqxKernel final : public FamilyKernel {
   int offset_;
   int q_idx_;
   std::array<WindowState, kWindows.size()> win_;
+  stats::MirrorRing qs_;  // the last 1440 q values (q_t = back(0) once pushed)
   double prev_q_ = 0;
   uint64_t q_seen_ = 0;
 };

@@ -14,9 +14,11 @@
 //
 // Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
-// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); a SortedWindow of x
-// for the rank; monotonic-deque max(high) / min(low); one shared ring of x for x_{t-W}.
-// All O(1) amortised per bar except the sorted window (O(log W) + one memmove).
+// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); monotonic-deque
+// max(high) / min(low). One shared ring of the last 1441 x values gives x_{t-W} and the
+// ranks of x_t in all windows by one sequential counting pass (stats_rank.h explains why
+// this beats a sorted window per W). All O(1) amortised per bar except that pass (O(max W)
+// compares, vectorised).
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -25,7 +27,7 @@
 #include "features/families.h"
 #include "features/rolling.h"
 #include "features/stats_moments.h"
-#include "features/stats_sorted_window.h"
+#include "features/stats_rank.h"
 
 namespace bqx::features {
 namespace {
@@ -33,7 +35,6 @@ namespace {
 using stats::cat;
 
 using stats::BlockWindow;
-using stats::SortedWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -87,11 +88,10 @@ struct RetOp {
 
 struct WindowState {
   explicit WindowState(size_t w = 2)
-      : bars(w), rets(w), pairs(w - 1), sorted(w), high(w), low(w) {}
+      : bars(w), rets(w), pairs(w - 1), high(w), low(w) {}
   BlockWindow<BarOp> bars;
   BlockWindow<RetOp> rets;
   BlockWindow<stats::CoMomentsOp> pairs;
-  SortedWindow sorted;
   RollingMax high;
   RollingMin low;
 
@@ -99,7 +99,6 @@ struct WindowState {
     bars.save(out);
     rets.save(out);
     pairs.save(out);
-    sorted.save(out);
     high.save(out);
     low.save(out);
   }
@@ -107,7 +106,6 @@ struct WindowState {
     bars.load(in);
     rets.load(in);
     pairs.load(in);
-    sorted.load(in);
     high.load(in);
     low.load(in);
   }
@@ -115,7 +113,7 @@ struct WindowState {
 
 class StatsRateKernel final : public FamilyKernel {
  public:
-  explicit StatsRateKernel(const KernelContext& ctx) : offset_(ctx.offset), xs_(kMaxWindow) {
+  explicit StatsRateKernel(const KernelContext& ctx) : offset_(ctx.offset), xs_(kMaxWindow + 1) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -133,13 +131,19 @@ class StatsRateKernel final : public FamilyKernel {
     }
     const bool have_pair = have_ret && rets_seen_ > 0;
     const stats::PairValue pv{prev_r_, rv.r};
+    xs_.push(x);  // from here on xs_.back(0) = x_t, back(W) = x_{t-W}
+
+    // Ranks of x_t in every bar window that is full (lookback W-1: at least W bars).
+    size_t full_windows = 0;
+    while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
+    std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
+    stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
 
     double* out = row + offset_;
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
       s.bars.push(bv);
-      const size_t le = s.sorted.push(x);  // count of window x values <= x_t
       s.high.push(bar.high);
       s.low.push(bar.low);
       if (have_ret) s.rets.push(rv);
@@ -155,8 +159,8 @@ class StatsRateKernel final : public FamilyKernel {
         o[2] = stats::skew_g1(ra.m);
         o[3] = stats::kurt_excess(ra.m);
         o[8] = stats::pearson(s.pairs.value());
-        // efficiency_ratio = |x_t - x_{t-W}| / sum |dx|; xs_ holds x_{t-1} back to x_{t-1440}.
-        o[11] = ra.adx > 0 ? std::fabs(x - xs_.back(w - 1)) / ra.adx : kNull;
+        // efficiency_ratio = |x_t - x_{t-W}| / sum |dx|.
+        o[11] = ra.adx > 0 ? std::fabs(x - xs_.back(w)) / ra.adx : kNull;
         o[12] = ra.up / n;
       } else {
         o[0] = o[1] = o[2] = o[3] = o[8] = o[11] = o[12] = kNull;
@@ -166,7 +170,7 @@ class StatsRateKernel final : public FamilyKernel {
         const BarAgg ba = s.bars.value();
         const double n = ba.mx.n;
         o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
-        o[5] = static_cast<double>(le) / n;
+        o[5] = static_cast<double>(le[i]) / n;
         o[6] = (s.high.value() - bar.close) / bar.close;
         o[7] = (bar.close - s.low.value()) / bar.close;
         o[9] = std::sqrt(ba.pk / (4.0 * kLn2 * n));
@@ -181,7 +185,6 @@ class StatsRateKernel final : public FamilyKernel {
       ++rets_seen_;
     }
     prev_close_ = bar.close;
-    xs_.push(x);
   }
 
   void save(StateWriter& out) const override {
@@ -202,7 +205,7 @@ class StatsRateKernel final : public FamilyKernel {
  private:
   int offset_;
   std::array<WindowState, kWindows.size()> win_;
-  RingBuffer<double> xs_;  // previous x values (x_{t-1} = back(0))
+  stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
   double prev_close_ = 0;
   double prev_r_ = 0;
   uint64_t rets_seen_ = 0;
