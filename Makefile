@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. The two commands of the README:
-#   make demo   -- install deps, build, generate a synthetic market, ingest, summarise
+#   make demo   -- install deps, build, generate a synthetic market, ingest, compute every
+#                  feature (bqx run), export Parquet, validate (MONTHS=12 for the full year)
 #   make test   -- install deps, build, run every test (plus the ASan+UBSan unit tests)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -37,6 +38,9 @@ demo: build
 	$(BUILD)/bqx generate --out $(DEMO_DIR)/data --months $(MONTHS)
 	$(BUILD)/bqx ingest --db $(DB) $(DEMO_DIR)/data
 	$(BUILD)/bqx status --db $(DB)
+	$(BUILD)/bqx run --db $(DB)
+	$(BUILD)/bqx export --db $(DB) --parquet $(DEMO_DIR)/parquet
+	$(BUILD)/bqx validate --db $(DB) --report $(DEMO_DIR)/report
 
 bench: build
 	bench/run-all.sh $(BUILD)
