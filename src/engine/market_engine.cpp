@@ -29,7 +29,6 @@ struct MarketEngine::Impl {
     double baseline = 0;
     std::unique_ptr<PairEngine> engine;
     std::vector<std::unique_ptr<features::FamilyKernel>> second_order;
-    std::vector<double> row;  // the pair's full row at its latest bar
     // as-of state
     bool has_bar = false;
     EpochMinute last_ts = 0;
@@ -78,7 +77,6 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     s.in_universe = true;
     s.baseline = p.baseline;
     s.engine = std::make_unique<PairEngine>(std::move(*engine));
-    s.row.assign(e.columns_.size(), kNull);
     ctx.in_universe[slot] = true;
     m.grid.in_universe[slot] = true;
   }
@@ -142,18 +140,31 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     bar_of[slot] = &pb.bar;
     pair_row_of[slot] = pair_rows ? pair_rows[i] : nullptr;
   }
+  // Rows are built in place in `rows` (one per bar, canonical pair order = slot order):
+  // no per-pair row is kept between minutes, since every column is rewritten at each bar.
+  const size_t width = columns_.size();
+  const size_t first_row = rows.size();
+  rows.resize(first_row + bars.size() * width);
+  std::array<double*, kPairCount> row_of{};
+  {
+    size_t ordinal = 0;
+    for (int slot = 0; slot < kPairCount; ++slot) {
+      if (has_bar[slot]) row_of[slot] = rows.data() + first_row + (ordinal++) * width;
+    }
+  }
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
+    double* row = row_of[slot];
     if (pair_row_of[slot]) {
-      std::memcpy(s.row.data(), pair_row_of[slot], m.per_pair_width * sizeof(double));
+      std::memcpy(row, pair_row_of[slot], m.per_pair_width * sizeof(double));
     } else {
-      s.engine->step(*bar_of[slot], s.row.data());
+      s.engine->step(*bar_of[slot], row);  // the per-pair part, already NULL for non-finite
     }
     s.has_bar = true;
     s.last_ts = g;
     s.last_close = bar_of[slot]->close;
-    s.last_reg_bqx_w60_prediction = m.reg_bqx_w60_prediction >= 0 ? s.row[m.reg_bqx_w60_prediction] : kNull;
+    s.last_reg_bqx_w60_prediction = m.reg_bqx_w60_prediction >= 0 ? row[m.reg_bqx_w60_prediction] : kNull;
   }
   // 2. The as-of grid row.
   features::GridRow& grid = m.grid;
@@ -173,11 +184,12 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
+    double* row = row_of[slot];
     for (auto& c : m.cross) {
       c.kernel->write_pair(slot, m.scratch.data());
-      for (size_t k = 0; k < c.pair_index.size(); ++k) s.row[c.pair_index[k]] = m.scratch[k];
+      for (size_t k = 0; k < c.pair_index.size(); ++k) row[c.pair_index[k]] = m.scratch[k];
       c.kernel->write_global(m.scratch.data());
-      for (size_t k = 0; k < c.global_index.size(); ++k) s.row[c.global_index[k]] = m.scratch[k];
+      for (size_t k = 0; k < c.global_index.size(); ++k) row[c.global_index[k]] = m.scratch[k];
     }
     // 4. Second-order families read the whole row.
     features::BarInput in;
@@ -195,13 +207,9 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     in.xh = b.high * scale;
     in.xl = b.low * scale;
     in.xc = b.close * scale;
-    for (auto& k : s.second_order) k->update(in, s.row.data());
-    const size_t at = rows.size();
-    rows.resize(at + s.row.size());
-    for (size_t i = 0; i < s.row.size(); ++i) {
-      const double v = s.row[i];
-      rows[at + i] = std::isfinite(v) ? v : kNull;  // undefined is NULL, never Inf
-    }
+    for (auto& k : s.second_order) k->update(in, row);
+    // Undefined is NULL, never Inf (the per-pair part is already mapped).
+    features::null_non_finite(row + m.per_pair_width, width - m.per_pair_width);
     row_pairs.push_back(all_pairs()[slot]);
   }
   last_g_ = g;
@@ -225,7 +233,6 @@ std::vector<uint8_t> MarketEngine::snapshot() const {
     out.put(s.last_ts);
     out.put(s.last_close);
     out.put(s.last_reg_bqx_w60_prediction);
-    out.put_vector(s.row);
     for (const auto& k : s.second_order) k->save(out);
   }
   for (const auto& c : m.cross) c.kernel->save(out);
@@ -254,7 +261,6 @@ Status MarketEngine::restore(const std::vector<uint8_t>& bytes) {
     s.last_ts = in.get<EpochMinute>();
     s.last_close = in.get<double>();
     s.last_reg_bqx_w60_prediction = in.get<double>();
-    in.get_vector(s.row);
     for (auto& k : s.second_order) k->load(in);
   }
   for (auto& c : m.cross) c.kernel->load(in);

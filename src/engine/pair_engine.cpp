@@ -87,7 +87,11 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
       }
     }
   }
-  engine.internal_row_.assign(layout.size(), features::kNull);
+  engine.outputs_all_ = engine.output_index_.size() == layout.size();
+  for (size_t i = 0; i < engine.output_index_.size() && engine.outputs_all_; ++i) {
+    engine.outputs_all_ = engine.output_index_[i] == static_cast<int>(i);
+  }
+  if (!engine.outputs_all_) engine.internal_row_.assign(layout.size(), features::kNull);
   return engine;
 }
 
@@ -106,12 +110,18 @@ void PairEngine::step(const Bar& bar, double* row_out) {
   in.xh = bar.high * scale;
   in.xl = bar.low * scale;
   in.xc = bar.close * scale;
-  double* row = internal_row_.data();
-  for (auto& kernel : kernels_) kernel->update(in, row);
-  for (size_t i = 0; i < output_index_.size(); ++i) {
-    const double v = row[output_index_[i]];
-    // Undefined is NULL, never Inf (FEATURES.md section 0).
-    row_out[i] = std::isfinite(v) ? v : features::kNull;
+  if (outputs_all_) {
+    // Every computed column is output, in row order: the kernels write row_out directly.
+    for (auto& kernel : kernels_) kernel->update(in, row_out);
+    features::null_non_finite(row_out, output_index_.size());
+  } else {
+    double* row = internal_row_.data();
+    for (auto& kernel : kernels_) kernel->update(in, row);
+    for (size_t i = 0; i < output_index_.size(); ++i) {
+      const double v = row[output_index_[i]];
+      // Undefined is NULL, never Inf (FEATURES.md section 0).
+      row_out[i] = std::isfinite(v) ? v : features::kNull;
+    }
   }
   ++bars_seen_;
   last_ts_ = bar.ts;

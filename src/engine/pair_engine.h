@@ -46,7 +46,8 @@ class PairEngine {
   Pair pair_{};
   double baseline_ = 0;
   std::vector<std::unique_ptr<features::FamilyKernel>> kernels_;
-  std::vector<double> internal_row_;
+  std::vector<double> internal_row_;              // only when some computed column is not output
+  bool outputs_all_ = false;                      // output columns == computed row (identity)
   std::vector<int> output_index_;                 // output column -> internal row index
   std::vector<features::ColumnInfo> output_columns_;
   std::vector<std::string> family_names_;         // computed families (for snapshot checks)
