@@ -30,14 +30,15 @@ class RingBuffer {
       ++size_;
     }
     data_[head_] = value;
-    head_ = (head_ + 1) % data_.size();
+    if (++head_ == data_.size()) head_ = 0;  // wrap by compare: a 64-bit modulo is a division
     ++count_;
     return dropped;
   }
   // back(0) = newest, back(k) = k pushes ago; k < size().
   const T& back(size_t k = 0) const {
     assert(k < size_);
-    return data_[(head_ + data_.size() - 1 - k) % data_.size()];
+    const size_t i = head_ + data_.size() - 1 - k;  // < 2 * capacity
+    return data_[i >= data_.size() ? i - data_.size() : i];
   }
   // front(0) = oldest in the window.
   const T& front(size_t k = 0) const { return back(size_ - 1 - k); }
@@ -144,51 +145,66 @@ class RollingMoments {
 };
 
 // Sliding maximum (or minimum with Less = greater) over the last W values:
-// monotonic deque stored in ring arrays of capacity W (amortised O(1)).
+// monotonic deque stored in a ring of capacity W (amortised O(1)). Each entry keeps its
+// value and push index side by side (one cache line per end of the deque), and ring
+// positions wrap by compare (no integer division on the hot path).
 template <bool kMax>
 class RollingExtreme {
  public:
-  explicit RollingExtreme(size_t window = 1) : window_(window), vals_(window), idx_(window) {}
+  explicit RollingExtreme(size_t window = 1) : window_(window), entries_(window) {}
   void push(double x) {
     // Expire the front first if it leaves the window with this push (frees a slot).
-    if (len_ > 0 && idx_[start_] + window_ <= count_) {
-      start_ = (start_ + 1) % window_;
+    if (len_ > 0 && entries_[start_].idx + window_ <= count_) {
+      start_ = next(start_);
       --len_;
     }
     // Drop dominated entries from the back (ties: the newest wins).
     while (len_ > 0) {
-      const double b = vals_[(start_ + len_ - 1) % window_];
+      const double b = entries_[wrap(start_ + len_ - 1)].value;
       if (kMax ? (b <= x) : (b >= x)) --len_; else break;
     }
-    const size_t pos = (start_ + len_) % window_;
-    vals_[pos] = x;
-    idx_[pos] = count_;
+    entries_[wrap(start_ + len_)] = Entry{x, count_};
     ++len_;
     ++count_;
   }
-  double value() const { return vals_[start_]; }
+  double value() const { return entries_[start_].value; }
   uint64_t count() const { return count_; }
   // Rows since the extreme: 0 if it is the newest value.
-  uint64_t age() const { return count_ - 1 - idx_[start_]; }
+  uint64_t age() const { return count_ - 1 - entries_[start_].idx; }
+  // Snapshot layout: all values, all push indices, start, length, count.
   void save(StateWriter& out) const {
-    out.put_vector(vals_);
-    out.put_vector(idx_);
+    out.put<uint64_t>(window_);
+    for (const Entry& e : entries_) out.put(e.value);
+    out.put<uint64_t>(window_);
+    for (const Entry& e : entries_) out.put(e.idx);
     out.put<uint64_t>(start_);
     out.put<uint64_t>(len_);
     out.put<uint64_t>(count_);
   }
   void load(StateReader& in) {
-    in.get_vector(vals_);
-    in.get_vector(idx_);
+    if (in.get<uint64_t>() != window_) in.fail();
+    for (Entry& e : entries_) e.value = in.get<double>();
+    if (in.get<uint64_t>() != window_) in.fail();
+    for (Entry& e : entries_) e.idx = in.get<uint64_t>();
     start_ = in.get<uint64_t>();
     len_ = in.get<uint64_t>();
     count_ = in.get<uint64_t>();
+    if (!in.ok() || start_ >= window_ || len_ > window_) {
+      in.fail();
+      start_ = len_ = 0;
+    }
   }
 
  private:
+  struct Entry {
+    double value;
+    uint64_t idx;
+  };
+  size_t wrap(size_t i) const { return i >= window_ ? i - window_ : i; }  // i < 2 * window_
+  size_t next(size_t i) const { return i + 1 == window_ ? 0 : i + 1; }
+
   size_t window_;
-  std::vector<double> vals_;
-  std::vector<uint64_t> idx_;
+  std::vector<Entry> entries_;
   size_t start_ = 0, len_ = 0;
   uint64_t count_ = 0;
 };

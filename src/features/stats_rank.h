@@ -16,8 +16,9 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BQX_COUNT_LE_AVX2 1
 #endif
 
 #include "features/kernel.h"
@@ -68,30 +69,66 @@ class MirrorRing {
   size_t size_ = 0;  // values held (<= cap_)
 };
 
-// Number of a[0..n) that are <= v. GCC 12 does not vectorise the scalar loop (compare +
-// carry per element), so x86-64 uses SSE2 directly: cmplepd gives an all-ones lane (-1 as
-// an integer) per hit, subtracted from four independent accumulators.
-inline size_t count_le(const double* a, size_t n, double v) {
+#if defined(BQX_COUNT_LE_AVX2)
+// AVX2 form of count_le / count_lt (4 lanes), used when the CPU has it (checked once at run
+// time; the count is an exact integer, so the result does not depend on the path taken).
+template <bool kStrict>
+__attribute__((target("avx2"))) inline size_t count_below_avx2(const double* a, size_t n, double v) {
+  constexpr int kPred = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
+  const __m256d vv = _mm256_set1_pd(v);
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_sub_epi64(acc0, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_loadu_pd(a + i), vv, kPred)));
+    acc1 = _mm256_sub_epi64(acc1, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_loadu_pd(a + i + 4), vv, kPred)));
+  }
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(acc0, acc1));
+  size_t c = static_cast<size_t>(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+  for (; i < n; ++i) c += (kStrict ? a[i] < v : a[i] <= v) ? 1 : 0;
+  return c;
+}
+inline bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+// Number of a[0..n) that are <= v (kStrict: < v). GCC 12 does not vectorise the scalar
+// loop (compare + carry per element), so x86-64 uses SSE2 directly (AVX2 when available):
+// a compare gives an all-ones lane (-1 as an integer) per hit, subtracted from
+// independent accumulators.
+template <bool kStrict>
+inline size_t count_below(const double* a, size_t n, double v) {
+#if defined(BQX_COUNT_LE_AVX2)
+  if (n >= 32 && cpu_has_avx2()) return count_below_avx2<kStrict>(a, n, v);
+#endif
   size_t i = 0;
   size_t c = 0;
 #if defined(__SSE2__)
   const __m128d vv = _mm_set1_pd(v);
+  auto hits = [&](const double* p) {
+    const __m128d x = _mm_loadu_pd(p);
+    return _mm_castpd_si128(kStrict ? _mm_cmplt_pd(x, vv) : _mm_cmple_pd(x, vv));
+  };
   __m128i acc0 = _mm_setzero_si128(), acc1 = _mm_setzero_si128();
   __m128i acc2 = _mm_setzero_si128(), acc3 = _mm_setzero_si128();
   for (; i + 8 <= n; i += 8) {
-    acc0 = _mm_sub_epi64(acc0, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i), vv)));
-    acc1 = _mm_sub_epi64(acc1, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i + 2), vv)));
-    acc2 = _mm_sub_epi64(acc2, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i + 4), vv)));
-    acc3 = _mm_sub_epi64(acc3, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i + 6), vv)));
+    acc0 = _mm_sub_epi64(acc0, hits(a + i));
+    acc1 = _mm_sub_epi64(acc1, hits(a + i + 2));
+    acc2 = _mm_sub_epi64(acc2, hits(a + i + 4));
+    acc3 = _mm_sub_epi64(acc3, hits(a + i + 6));
   }
   const __m128i acc = _mm_add_epi64(_mm_add_epi64(acc0, acc1), _mm_add_epi64(acc2, acc3));
   alignas(16) uint64_t lanes[2];
   _mm_store_si128(reinterpret_cast<__m128i*>(lanes), acc);
   c = static_cast<size_t>(lanes[0] + lanes[1]);
 #endif
-  for (; i < n; ++i) c += (a[i] <= v) ? 1 : 0;
+  for (; i < n; ++i) c += (kStrict ? a[i] < v : a[i] <= v) ? 1 : 0;
   return c;
 }
+inline size_t count_le(const double* a, size_t n, double v) { return count_below<false>(a, n, v); }
+inline size_t count_lt(const double* a, size_t n, double v) { return count_below<true>(a, n, v); }
 
 // counts[i] = number of the newest windows[i] values ending at `end` that are <= v, for the
 // first `usable` windows (ascending window lengths, each <= the values available).

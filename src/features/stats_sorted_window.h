@@ -1,11 +1,13 @@
 // Order statistics over the last W values (FEATURES.md 1.6-1.8): a sorted copy of the
 // window kept next to a ring buffer of the values in arrival order.
 //
-// Cost per push (documented exception to O(log W), allowed by the kernel contract): two
-// branch-free binary searches (O(log W)) plus one memmove of the elements lying between the evicted
-// value's rank and the new value's rank (O(|rank difference|) <= W doubles; the evicted
-// slot is reused, so there is one shift, not a delete and an insert). Queries are
-// O(log W) (rank) or O(1) (k-th value, min, max). No allocation after construction.
+// Cost per push (documented exception to O(log W), allowed by the kernel contract): the
+// ranks of the evicted and the new value by sequential vectorised counting over the sorted
+// values (O(W) compares, but no dependent cache misses: with 28 pairs the window is cold
+// at every bar, and a binary search pays one miss per probe), plus one memmove of the
+// elements lying between the two ranks (the evicted slot is reused, so there is one shift,
+// not a delete and an insert). Queries are O(log W) (rank) or O(1) (k-th value, min, max).
+// Used by dist_rate for W <= 240. No allocation after construction.
 // NaN must never be pushed (callers skip NULL inputs).
 #pragma once
 
@@ -17,6 +19,7 @@
 
 #include "features/kernel.h"
 #include "features/rolling.h"
+#include "features/stats_rank.h"
 
 namespace bqx::features::stats {
 
@@ -85,7 +88,7 @@ class SortedWindow {
     // ring_ already holds v: the sorted part has size() - 1 elements.
     const size_t m = ring_.size() - 1;
     double* a = sorted_.data();
-    const size_t p = upper_index(a, m, v);
+    const size_t p = stats::count_le(a, m, v);  // = upper_index(a, m, v)
     std::memmove(a + p + 1, a + p, (m - p) * sizeof(double));
     a[p] = v;
     return p + 1;
@@ -94,24 +97,24 @@ class SortedWindow {
   size_t replace(double old, double v) {
     double* a = sorted_.data();
     const size_t m = ring_.size();
-    // Any slot equal to `old` can be reused.
-    const size_t i = lower_index(a, m, old);
+    // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old).
+    const size_t i = stats::count_lt(a, m, old);
+    // p = number of values <= v: the values before i are < old, those from i on are >= old.
+    const size_t p = stats::count_le(a, m, v);
     if (v > old) {
-      // First element > v after i; shift (i, p) left by one and put v at p - 1.
-      const size_t p = i + 1 + upper_index(a + i + 1, m - i - 1, v);
+      // First element > v after i is at p; shift (i, p) left by one and put v at p - 1.
       std::memmove(a + i, a + i + 1, (p - i - 1) * sizeof(double));
       a[p - 1] = v;
       return p;
     }
     if (v < old) {
-      // First element > v before i; shift [p, i) right by one and put v at p.
-      const size_t p = upper_index(a, i, v);
+      // First element > v is at p <= i; shift [p, i) right by one and put v at p.
       std::memmove(a + p + 1, a + p, (i - p) * sizeof(double));
       a[p] = v;
       return p + 1;
     }
     a[i] = v;  // equal value (keeps the sign of a zero consistent with the ring)
-    return upper_index(a, m, v);
+    return p;
   }
 
   RingBuffer<double> ring_;
