@@ -23,6 +23,9 @@ struct RunArgs {
   std::string months;
   bool force = false;
   int max_staleness = features::kDefaultMaxStalenessMinutes;
+  // DuckDB otherwise caches up to 80% of RAM and the process grows with the number of
+  // months; with a limit the peak is bounded by one month (README "Performance").
+  std::string memory_limit = "4GB";
 };
 
 // "2024-07", "2024-07,2024-09" or "2024-07..2024-12".
@@ -114,6 +117,11 @@ int run_command(const RunArgs& a) {
   }
   auto con = store::Connection::open(a.db);
   if (!con) return fail(con.error().message);
+  if (!a.memory_limit.empty()) {
+    if (auto st = con->exec("SET memory_limit = " + store::sql_quote(a.memory_limit)); !st) {
+      return fail("--memory-limit: " + st.error().message);
+    }
+  }
   auto store = store::open_pipeline_store(*con);
   if (!store) return fail(a.db + ": " + store.error().message);
 
@@ -169,6 +177,9 @@ void register_run(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", a->force, "Recompute finished months too");
   cmd->add_option("--max-staleness", a->max_staleness,
                   "Minutes after which a pair's last bar no longer counts on the cross-pair grid")
+      ->capture_default_str();
+  cmd->add_option("--memory-limit", a->memory_limit,
+                  "DuckDB's memory limit (a 28-pair month needs about 3GB)")
       ->capture_default_str();
   cmd->callback([a, exit_code] { *exit_code = run_command(*a); });
 }
