@@ -464,6 +464,11 @@ Result<ExportSummary> export_postgres(Connection& con, const std::string& url, c
       progress(pr);
     }
   }
+  // Planner statistics for the new rows: without them PostgreSQL plans the bqx.features
+  // view's join of the family tables as nested index lookups (minutes for one month).
+  if (summary.exported > 0) {
+    for (const auto& t : tables) BQX_TRY(pg.exec("ANALYZE bqx." + sql_identifier(t.name)));
+  }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }
