@@ -10,7 +10,7 @@ DB         ?= bqx.duckdb
 DEMO_DIR   ?= demo
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build test test-fast sanitize demo bench format clean
+.PHONY: all deps build build-cli test test-fast sanitize demo bench format clean
 
 all: build
 
@@ -20,6 +20,11 @@ deps:
 build: deps
 	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Only the bqx binary (what the demo needs).
+build-cli: deps
+	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS) --target bqx
 
 # Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (no benchmarks).
 sanitize: deps
@@ -33,7 +38,7 @@ test-fast: build
 
 test: test-fast sanitize
 
-demo: build
+demo: build-cli
 	rm -rf $(DEMO_DIR) $(DB) $(DB).wal
 	$(BUILD)/bqx generate --out $(DEMO_DIR)/data --months $(MONTHS)
 	$(BUILD)/bqx ingest --db $(DB) $(DEMO_DIR)/data

@@ -381,7 +381,7 @@ std::vector<Spec> specs() {
                  "stats_rate_ret_std_" + sb + " = 0 (flat return window)",
                  {"stats_rate_ret_std_" + sa, "stats_rate_ret_std_" + sb}, 0});
   }
-  s.push_back({"derived_rsi_adx", "RSI 14, ADX 14", "(ta_rate_rsi_14 - 50) * ta_rate_adx_14 / 100", "0..100 scale",
+  s.push_back({"derived_rsi_adx", "RSI 14, ADX 14", "(ta_rate_rsi_14 - 50) * ta_rate_adx_14 / 100", "-50..50",
                "", {"ta_rate_rsi_14", "ta_rate_adx_14"}, 0});
   s.push_back({"derived_bb_squeeze", "BBANDS(20,2) vs BBANDS(60,2)",
                "ta_rate_bbands_20_2_width / ta_rate_bbands_60_2_width", "ratio", "ta_rate_bbands_60_2_width = 0",

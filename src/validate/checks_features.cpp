@@ -25,11 +25,7 @@ struct Bounds {
 };
 
 // Bounds implied by a catalogue unit ("0..100", "-1..1", "correlation", "0/1 flag", ...).
-// Where the unit text is not the value range, the range follows from the formula instead:
-// derived_rsi_adx = (RSI - 50) * ADX / 100 with RSI, ADX in [0, 100] lies in [-50, 50]
-// (its unit says "0..100 scale", the scale of its inputs).
-Bounds bounds_of_column(const std::string& name, const std::string& unit) {
-  if (name == "derived_rsi_adx") return Bounds{true, -50, 50, false, {}};
+Bounds bounds_of_column(const std::string& /*name*/, const std::string& unit) {
   Bounds b;
   if (unit == "-1/0/+1") return Bounds{true, -1, 1, true, {-1, 0, 1}};
   if (unit.find("0/1") != std::string::npos) return Bounds{true, 0, 1, true, {0, 1}};
