@@ -52,6 +52,23 @@ void register_status(CLI::App& app, int* exit_code) {
       std::printf("%-7s %12.6f  %s\n", pair_name(p.pair).c_str(), p.baseline, format_compact(p.baseline_ts).c_str());
     }
     std::printf("\ngaps: breaks of more than one minute while the market is open (weekly close excluded)\n");
+    // Computed features (bqx run): partitions, rows and one checksum over every partition's
+    // checksum, so two stores with the same results print the same line.
+    auto computed = con->query(
+        "SELECT kind, count(*), sum(rows), min(month), max(month), "
+        "string_agg(checksum, ',' ORDER BY pair, month) FROM manifest GROUP BY kind ORDER BY kind");
+    if (computed && !computed->rows.empty()) {
+      std::printf("\ncomputed (bqx run):\n");
+      for (const auto& row : computed->rows) {
+        uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the partition checksums' text
+        for (const char c : row[5].value_or("")) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        std::printf("  %-8s %4s partitions, %10s rows, %s .. %s, checksum %016llx\n", row[0].value_or("").c_str(),
+                    row[1].value_or("0").c_str(), row[2].value_or("0").c_str(), row[3].value_or("").c_str(),
+                    row[4].value_or("").c_str(), static_cast<unsigned long long>(h));
+      }
+    } else {
+      std::printf("\nno features computed yet (run `bqx run`)\n");
+    }
     *exit_code = 0;
   });
 }
