@@ -29,7 +29,9 @@ Status check_columns(Connection& con, const std::string& table, const std::vecto
   if (have != want) {
     return make_error("table " + table + " in this store has " + std::to_string(have.size()) +
                       " columns but catalogue " + features::kCatalogueVersion + " needs " +
-                      std::to_string(want.size()) + " (store made by another version: recompute with `bqx run --force`)");
+                      std::to_string(want.size()) +
+                      " (store made by another version: compute into a new store, or DROP TABLE features, "
+                      "labels, manifest, state and run `bqx run` again)");
   }
   return Status::Ok();
 }
