@@ -8,7 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <regex>
+#include <cctype>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "features/registry.h"
@@ -31,12 +32,21 @@ Bounds bounds_of_column(const std::string& /*name*/, const std::string& unit) {
   if (unit.find("0/1") != std::string::npos) return Bounds{true, 0, 1, true, {0, 1}};
   if (unit.find("correlation") != std::string::npos) return Bounds{true, -1, 1, false, {}};
   if (unit.find("0..log2 10") != std::string::npos) return Bounds{true, 0, std::log2(10.0), false, {}};
-  static const std::regex range(R"((-?\d+(?:\.\d+)?)\.\.(-?\d+(?:\.\d+)?))");
-  std::smatch m;
-  if (std::regex_search(unit, m, range)) {
-    b.has = true;
-    b.lo = std::stod(m[1].str());
-    b.hi = std::stod(m[2].str());
+  // "<lo>..<hi>" anywhere in the unit, e.g. "0..100 index points" or "-50..50".
+  // (Hand-parsed: GCC 12's <regex> trips -Wmaybe-uninitialized in the sanitizer build.)
+  const size_t dots = unit.find("..");
+  if (dots != std::string::npos && dots > 0) {
+    size_t start = dots;
+    while (start > 0 && (std::isdigit(static_cast<unsigned char>(unit[start - 1])) || unit[start - 1] == '.')) --start;
+    if (start > 0 && unit[start - 1] == '-') --start;
+    const char* hi_begin = unit.c_str() + dots + 2;
+    char* hi_end = nullptr;
+    const double hi = std::strtod(hi_begin, &hi_end);
+    if (start < dots && hi_end != hi_begin) {
+      b.has = true;
+      b.lo = std::stod(unit.substr(start, dots - start));
+      b.hi = hi;
+    }
   }
   return b;
 }
@@ -130,9 +140,13 @@ Status run_feature_checks(Context& ctx, Report& report) {
     have_strengths = have_strengths && strength_cols[static_cast<size_t>(cur)] >= 0;
   }
   std::vector<int> eps_cols;
-  static const std::regex triplet(R"(arb_[a-z]{9}_eps_bp)");
+  // arb_<3 currencies, 9 lowercase letters>_eps_bp: one column per triangle.
+  auto is_triplet_eps = [](const std::string& name) {
+    if (name.size() != 4 + 9 + 7 || name.rfind("arb_", 0) != 0 || name.substr(13) != "_eps_bp") return false;
+    return std::all_of(name.begin() + 4, name.begin() + 13, [](char ch) { return ch >= 'a' && ch <= 'z'; });
+  };
   for (size_t j = 0; j < specs.size(); ++j) {
-    if (std::regex_match(specs[j].info.name, triplet)) eps_cols.push_back(static_cast<int>(j));
+    if (is_triplet_eps(specs[j].info.name)) eps_cols.push_back(static_cast<int>(j));
   }
   const int opp_col = col("arb_opportunity"), max_eps_col = col("arb_max_abs_eps_bp"), profit_col = col("arb_max_profit");
 
