@@ -60,22 +60,6 @@ namespace {
 // PostgreSQL's binary timestamp counts microseconds from 2000-01-01, DuckDB's from 1970-01-01.
 constexpr int64_t kPostgresEpochOffsetMicros = 946684800LL * 1000000LL;
 
-// libpq messages end in a newline and may span lines: one line for `bqx: <url>: <message>`.
-std::string one_line(const char* message) {
-  std::string out;
-  bool space = false;
-  for (const char* p = message ? message : ""; *p; ++p) {
-    if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
-      space = !out.empty();
-    } else {
-      if (space) out.push_back(' ');
-      space = false;
-      out.push_back(*p);
-    }
-  }
-  return out.empty() ? "unknown libpq error" : out;
-}
-
 class PgConnection {
  public:
   explicit PgConnection(std::string redacted) : url_(std::move(redacted)) {}
@@ -91,9 +75,9 @@ class PgConnection {
     return Status::Ok();
   }
 
-  Error fail(const std::string& message) const { return make_error(url_ + ": " + one_line(message.c_str())); }
+  Error fail(const std::string& message) const { return make_error(url_ + ": " + libpq_message_line(message.c_str())); }
   Error fail_conn(const std::string& context) const {
-    return make_error(url_ + ": " + context + one_line(PQerrorMessage(conn_)));
+    return make_error(url_ + ": " + context + libpq_message_line(PQerrorMessage(conn_)));
   }
 
   // Runs one or more statements that return no rows.
@@ -472,5 +456,21 @@ Result<ExportSummary> export_postgres(Connection& con, const std::string& url, c
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }
+
+std::string libpq_message_line(const char* message) {
+  std::string out;
+  bool space = false;
+  for (const char* p = message ? message : ""; *p; ++p) {
+    if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+      space = !out.empty();
+    } else {
+      if (space) out.push_back(' ');
+      space = false;
+      out.push_back(*p);
+    }
+  }
+  return out.empty() ? "unknown libpq error" : out;
+}
+
 
 }  // namespace bqx::store

@@ -36,6 +36,10 @@ std::vector<PostgresTable> postgres_tables();
 // The URL with any password replaced by "***", for messages.
 std::string redact_postgres_url(const std::string& url);
 
+// A libpq message (newline-terminated, possibly several lines) as one line for
+// `bqx: <url>: <message>` errors.
+std::string libpq_message_line(const char* message);
+
 // The export_manifest checksum of a (pair, month) partition: both manifest checksums
 // ("-" for a kind the store does not have).
 std::string postgres_partition_checksum(const std::string& features_checksum, const std::string& labels_checksum);

@@ -9,22 +9,6 @@
 namespace bqx::store {
 namespace {
 
-// libpq messages end in a newline and may span lines: one line for `bqx: <url>: <message>`.
-std::string one_line(const char* message) {
-  std::string out;
-  bool space = false;
-  for (const char* p = message ? message : ""; *p; ++p) {
-    if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
-      space = !out.empty();
-    } else {
-      if (space) out.push_back(' ');
-      space = false;
-      out.push_back(*p);
-    }
-  }
-  return out.empty() ? "unknown libpq error" : out;
-}
-
 int32_t read_i32(const char* p) {
   uint32_t be;
   std::memcpy(&be, p, 4);
@@ -124,7 +108,7 @@ PostgresReader::~PostgresReader() {
   if (conn_) PQfinish(conn_);
 }
 
-Error PostgresReader::fail(const std::string& what) const { return make_error(url_ + ": " + one_line(what.c_str())); }
+Error PostgresReader::fail(const std::string& what) const { return make_error(url_ + ": " + libpq_message_line(what.c_str())); }
 
 Result<std::vector<std::vector<std::optional<std::string>>>> PostgresReader::query(const std::string& sql) {
   PGresult* r = PQexec(conn_, sql.c_str());
