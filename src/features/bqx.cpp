@@ -59,6 +59,12 @@ class BqxKernel final : public FamilyKernel {
     }
   }
 
+  void prefetch() const override {
+    for (const auto& m : moments_) m.prefetch();
+    for (const auto& m : max_) m.prefetch();
+    for (const auto& m : min_) m.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     for (size_t i = 0; i < kWindows.size(); ++i) {
       moments_[i].save(out);

@@ -99,6 +99,11 @@ class DistRateKernel final : public FamilyKernel {
     ++seen_;
   }
 
+  void prefetch() const override {
+    for (const auto& s : sorted_) s.prefetch();
+    for (const auto& r : rets_) r.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     for (const auto& s : sorted_) s.save(out);
     for (const auto& r : rets_) r.save(out);

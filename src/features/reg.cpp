@@ -63,6 +63,13 @@ class RegKernel final : public FamilyKernel {
     }
   }
 
+  void prefetch() const override {
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      fit_[i].prefetch();
+      cov_[i].prefetch();
+    }
+  }
+
   void save(StateWriter& out) const override {
     for (size_t i = 0; i < kWindows.size(); ++i) {
       fit_[i].save(out);

@@ -121,6 +121,12 @@ class RegRing {
     return data_[i];
   }
   const T& back() const { return data_[head_ == 0 ? data_.size() - 1 : head_ - 1]; }
+  // The next push reads back() and front(0..1) and writes data_[head_].
+  void prefetch() const {
+    prefetch_read(&back(), sizeof(T));
+    prefetch_write(&data_[head_], sizeof(T));
+    prefetch_read(&data_[head_ + 1 == data_.size() ? 0 : head_ + 1], sizeof(T));
+  }
   // Calls f(value) for every value, oldest first.
   template <typename F>
   void for_each(F&& f) const {
@@ -161,6 +167,10 @@ class RollingQuadraticFit {
   int window() const { return w_; }
   bool ready() const { return values_.full(); }
   uint64_t anchors() const { return anchors_; }  // exact recomputations so far (diagnostic)
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    values_.prefetch();
+  }
 
   void push(double y) {
     // Run length of equal values: an exactly flat window is recognised exactly.
@@ -323,6 +333,10 @@ class RollingCoMoments {
         inv_n1_(1.0 / (static_cast<double>(window) - 1.0)),
         noise2_((16.0 * static_cast<double>(window) * DBL_EPSILON) * (16.0 * static_cast<double>(window) * DBL_EPSILON)) {}
   bool full() const { return rows_.full(); }
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    rows_.prefetch();
+  }
 
   void push(const Row& x) {
     if (!rows_.full()) {
@@ -424,6 +438,10 @@ class RollingLag1Autocorr {
  public:
   explicit RollingLag1Autocorr(size_t window = 3) : window_(window), values_(window) {}
   bool full() const { return values_.full(); }
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    values_.prefetch();
+  }
 
   void push(double e) {
     if (!values_.full()) {

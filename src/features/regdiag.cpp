@@ -158,6 +158,13 @@ class DomainDiag {
     c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
   }
 
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    r2_.prefetch();
+    for (const auto& a : ac_) a.prefetch();
+    slope60_.prefetch();
+  }
+
   void save(StateWriter& out) const {
     for (size_t i = 0; i < kNW; ++i) {
       ac_[i].save(out);
@@ -190,6 +197,10 @@ class RegDiagKernel final : public FamilyKernel {
   void update(const BarInput&, double* row) override {
     rate_.update(row, row + offset_);
     bqx_.update(row, row + offset_ + kDomainColumns);
+  }
+  void prefetch() const override {
+    rate_.prefetch();
+    bqx_.prefetch();
   }
   void save(StateWriter& out) const override {
     rate_.save(out);

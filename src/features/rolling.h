@@ -43,6 +43,11 @@ class RingBuffer {
   // front(0) = oldest in the window.
   const T& front(size_t k = 0) const { return back(size_ - 1 - k); }
   uint64_t pushes() const { return count_; }
+  // The next push writes (and evicts) data_[head_]; back(0) is the slot before it.
+  void prefetch() const {
+    prefetch_write(&data_[head_], sizeof(T));
+    prefetch_read(&data_[head_ == 0 ? data_.size() - 1 : head_ - 1], sizeof(T));
+  }
   void save(StateWriter& out) const {
     out.put_vector(data_);
     out.put<uint64_t>(head_);
@@ -105,6 +110,10 @@ class RollingMoments {
   double var_population() const { return values_.size() > 0 ? m2() / static_cast<double>(values_.size()) : kNull; }
   double sum() const { return ref_ * static_cast<double>(values_.size()) + s1_; }
   const RingBuffer<double>& values() const { return values_; }
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    values_.prefetch();
+  }
 
   void save(StateWriter& out) const {
     values_.save(out);
@@ -166,9 +175,22 @@ class RollingExtreme {
     entries_[wrap(start_ + len_)] = Entry{x, count_};
     ++len_;
     ++count_;
+    // The next push reads the front (or the entry after it, if the front expires) and
+    // writes after the back: fetch those lines now (see prefetch_read in kernel.h).
+    prefetch_read(&entries_[next(start_)], sizeof(Entry));
+    prefetch_write(&entries_[wrap(start_ + len_)], sizeof(Entry));
   }
   double value() const { return entries_[start_].value; }
   uint64_t count() const { return count_; }
+  // The next push reads the front (and the entry after it), the back, and writes after it.
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    prefetch_read(&entries_[start_], sizeof(Entry));
+    prefetch_read(&entries_[next(start_)], sizeof(Entry));
+    const size_t back = wrap(start_ + (len_ > 0 ? len_ - 1 : 0));
+    prefetch_write(&entries_[back], sizeof(Entry));
+    prefetch_write(&entries_[next(back)], sizeof(Entry));
+  }
   // Rows since the extreme: 0 if it is the newest value.
   uint64_t age() const { return count_ - 1 - entries_[start_].idx; }
   // Snapshot layout: all values, all push indices, start, length, count.

@@ -85,6 +85,16 @@ class StatsBqxKernel final : public FamilyKernel {
     ++q_seen_;
   }
 
+  void prefetch() const override {
+    for (const auto& s : win_) {
+      s.m.prefetch();
+      s.pairs.prefetch();
+      s.min.prefetch();
+      s.max.prefetch();
+    }
+    qs_.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     for (const auto& s : win_) {
       s.m.save(out);

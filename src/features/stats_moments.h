@@ -265,6 +265,20 @@ class BlockWindow {
     ++k_;
     Op::append(head_, v);
     ++count_;
+    // The next push writes cur_[k_] and its value() reads suffix_[k_ + 1] (this push's
+    // value() reads suffix_[k_], already fetched by the previous push).
+    if (k_ + 1 < w_) {
+      prefetch_write(&cur_[k_ + 1], sizeof(Value));
+      prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
+    }
+  }
+
+  // The next push writes cur_[k_] and its value() reads suffix_[k_ + 1] (nothing useful to
+  // fetch when that push rolls the blocks: the roll streams through whole arrays).
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    if (k_ < w_) prefetch_write(&cur_[k_], sizeof(Value));
+    if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
   }
 
   // Aggregate of the last min(count, W) values (oldest merged first).

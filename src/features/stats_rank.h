@@ -38,6 +38,12 @@ class MirrorRing {
     pos_ = (pos_ + 1 == cap_) ? 0 : pos_ + 1;
     if (size_ < cap_) ++size_;
   }
+  // The next push writes data_[pos_] and data_[pos_ + cap_].
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    prefetch_write(&data_[pos_], sizeof(double));
+    prefetch_write(&data_[pos_ + cap_], sizeof(double));
+  }
   // One past the newest value: the newest n (<= size()) values are end() - n .. end() - 1.
   const double* end() const { return data_.data() + pos_ + cap_; }
   // back(0) = newest, back(k) = k pushes ago; k < size().

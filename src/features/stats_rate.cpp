@@ -95,6 +95,13 @@ struct WindowState {
   RollingMax high;
   RollingMin low;
 
+  void prefetch() const {
+    bars.prefetch();
+    rets.prefetch();
+    pairs.prefetch();
+    high.prefetch();
+    low.prefetch();
+  }
   void save(StateWriter& out) const {
     bars.save(out);
     rets.save(out);
@@ -185,6 +192,11 @@ class StatsRateKernel final : public FamilyKernel {
       ++rets_seen_;
     }
     prev_close_ = bar.close;
+  }
+
+  void prefetch() const override {
+    for (const auto& s : win_) s.prefetch();
+    xs_.prefetch();
   }
 
   void save(StateWriter& out) const override {

@@ -73,6 +73,13 @@ class SortedWindow {
   size_t count_le(double v) const { return upper_index(sorted_.data(), ring_.size(), v); }
   size_t count_lt(double v) const { return lower_index(sorted_.data(), ring_.size(), v); }
 
+  // The next push reads/writes the ring slot and counts over the whole sorted array.
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    ring_.prefetch();
+    prefetch_read(sorted_.data(), ring_.size() * sizeof(double));
+  }
+
   void save(StateWriter& out) const {
     ring_.save(out);
     out.put_vector(sorted_);
