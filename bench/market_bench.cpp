@@ -5,7 +5,11 @@
 // Both print a checksum of every finite output value.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 
 #include "engine/market_engine.h"
 #include "market_frames.h"
@@ -17,40 +21,54 @@ const std::vector<bqx::BarFrame>& month() {
   return f;
 }
 
-std::vector<bqx::PairSetup> universe() {
+// FNV-1a over the bit patterns of every output value: unlike the checksum, it changes
+// when any value changes in the last bit (optimisations must keep it fixed).
+void hash_values(uint64_t& h, const double* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    h = (h ^ bits) * 0x100000001b3ull;
+  }
+}
+
+std::vector<bqx::PairSetup> universe(size_t n_pairs = SIZE_MAX) {
   std::vector<bqx::PairSetup> u;
-  for (const auto& f : month()) u.push_back(bqx::PairSetup{f.pair, f.close[0]});
+  for (const auto& f : month()) {
+    if (u.size() < n_pairs) u.push_back(bqx::PairSetup{f.pair, f.close[0]});
+  }
   return u;
 }
 
-void BM_StreamOneMinute28Pairs(benchmark::State& state) {
-  // Warm the engine up on the first 10 days, then time minute-by-minute steps in which
-  // all 28 pairs have a bar (a full minute is the worst case).
-  auto engine = bqx::MarketEngine::create(universe());
+// Warms the engine of the first n_pairs pairs up on the first 10 days, then times
+// minute-by-minute steps in which all of them have a bar (a full minute is the worst case).
+void stream_minutes(benchmark::State& state, size_t n_pairs) {
+  const std::vector<bqx::BarFrame> frames(month().begin(), month().begin() + static_cast<std::ptrdiff_t>(n_pairs));
+  auto engine = bqx::MarketEngine::create(universe(n_pairs));
   const bqx::EpochMinute start = bqx::month_start(bqx::make_month(2024, 7));
   const bqx::EpochMinute warm_end = start + 10 * bqx::kMinutesPerDay;
-  (void)bqx::run_market(*engine, month(), [](bqx::Pair, bqx::EpochMinute, const double*) { return bqx::Status::Ok(); },
+  (void)bqx::run_market(*engine, frames, [](bqx::Pair, bqx::EpochMinute, const double*) { return bqx::Status::Ok(); },
                         INT64_MIN, warm_end);
   std::vector<double> rows;
   std::vector<bqx::Pair> pairs;
   std::vector<bqx::PairBar> minute;
-  std::vector<size_t> pos(month().size());
-  for (size_t f = 0; f < month().size(); ++f) {
-    pos[f] = static_cast<size_t>(std::lower_bound(month()[f].ts.begin(), month()[f].ts.end(), warm_end) - month()[f].ts.begin());
+  std::vector<size_t> pos(frames.size());
+  for (size_t f = 0; f < frames.size(); ++f) {
+    pos[f] = static_cast<size_t>(std::lower_bound(frames[f].ts.begin(), frames[f].ts.end(), warm_end) - frames[f].ts.begin());
   }
   // Synthesize full minutes from each pair's next bars, re-stamped consecutively.
   bqx::EpochMinute g = engine->last_minute();
   double checksum = 0;
+  uint64_t bits_hash = 0xcbf29ce484222325ull;
   size_t minutes = 0;
   for (auto _ : state) {
     state.PauseTiming();
     ++g;
     minute.clear();
-    for (size_t f = 0; f < month().size(); ++f) {
-      bqx::Bar b = month()[f].at(pos[f] % month()[f].size());
+    for (size_t f = 0; f < frames.size(); ++f) {
+      bqx::Bar b = frames[f].at(pos[f] % frames[f].size());
       ++pos[f];
       b.ts = g;
-      minute.push_back(bqx::PairBar{month()[f].pair, b});
+      minute.push_back(bqx::PairBar{frames[f].pair, b});
     }
     rows.clear();
     pairs.clear();
@@ -59,28 +77,43 @@ void BM_StreamOneMinute28Pairs(benchmark::State& state) {
     state.PauseTiming();
     ++minutes;
     for (double v : rows) checksum += std::isfinite(v) ? v * 1e-6 : 0.0;
+    hash_values(bits_hash, rows.data(), rows.size());
     state.ResumeTiming();
   }
+  std::fprintf(stderr, "BM_Stream %zu pairs bits_hash=%016llx\n", n_pairs, static_cast<unsigned long long>(bits_hash));
   state.counters["us_per_minute"] = benchmark::Counter(static_cast<double>(minutes) * 1e-6,
                                                        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_pair"] = benchmark::Counter(static_cast<double>(minutes * n_pairs) * 1e-6,
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["columns"] = static_cast<double>(engine->width());
   state.counters["checksum"] = checksum;
 }
+
+void BM_StreamOneMinute28Pairs(benchmark::State& state) { stream_minutes(state, month().size()); }
 BENCHMARK(BM_StreamOneMinute28Pairs)->Unit(benchmark::kMicrosecond)->Iterations(3000);
+
+// The same for the first N pairs: per-pair cost against the size of the engine state
+// (whether it fits in the caches).
+void BM_StreamOneMinuteNPairs(benchmark::State& state) { stream_minutes(state, static_cast<size_t>(state.range(0))); }
+BENCHMARK(BM_StreamOneMinuteNPairs)->Arg(1)->Arg(4)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 
 void BM_BatchMonth28Pairs(benchmark::State& state) {
   size_t bars = 0;
   double checksum = 0;
+  uint64_t bits_hash = 0;
   for (auto _ : state) {
     auto engine = bqx::MarketEngine::create(universe());
     const size_t w = engine->width();
     checksum = 0;
+    bits_hash = 0xcbf29ce484222325ull;
     (void)bqx::run_market(*engine, month(), [&](bqx::Pair, bqx::EpochMinute, const double* row) {
       ++bars;
       for (size_t c = 0; c < w; ++c) checksum += std::isfinite(row[c]) ? row[c] * 1e-6 : 0.0;
+      hash_values(bits_hash, row, w);
       return bqx::Status::Ok();
     });
   }
+  std::fprintf(stderr, "BM_BatchMonth28Pairs bits_hash=%016llx\n", static_cast<unsigned long long>(bits_hash));
   state.counters["bars_per_s"] = benchmark::Counter(static_cast<double>(bars), benchmark::Counter::kIsRate);
   state.counters["checksum"] = checksum;
 }

@@ -41,6 +41,10 @@ struct MarketEngine::Impl {
     std::unique_ptr<features::CrossKernel> kernel;
     std::vector<int> pair_index;    // row index of each per-pair output
     std::vector<int> global_index;  // row index of each global output
+    // Row index of the first output when the outputs are one contiguous run in the row
+    // (the catalogue order makes them so), else -1: then one memcpy replaces the scatter.
+    int pair_run = -1, global_run = -1;
+    std::vector<double> global_values;  // the global columns of the current minute
   };
   std::vector<Cross> cross;
   std::vector<double> scratch;
@@ -86,6 +90,15 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     for (const auto& col : f.per_pair_columns) c.pair_index.push_back(m.layout.index_of(col.name));
     for (const auto& col : f.global_columns) c.global_index.push_back(m.layout.index_of(col.name));
     m.scratch.resize(std::max({m.scratch.size(), c.pair_index.size(), c.global_index.size()}));
+    auto run_start = [](const std::vector<int>& index) {
+      for (size_t k = 0; k < index.size(); ++k) {
+        if (index[k] < 0 || index[k] != index[0] + static_cast<int>(k)) return -1;
+      }
+      return index.empty() ? -1 : index[0];
+    };
+    c.pair_run = run_start(c.pair_index);
+    c.global_run = run_start(c.global_index);
+    c.global_values.assign(c.global_index.size(), kNull);
     m.cross.push_back(std::move(c));
   }
   for (int slot = 0; slot < kPairCount; ++slot) {
@@ -152,10 +165,20 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       if (has_bar[slot]) row_of[slot] = rows.data() + first_row + (ordinal++) * width;
     }
   }
+  // The per-pair state of 28 pairs exceeds the caches: while pair p computes, the lines
+  // pair p+1 will touch are fetched (PairEngine::prefetch).
+  int next_slot = 0;
+  while (next_slot < kPairCount && !(has_bar[next_slot] && !pair_row_of[next_slot])) ++next_slot;
+  if (next_slot < kPairCount) m.slots[next_slot].engine->prefetch();
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
+    if (slot == next_slot) {
+      next_slot = slot + 1;
+      while (next_slot < kPairCount && !(has_bar[next_slot] && !pair_row_of[next_slot])) ++next_slot;
+      if (next_slot < kPairCount) m.slots[next_slot].engine->prefetch();
+    }
     if (pair_row_of[slot]) {
       std::memcpy(row, pair_row_of[slot], m.per_pair_width * sizeof(double));
     } else {
@@ -180,16 +203,27 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     grid.reg_bqx_w60_prediction[slot] = fresh ? s.last_reg_bqx_w60_prediction : kNull;
   }
   // 3. Cross-pair kernels, then their columns on the rows of the pairs with a bar.
-  for (auto& c : m.cross) c.kernel->update(grid);
+  // The global columns are the same on every row of the minute: written once here.
+  for (auto& c : m.cross) {
+    c.kernel->update(grid);
+    c.kernel->write_global(c.global_values.data());
+  }
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
     for (auto& c : m.cross) {
-      c.kernel->write_pair(slot, m.scratch.data());
-      for (size_t k = 0; k < c.pair_index.size(); ++k) row[c.pair_index[k]] = m.scratch[k];
-      c.kernel->write_global(m.scratch.data());
-      for (size_t k = 0; k < c.global_index.size(); ++k) row[c.global_index[k]] = m.scratch[k];
+      if (c.pair_run >= 0) {
+        c.kernel->write_pair(slot, row + c.pair_run);
+      } else {
+        c.kernel->write_pair(slot, m.scratch.data());
+        for (size_t k = 0; k < c.pair_index.size(); ++k) row[c.pair_index[k]] = m.scratch[k];
+      }
+      if (c.global_run >= 0) {
+        std::memcpy(row + c.global_run, c.global_values.data(), c.global_values.size() * sizeof(double));
+      } else {
+        for (size_t k = 0; k < c.global_index.size(); ++k) row[c.global_index[k]] = c.global_values[k];
+      }
     }
     // 4. Second-order families read the whole row.
     features::BarInput in;

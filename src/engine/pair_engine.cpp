@@ -127,6 +127,13 @@ void PairEngine::step(const Bar& bar, double* row_out) {
   last_ts_ = bar.ts;
 }
 
+void PairEngine::prefetch() const {
+  for (const auto& kernel : kernels_) {
+    features::prefetch_read(kernel.get(), features::kCacheLine);  // the vtable pointer and first fields
+    kernel->prefetch();
+  }
+}
+
 void PairEngine::run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out) {
   const size_t w = width();
   const size_t base = out.size();

@@ -34,6 +34,10 @@ class PairEngine {
   // increasing ts order (the readers guarantee it).
   void step(const Bar& bar, double* row_out);
 
+  // Hint for multi-pair drivers: fetches the state lines the next step() touches, so a
+  // driver can call it for the next pair while this one computes (no effect on results).
+  void prefetch() const;
+
   // Rows [begin, end) of the frame, appended row-major to out.
   void run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out);
 
