@@ -250,6 +250,16 @@ class DerivedKernel final : public FamilyKernel {
     x_past_.push(x);
   }
 
+  void prefetch() const override {
+    x_past_.prefetch();
+    hist_past_.prefetch();
+    z_moments_.prefetch();
+    z_max_.prefetch();
+    z_min_.prefetch();
+    rsi_max_.prefetch();
+    rsi_min_.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     x_past_.save(out);
     hist_past_.save(out);

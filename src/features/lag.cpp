@@ -85,6 +85,13 @@ class LagKernel final : public FamilyKernel {
     past_.push(now);
   }
 
+  // The next update reads the rows L - 1 back (written L minutes ago: cold) and writes one.
+  void prefetch() const override {
+    past_.prefetch();
+    for (int lag : kLags) {
+      if (past_.size() >= static_cast<size_t>(lag)) prefetch_read(&past_.back(static_cast<size_t>(lag) - 1), sizeof(Values));
+    }
+  }
   void save(StateWriter& out) const override { past_.save(out); }
   void load(StateReader& in) override { past_.load(in); }
 
