@@ -208,10 +208,22 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     c.kernel->update(grid);
     c.kernel->write_global(c.global_values.data());
   }
+  auto prefetch_second_order = [&](int from) {
+    for (int next = from; next < kPairCount; ++next) {
+      if (!has_bar[next]) continue;
+      for (const auto& k : m.slots[next].second_order) {
+        features::prefetch_read(k.get(), features::kCacheLine);
+        k->prefetch();
+      }
+      return;
+    }
+  };
+  prefetch_second_order(0);
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
+    prefetch_second_order(slot + 1);
     for (auto& c : m.cross) {
       if (c.pair_run >= 0) {
         c.kernel->write_pair(slot, row + c.pair_run);
