@@ -109,6 +109,15 @@ class MonthComputer {
       if (!frame) return frame.error();
       frames[p] = std::move(*frame);
     }
+    // The first bars after the month, for the labels' look-ahead; read now because the
+    // store's connection is busy with the month's inserts once the writer has begun.
+    std::vector<std::vector<Bar>> lookahead(n_pairs);
+    for (size_t p = 0; p < n_pairs; ++p) {
+      if (frames[p].size() == 0) continue;
+      auto next = store_.load_bars(universe_[p].pair, to, to + kLookaheadSearchMinutes);
+      if (!next) return next.error();
+      for (size_t i = 0; i < std::min(next->size(), features::kLabelLookahead); ++i) lookahead[p].push_back(next->at(i));
+    }
     BQX_ASSIGN_OR_RETURN(auto writer, store_.begin_month(month));
 
     const size_t pair_width = engine_.per_pair_width();
@@ -208,8 +217,14 @@ class MonthComputer {
         }
         progress.bars_done += row_pairs.size();
       }
-      b.rows.clear();
-      b.rows.shrink_to_fit();
+      // Block k+2 is launched only after block k+1 is done: it reuses this block's row
+      // buffers (fresh 300 MB a day would cost millions of page faults a month).
+      if (k + 2 < blocks.size()) {
+        blocks[k + 2].rows = std::move(b.rows);
+      } else {
+        b.rows.clear();
+        b.rows.shrink_to_fit();
+      }
       if (options.on_progress) {
         progress.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
         options.on_progress(progress);
@@ -224,16 +239,14 @@ class MonthComputer {
     for (size_t p = 0; p < n_pairs; ++p) {
       if (row_counts[p] == 0) continue;
       const Pair pair = universe_[p].pair;
-      auto next = store_.load_bars(pair, to, to + kLookaheadSearchMinutes);
-      if (!next) return next.error();
-      const size_t ahead = std::min(next->size(), features::kLabelLookahead);
+      const size_t ahead = lookahead[p].size();
       if (ahead > 0) {
         BQX_ASSIGN_OR_RETURN(auto copy, PairEngine::create(pair, universe_[p].baseline));
         BQX_TRY(copy.restore(engine_.pair_engine(pair).snapshot()));
-        for (size_t i = 0; i < ahead; ++i) {
-          copy.step(next->at(i), lookahead_row.data());
-          series_ts[p].push_back(next->ts[i]);
-          series_close[p].push_back(next->close[i]);
+        for (const Bar& bar : lookahead[p]) {
+          copy.step(bar, lookahead_row.data());
+          series_ts[p].push_back(bar.ts);
+          series_close[p].push_back(bar.close);
           series_bqx[p].push_back(lookahead_row[bqx_column_]);
         }
       }
