@@ -113,6 +113,8 @@ class RegRing {
     }
     data_[head_] = value;
     if (++head_ == data_.size()) head_ = 0;
+    // The next push evicts data_[head_], written one window ago (cold): fetch it now.
+    prefetch_write(&data_[head_], sizeof(T));
   }
   // front(0) = oldest, front(1) = second oldest (k < size()).
   const T& front(size_t k) const {

@@ -32,6 +32,8 @@ class RingBuffer {
     data_[head_] = value;
     if (++head_ == data_.size()) head_ = 0;  // wrap by compare: a 64-bit modulo is a division
     ++count_;
+    // The next push evicts data_[head_], written one window ago (cold): fetch it now.
+    prefetch_write(&data_[head_], sizeof(T));
     return dropped;
   }
   // back(0) = newest, back(k) = k pushes ago; k < size().

@@ -37,6 +37,7 @@ class MirrorRing {
     data_[pos_ + cap_] = v;
     pos_ = (pos_ + 1 == cap_) ? 0 : pos_ + 1;
     if (size_ < cap_) ++size_;
+    prefetch_write(&data_[pos_ + cap_], sizeof(double));  // the next push's second copy (cold)
   }
   // The next push writes data_[pos_] and data_[pos_ + cap_].
   void prefetch() const {
