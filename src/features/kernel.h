@@ -130,8 +130,8 @@ class StateWriter {
     static_assert(std::is_trivially_copyable_v<T>);
     append(&value, sizeof(T));
   }
-  template <typename T>
-  void put_vector(const std::vector<T>& values) {
+  template <typename T, typename Alloc>
+  void put_vector(const std::vector<T, Alloc>& values) {
     static_assert(std::is_trivially_copyable_v<T>);
     put<uint64_t>(values.size());
     append(values.data(), values.size() * sizeof(T));
@@ -168,8 +168,8 @@ class StateReader {
   void get(T& value) { value = get<T>(); }
   // Reads a vector written by put_vector; the size must equal the expected size
   // (state shapes are fixed by the parameters) or the reader is marked bad.
-  template <typename T>
-  void get_vector(std::vector<T>& values) {
+  template <typename T, typename Alloc>
+  void get_vector(std::vector<T, Alloc>& values) {
     const auto n = get<uint64_t>();
     if (!ok_ || n != values.size() || pos_ + n * sizeof(T) > size_) {
       ok_ = false;

@@ -150,7 +150,7 @@ class RegRing {
   }
 
  private:
-  std::vector<T> data_;
+  StateVector<T> data_;
   size_t head_ = 0;
   size_t size_ = 0;
 };

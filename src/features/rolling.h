@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "features/kernel.h"
+#include "features/state_memory.h"
 
 namespace bqx::features {
 
@@ -65,7 +66,7 @@ class RingBuffer {
   }
 
  private:
-  std::vector<T> data_;
+  StateVector<T> data_;
   size_t head_ = 0;
   size_t size_ = 0;
   uint64_t count_ = 0;
@@ -228,7 +229,7 @@ class RollingExtreme {
   size_t next(size_t i) const { return i + 1 == window_ ? 0 : i + 1; }
 
   size_t window_;
-  std::vector<Entry> entries_;
+  StateVector<Entry> entries_;
   size_t start_ = 0, len_ = 0;
   uint64_t count_ = 0;
 };

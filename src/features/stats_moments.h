@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "features/kernel.h"
+#include "features/state_memory.h"
 
 namespace bqx::features::stats {
 
@@ -337,9 +338,9 @@ class BlockWindow {
   }
 
   size_t w_;
-  std::vector<Value> cur_;    // values of the block being filled (first k_ valid)
-  std::vector<Value> prev_;   // values of the previous (complete) block
-  std::vector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
+  StateVector<Value> cur_;    // values of the block being filled (first k_ valid)
+  StateVector<Value> prev_;   // values of the previous (complete) block
+  StateVector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
   size_t k_ = 0;
   bool have_prev_ = false;
   Agg head_{};

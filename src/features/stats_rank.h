@@ -22,6 +22,7 @@
 #endif
 
 #include "features/kernel.h"
+#include "features/state_memory.h"
 
 namespace bqx::features::stats {
 
@@ -71,7 +72,7 @@ class MirrorRing {
 
  private:
   size_t cap_;
-  std::vector<double> data_;
+  StateVector<double> data_;
   size_t pos_ = 0;   // next slot to write in the first copy
   size_t size_ = 0;  // values held (<= cap_)
 };

@@ -125,7 +125,7 @@ class SortedWindow {
   }
 
   RingBuffer<double> ring_;
-  std::vector<double> sorted_;  // first size() entries valid, ascending
+  StateVector<double> sorted_;  // first size() entries valid, ascending
 };
 
 // numpy.percentile(a, p) with the default 'linear' method on sorted values a[0..n-1]:

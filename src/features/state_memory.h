@@ -1,0 +1,138 @@
+// Memory for large kernel state arrays, backed by transparent huge pages where the OS
+// offers them.
+//
+// Why: in streaming use one market minute touches a few lines in each of thousands of
+// window arrays spread over ~40 MB (28 pairs). With 4 KiB pages nearly every one of those
+// touches is also a TLB miss, and a software prefetch whose page is not in the TLB does
+// not help. Packing the arrays into 2 MiB pages (madvise MADV_HUGEPAGE) removes most of
+// those misses (measured: ~15-20% of the streaming step). Placement only: no effect on any
+// value.
+//
+// StateAllocator<T> is a stateless std::allocator replacement: requests of at least
+// kMinArenaBytes come from a process-wide arena of 2 MiB-aligned chunks (bump allocation,
+// 64-byte aligned; a chunk is unmapped when all its blocks are freed), smaller ones and
+// every request when mmap fails go to operator new. Thread-safe (engines may be created on
+// several threads).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace bqx::features {
+
+class StateArena {
+ public:
+  static constexpr size_t kMinArenaBytes = 4096;
+  static constexpr size_t kChunkBytes = size_t{32} << 20;  // 16 huge pages
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kAlign = 64;
+
+  static StateArena& instance() {
+    static StateArena* arena = new StateArena();  // never destroyed: outlives static engines
+    return *arena;
+  }
+
+  // nullptr when the request should go to operator new instead.
+  void* allocate(size_t bytes) {
+#if defined(__linux__)
+    if (bytes < kMinArenaBytes || bytes > kChunkBytes / 4) return nullptr;
+    bytes = (bytes + kAlign - 1) / kAlign * kAlign;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_ == nullptr || current_->used + bytes > kChunkBytes) {
+      current_ = new_chunk();
+      if (current_ == nullptr) return nullptr;
+    }
+    void* p = current_->base + current_->used;
+    current_->used += bytes;
+    ++current_->live;
+    return p;
+#else
+    (void)bytes;
+    return nullptr;
+#endif
+  }
+
+  // True when p came from the arena (and has been released).
+  bool deallocate(void* p) {
+#if defined(__linux__)
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      Chunk* c = chunks_[i];
+      if (static_cast<char*>(p) < c->base || static_cast<char*>(p) >= c->base + kChunkBytes) continue;
+      if (--c->live == 0) {
+        if (c == current_) {
+          c->used = 0;  // empty again: reuse from the start
+        } else {
+          munmap(c->mapping, c->mapping_bytes);
+          delete c;
+          chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+      }
+      return true;
+    }
+#else
+    (void)p;
+#endif
+    return false;
+  }
+
+ private:
+  struct Chunk {
+    void* mapping = nullptr;
+    size_t mapping_bytes = 0;
+    char* base = nullptr;  // 2 MiB aligned
+    size_t used = 0;
+    size_t live = 0;
+  };
+
+#if defined(__linux__)
+  Chunk* new_chunk() {
+    // Over-map by one huge page so that a 2 MiB-aligned chunk fits inside.
+    const size_t bytes = kChunkBytes + kHugePage;
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    const uintptr_t aligned = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) / kHugePage * kHugePage;
+    char* base = reinterpret_cast<char*>(aligned);
+#if defined(MADV_HUGEPAGE)
+    (void)madvise(base, kChunkBytes, MADV_HUGEPAGE);  // a hint: ignored where THP is off
+#endif
+    auto* c = new Chunk{m, bytes, base, 0, 0};
+    chunks_.push_back(c);
+    return c;
+  }
+#endif
+
+  std::mutex mutex_;
+  std::vector<Chunk*> chunks_;
+  Chunk* current_ = nullptr;
+};
+
+template <typename T>
+struct StateAllocator {
+  using value_type = T;
+  StateAllocator() noexcept = default;
+  template <typename U>
+  StateAllocator(const StateAllocator<U>&) noexcept {}
+
+  T* allocate(size_t n) {
+    if (void* p = StateArena::instance().allocate(n * sizeof(T))) return static_cast<T*>(p);
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t) noexcept {
+    if (!StateArena::instance().deallocate(p)) ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const StateAllocator<U>&) const noexcept { return true; }
+};
+
+template <typename T>
+using StateVector = std::vector<T, StateAllocator<T>>;
+
+}  // namespace bqx::features
