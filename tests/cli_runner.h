@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace bqx::testing_cli {
 
@@ -24,11 +26,29 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// The directories fresh_dir made; removed when the test program exits (stores and
+// Parquet outputs reach hundreds of MB), kept when BQX_KEEP_TEST_DIRS is set for debugging.
+struct ScratchDirs {
+  std::vector<std::filesystem::path> dirs;
+  ~ScratchDirs() {
+    if (std::getenv("BQX_KEEP_TEST_DIRS")) return;
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+};
+inline ScratchDirs& scratch_dirs() {
+  static ScratchDirs dirs;
+  return dirs;
+}
+
 // A fresh, empty directory under the system temp dir, unique per test.
 inline std::filesystem::path fresh_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / ("bqx_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  scratch_dirs().dirs.push_back(dir);
   return dir;
 }
 
