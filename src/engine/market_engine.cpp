@@ -165,23 +165,35 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       if (has_bar[slot]) row_of[slot] = rows.data() + first_row + (ordinal++) * width;
     }
   }
-  // The per-pair state of 28 pairs exceeds the caches: while pair p computes, the lines
-  // pair p+1 will touch are fetched (PairEngine::prefetch).
-  int next_slot = 0;
-  while (next_slot < kPairCount && !(has_bar[next_slot] && !pair_row_of[next_slot])) ++next_slot;
-  if (next_slot < kPairCount) m.slots[next_slot].engine->prefetch();
+  // The per-pair state of 28 pairs exceeds the caches. Two-stage software prefetch, in
+  // the order the engines run: two pairs ahead, the engine and kernel objects (addresses
+  // known without any load); one pair ahead, PairEngine::prefetch (which reads those
+  // objects to find the window lines the next step touches).
+  std::array<int, kPairCount> compute_order{};
+  size_t n_compute = 0;
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    if (has_bar[slot] && !pair_row_of[slot]) compute_order[n_compute++] = slot;
+  }
+  auto prefetch_objects = [&](size_t k) {
+    if (k >= n_compute) return;
+    const PairEngine* engine = m.slots[compute_order[k]].engine.get();
+    features::prefetch_read(engine, sizeof(*engine));
+    for (const auto& span : engine->object_spans()) features::prefetch_read(span.address, span.bytes);
+  };
+  prefetch_objects(0);
+  prefetch_objects(1);
+  if (n_compute > 0) m.slots[compute_order[0]].engine->prefetch();
+  size_t next_compute = 0;  // index in compute_order of the next engine to step
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
-    if (slot == next_slot) {
-      next_slot = slot + 1;
-      while (next_slot < kPairCount && !(has_bar[next_slot] && !pair_row_of[next_slot])) ++next_slot;
-      if (next_slot < kPairCount) m.slots[next_slot].engine->prefetch();
-    }
     if (pair_row_of[slot]) {
       std::memcpy(row, pair_row_of[slot], m.per_pair_width * sizeof(double));
     } else {
+      ++next_compute;
+      prefetch_objects(next_compute + 1);
+      if (next_compute < n_compute) m.slots[compute_order[next_compute]].engine->prefetch();
       s.engine->step(*bar_of[slot], row);  // the per-pair part, already NULL for non-finite
     }
     s.has_bar = true;

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <set>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "features/registry.h"
 
 namespace bqx {
@@ -92,7 +96,23 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
     engine.outputs_all_ = engine.output_index_[i] == static_cast<int>(i);
   }
   if (!engine.outputs_all_) engine.internal_row_.assign(layout.size(), features::kNull);
+  engine.set_object_spans();
   return engine;
+}
+
+void PairEngine::set_object_spans() {
+  constexpr size_t kMaxObjectBytes = 4096;
+  object_spans_.clear();
+  object_spans_.push_back({kernels_.data(), kernels_.size() * sizeof(kernels_[0])});
+  for (const auto& kernel : kernels_) {
+#if defined(__GLIBC__)
+    // The kernel's dynamic type is not known here; its allocation size bounds its object.
+    const size_t bytes = malloc_usable_size(kernel.get());
+#else
+    const size_t bytes = 4 * features::kCacheLine;
+#endif
+    object_spans_.push_back({kernel.get(), std::min(bytes, kMaxObjectBytes)});
+  }
 }
 
 void PairEngine::step(const Bar& bar, double* row_out) {

@@ -38,6 +38,18 @@ class PairEngine {
   // driver can call it for the next pair while this one computes (no effect on results).
   void prefetch() const;
 
+  // The memory step() and prefetch() reach first after this object, as (address, bytes)
+  // spans: the kernel table and each kernel object (up to 4 KiB of each; their fields hold
+  // the window positions and array pointers that prefetch() follows). A multi-pair driver
+  // fetches these (and the engine object) two pairs ahead, so that prefetch() one pair
+  // ahead does not wait on a chain of dependent misses (engine -> kernel table -> kernel
+  // -> its arrays). Stable for the engine's life (kernels are never reallocated).
+  struct MemorySpan {
+    const void* address;
+    size_t bytes;
+  };
+  const std::vector<MemorySpan>& object_spans() const { return object_spans_; }
+
   // Rows [begin, end) of the frame, appended row-major to out.
   void run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out);
 
@@ -46,6 +58,7 @@ class PairEngine {
 
  private:
   PairEngine() = default;
+  void set_object_spans();
 
   Pair pair_{};
   double baseline_ = 0;
@@ -55,6 +68,7 @@ class PairEngine {
   std::vector<int> output_index_;                 // output column -> internal row index
   std::vector<features::ColumnInfo> output_columns_;
   std::vector<std::string> family_names_;         // computed families (for snapshot checks)
+  std::vector<MemorySpan> object_spans_;          // see object_spans(); set by create()
   uint64_t bars_seen_ = 0;
   EpochMinute last_ts_ = 0;
 };
