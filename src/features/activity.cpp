@@ -55,6 +55,11 @@ class ZWindow {
     return (v - moments_.mean()) / sd;
   }
 
+  void prefetch() const {
+    moments_.prefetch();
+    flags_.prefetch();
+  }
+
   void save(StateWriter& out) const {
     moments_.save(out);
     flags_.save(out);
@@ -94,6 +99,11 @@ class RecentBars {
     ts_[(start_ + len_) % ts_.size()] = t;
     ++len_;
     return len_;
+  }
+  // The front (compared, maybe popped) and the slot the next push writes.
+  void prefetch() const {
+    prefetch_read(&ts_[start_], sizeof(EpochMinute));
+    prefetch_write(&ts_[(start_ + len_) % ts_.size()], sizeof(EpochMinute));
   }
   void save(StateWriter& out) const {
     out.put_vector(ts_);
@@ -151,6 +161,13 @@ class ActivityKernel final : public FamilyKernel {
     o[6] = s;
     spread_.push(s);
     o[7] = spread_.z(s);
+  }
+
+  void prefetch() const override {
+    for (const auto& v : vol_) v.prefetch();
+    recent_.prefetch();
+    range_.prefetch();
+    spread_.prefetch();
   }
 
   void save(StateWriter& out) const override {

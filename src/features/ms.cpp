@@ -59,6 +59,12 @@ class Scale {
     peek(o);
   }
 
+  void prefetch() const {
+    closes_.prefetch();
+    bb_.prefetch();
+    rets_.prefetch();
+  }
+
   void save(StateWriter& out) const {
     out.put(has_forming_);
     out.put(bucket_);
@@ -195,6 +201,9 @@ class MsKernel final : public FamilyKernel {
   void update(const BarInput& bar, double* row) override {
     double* out = row + offset_;
     for (size_t i = 0; i < kScales.size(); ++i) scales_[i].update(bar, out + i * kColumnsPerScale);
+  }
+  void prefetch() const override {
+    for (const auto& s : scales_) s.prefetch();
   }
   void save(StateWriter& out) const override {
     for (const auto& s : scales_) s.save(out);

@@ -79,6 +79,15 @@ class TaBqxKernel final : public FamilyKernel {
     o[21] = apo_.update(q);
   }
 
+  // The window arrays of the indicators that keep any (see TaRateKernel::prefetch).
+  void prefetch() const override {
+    cci_.prefetch();
+    stoch_.prefetch();
+    lags_.prefetch();
+    bb_.prefetch();
+    apo_.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     rsi14_.save(out);
     rsi21_.save(out);

@@ -152,6 +152,22 @@ class TaRateKernel final : public FamilyKernel {
     o[6] = rsi_[1].cmo();
   }
 
+  // The window arrays of the indicators that keep any (the rest of the state lives in this
+  // object, which the engine fetches itself).
+  void prefetch() const override {
+    stoch_.prefetch();
+    for (const auto& k : cci_) k.prefetch();
+    for (const auto& k : willr_) k.prefetch();
+    lags_.prefetch();
+    mfi_.prefetch();
+    for (const auto& k : dmi_) k.prefetch();
+    bb20_.prefetch();
+    bb60_.prefetch();
+    for (const auto& k : sma_) k.prefetch();
+    ult_.prefetch();
+    aroon_.prefetch();
+  }
+
   void save(StateWriter& out) const override {
     for (const auto& k : rsi_) k.save(out);
     macd_a_.save(out);

@@ -125,6 +125,8 @@ class Dmi {
     adx_hist_.load(in);
   }
 
+  void prefetch() const { adx_hist_.prefetch(); }
+
  private:
   int n_;
   bool with_adxr_;

@@ -28,6 +28,11 @@ class Apo {
     slow_.load(in);
   }
 
+  void prefetch() const {
+    fast_.prefetch();
+    slow_.prefetch();
+  }
+
  private:
   RollingMean<false> fast_, slow_;
 };

@@ -41,6 +41,11 @@ class Aroon {
     lo_.load(in);
   }
 
+  void prefetch() const {
+    hi_.prefetch();
+    lo_.prefetch();
+  }
+
  private:
   int64_t n_;
   double factor_;

@@ -45,6 +45,8 @@ class BBands {
   void save(StateWriter& out) const { mom_.save(out); }
   void load(StateReader& in) { mom_.load(in); }
 
+  void prefetch() const { mom_.prefetch(); }
+
  private:
   double nbdev_;
   bool abs_middle_;

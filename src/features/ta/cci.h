@@ -59,6 +59,8 @@ class Cci {
     in.get(run_);
   }
 
+  void prefetch() const { ring_.prefetch(); }
+
  private:
   int n_;
   Ring ring_;

@@ -74,6 +74,19 @@ class Ring {
     if (pos_ >= v_.size()) in.fail();
   }
 
+  // Fetches the lines the next push and reads touch (a hint, no effect on results): the
+  // whole ring when it spans at most 8 cache lines (the kernels read several lags or the
+  // whole window), else the write slot and the newest value.
+  void prefetch() const {
+    const size_t bytes = v_.size() * sizeof(double);
+    if (bytes <= 8 * kCacheLine) {
+      prefetch_read(v_.data(), bytes);
+      return;
+    }
+    prefetch_write(&v_[pos_], sizeof(double));
+    prefetch_read(&v_[pos_ == 0 ? v_.size() - 1 : pos_ - 1], sizeof(double));
+  }
+
  private:
   std::vector<double> v_;
   size_t pos_ = 0;
@@ -162,6 +175,8 @@ class RollingMean {
     in.get(since_);
   }
 
+  void prefetch() const { ring_.prefetch(); }
+
  private:
   void reanchor() {
     since_ = 0;
@@ -220,6 +235,8 @@ class NullableMean {
     ring_.load(in);
     in.get(nulls_);
   }
+
+  void prefetch() const { ring_.prefetch(); }
 
  private:
   int n_;
@@ -280,6 +297,18 @@ class MonoDeque {
     if (head_ > mask_ || len_ > mask_ + 1) in.fail();
   }
 
+  // The front (read, maybe evicted) and the back (compared, then written after it).
+  void prefetch() const {
+    const size_t back = (head_ + (len_ > 0 ? len_ - 1 : 0)) & mask_;
+    const size_t next = (head_ + len_) & mask_;
+    prefetch_read(&vals_[head_], sizeof(double));
+    prefetch_read(&idx_[head_], sizeof(uint64_t));
+    prefetch_write(&vals_[back], sizeof(double));
+    prefetch_write(&idx_[back], sizeof(uint64_t));
+    prefetch_write(&vals_[next], sizeof(double));
+    prefetch_write(&idx_[next], sizeof(uint64_t));
+  }
+
  private:
   uint64_t w_;
   size_t mask_ = 0;
@@ -338,6 +367,13 @@ class WindowExtreme {
     if (pos_ >= n_) in.fail();
   }
 
+  // The slot the next push writes and the suffix extreme it reads (the block completion
+  // streams through whole arrays: nothing useful to fetch for it).
+  void prefetch() const {
+    prefetch_write(&buf_[pos_], sizeof(double));
+    if (pos_ + 1 < n_) prefetch_read(&suf_[pos_ + 1], sizeof(double));
+  }
+
  private:
   static bool better(double a, double b) { return kMax ? a > b : a < b; }
   size_t n_;
@@ -366,6 +402,11 @@ class HighLow {
   void load(StateReader& in) {
     hi_.load(in);
     lo_.load(in);
+  }
+
+  void prefetch() const {
+    hi_.prefetch();
+    lo_.prefetch();
   }
 
  private:

@@ -90,6 +90,12 @@ class Mfi {
     in.get(since_);
   }
 
+  void prefetch() const {
+    pos_.prefetch();
+    neg_.prefetch();
+    bad_.prefetch();
+  }
+
  private:
   void reanchor() {
     since_ = 0;

@@ -24,6 +24,8 @@ class LagHistory {
   void save(StateWriter& out) const { ring_.save(out); }
   void load(StateReader& in) { ring_.load(in); }
 
+  void prefetch() const { ring_.prefetch(); }
+
  private:
   Ring ring_;
 };

@@ -37,6 +37,8 @@ class Willr {
   void save(StateWriter& out) const { hl_.save(out); }
   void load(StateReader& in) { hl_.load(in); }
 
+  void prefetch() const { hl_.prefetch(); }
+
  private:
   HighLow hl_;
 };
@@ -82,6 +84,12 @@ class Stoch {
     hl_.load(in);
     k_sma_.load(in);
     d_sma_.load(in);
+  }
+
+  void prefetch() const {
+    hl_.prefetch();
+    k_sma_.prefetch();
+    d_sma_.prefetch();
   }
 
  private:

@@ -82,6 +82,11 @@ class UltOsc {
     in.get(since_);
   }
 
+  void prefetch() const {
+    bp_.prefetch();
+    tr_.prefetch();
+  }
+
  private:
   void reanchor() {
     since_ = 0;
