@@ -29,6 +29,7 @@ struct MarketEngine::Impl {
     double baseline = 0;
     std::unique_ptr<PairEngine> engine;
     std::vector<std::unique_ptr<features::FamilyKernel>> second_order;
+    std::vector<PairEngine::MemorySpan> second_order_spans;  // their objects (for prefetching)
     // as-of state
     bool has_bar = false;
     EpochMinute last_ts = 0;
@@ -112,6 +113,7 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
         }
       }
       s.second_order.push_back(f.make(features::KernelContext{offset, &m.layout, all_pairs()[slot]}));
+      s.second_order_spans.push_back(kernel_object_span(s.second_order.back().get()));
     }
   }
   return e;
@@ -220,33 +222,43 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     c.kernel->update(grid);
     c.kernel->write_global(c.global_values.data());
   }
-  auto prefetch_second_order = [&](int from) {
-    for (int next = from; next < kPairCount; ++next) {
-      if (!has_bar[next]) continue;
-      for (const auto& k : m.slots[next].second_order) {
-        features::prefetch_read(k.get(), features::kCacheLine);
-        k->prefetch();
-      }
-      return;
+  // Second-order kernels, in slot order: their objects two pairs ahead, their window
+  // lines (virtual prefetch, which reads the objects) one pair ahead.
+  std::array<int, kPairCount> bar_order{};
+  size_t n_bars = 0;
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    if (has_bar[slot]) bar_order[n_bars++] = slot;
+  }
+  auto prefetch_second_order_objects = [&](size_t k) {
+    if (k >= n_bars) return;
+    for (const auto& span : m.slots[bar_order[k]].second_order_spans) {
+      features::prefetch_read(span.address, span.bytes);
     }
   };
-  prefetch_second_order(0);
-  for (int slot = 0; slot < kPairCount; ++slot) {
-    if (!has_bar[slot]) continue;
+  auto prefetch_second_order_windows = [&](size_t k) {
+    if (k >= n_bars) return;
+    for (const auto& kernel : m.slots[bar_order[k]].second_order) kernel->prefetch();
+  };
+  prefetch_second_order_objects(0);
+  prefetch_second_order_objects(1);
+  prefetch_second_order_windows(0);
+  for (size_t k = 0; k < n_bars; ++k) {
+    const int slot = bar_order[k];
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
-    prefetch_second_order(slot + 1);
+    prefetch_second_order_objects(k + 2);
+    prefetch_second_order_windows(k + 1);
     for (auto& c : m.cross) {
       if (c.pair_run >= 0) {
         c.kernel->write_pair(slot, row + c.pair_run);
       } else {
         c.kernel->write_pair(slot, m.scratch.data());
-        for (size_t k = 0; k < c.pair_index.size(); ++k) row[c.pair_index[k]] = m.scratch[k];
+        for (size_t i = 0; i < c.pair_index.size(); ++i) row[c.pair_index[i]] = m.scratch[i];
       }
       if (c.global_run >= 0) {
         std::memcpy(row + c.global_run, c.global_values.data(), c.global_values.size() * sizeof(double));
       } else {
-        for (size_t k = 0; k < c.global_index.size(); ++k) row[c.global_index[k]] = c.global_values[k];
+        for (size_t i = 0; i < c.global_index.size(); ++i) row[c.global_index[i]] = c.global_values[i];
       }
     }
     // 4. Second-order families read the whole row.
@@ -265,7 +277,7 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     in.xh = b.high * scale;
     in.xl = b.low * scale;
     in.xc = b.close * scale;
-    for (auto& k : s.second_order) k->update(in, row);
+    for (auto& kernel : s.second_order) kernel->update(in, row);
     // Undefined is NULL, never Inf (the per-pair part is already mapped).
     features::null_non_finite(row + m.per_pair_width, width - m.per_pair_width);
     row_pairs.push_back(all_pairs()[slot]);

@@ -100,19 +100,20 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
   return engine;
 }
 
-void PairEngine::set_object_spans() {
+PairEngine::MemorySpan kernel_object_span(const features::FamilyKernel* kernel) {
   constexpr size_t kMaxObjectBytes = 4096;
+#if defined(__GLIBC__)
+  const size_t bytes = malloc_usable_size(const_cast<features::FamilyKernel*>(kernel));
+#else
+  const size_t bytes = 4 * features::kCacheLine;
+#endif
+  return {kernel, std::min(bytes, kMaxObjectBytes)};
+}
+
+void PairEngine::set_object_spans() {
   object_spans_.clear();
   object_spans_.push_back({kernels_.data(), kernels_.size() * sizeof(kernels_[0])});
-  for (const auto& kernel : kernels_) {
-#if defined(__GLIBC__)
-    // The kernel's dynamic type is not known here; its allocation size bounds its object.
-    const size_t bytes = malloc_usable_size(kernel.get());
-#else
-    const size_t bytes = 4 * features::kCacheLine;
-#endif
-    object_spans_.push_back({kernel.get(), std::min(bytes, kMaxObjectBytes)});
-  }
+  for (const auto& kernel : kernels_) object_spans_.push_back(kernel_object_span(kernel.get()));
 }
 
 void PairEngine::step(const Bar& bar, double* row_out) {

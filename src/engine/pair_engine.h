@@ -73,6 +73,10 @@ class PairEngine {
   EpochMinute last_ts_ = 0;
 };
 
+// The span a driver prefetches for a heap-allocated kernel object: its address and its
+// allocation size (the dynamic type is not known), capped at 4 KiB.
+PairEngine::MemorySpan kernel_object_span(const features::FamilyKernel* kernel);
+
 // Store-free batch: all rows of a frame.
 Result<std::vector<double>> compute_pair_features(const BarFrame& frame, double baseline,
                                                   const std::vector<std::string>& families,
