@@ -58,7 +58,10 @@ __attribute__((target("avx"))) inline size_t null_non_finite_avx(double* v, size
   for (; i + 4 <= n; i += 4) {
     const __m256d x = _mm256_loadu_pd(v + i);
     const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
-    if (_mm256_movemask_pd(finite) != 0xF) _mm256_storeu_pd(v + i, _mm256_blendv_pd(null, x, finite));
+    // and/andnot/or rather than blendv: GCC 12 turned the blendv form into per-lane branches.
+    if (_mm256_movemask_pd(finite) != 0xF) {
+      _mm256_storeu_pd(v + i, _mm256_or_pd(_mm256_and_pd(finite, x), _mm256_andnot_pd(finite, null)));
+    }
   }
   return i;
 }
