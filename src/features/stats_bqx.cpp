@@ -6,15 +6,15 @@
 // pushed and gives NULL in every column. Windows hold the last W q values, t inclusive, so
 // the lookback is (W - 1) + 15. autocorr1 is the Pearson correlation of the W-1 consecutive
 // pairs (q_{i-1}, q_i) inside the window (pandas Series.autocorr(1)), same lookback.
-// Same primitives as stats_rate (stats_moments.h); min / max by monotonic deques and the
-// ranks of q_t in all windows by one counting pass over a shared ring (stats_rank.h).
+// Same primitives as stats_rate (stats_moments.h); min / max of all windows from one
+// monotonic deque each and the ranks of q_t in all windows by one counting pass over a
+// shared ring (stats_rank.h).
 #include <array>
 #include <cmath>
 #include <string>
 
 #include "features/families.h"
 #include "features/stats_moments.h"
-#include "features/rolling.h"
 #include "features/stats_rank.h"
 
 namespace bqx::features {
@@ -31,16 +31,15 @@ constexpr int kQLookback = 15;  // first non-NULL row of bqx_w15_return
 constexpr const char* kInput = "bqx_w15_return";
 
 struct WindowState {
-  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1), min(w), max(w) {}
+  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
   BlockWindow<stats::Moments4Op> m;
   BlockWindow<stats::CoMomentsOp> pairs;
-  RollingMin min;
-  RollingMax max;
 };
 
 class StatsBqxKernel final : public FamilyKernel {
  public:
-  explicit StatsBqxKernel(const KernelContext& ctx) : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), qs_(kMaxWindow) {
+  explicit StatsBqxKernel(const KernelContext& ctx)
+      : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), min_(kWindows), max_(kWindows), qs_(kMaxWindow) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -58,11 +57,11 @@ class StatsBqxKernel final : public FamilyKernel {
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
     stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
+    min_.push(q);
+    max_.push(q);
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       s.m.push(q);
-      s.min.push(q);
-      s.max.push(q);
       if (have_pair) s.pairs.push(pv);
       double* o = out + i * kCols;
       if (!s.m.full()) {
@@ -77,8 +76,8 @@ class StatsBqxKernel final : public FamilyKernel {
       o[3] = stats::kurt_excess(m);
       o[4] = stats::degenerate(m.n, m.mean(), m.m2) ? kNull : m.deviation(q) / sd;
       o[5] = static_cast<double>(le[i]) / m.n;
-      o[6] = s.min.value();
-      o[7] = s.max.value();
+      o[6] = min_.value(i);
+      o[7] = max_.value(i);
       o[8] = stats::pearson(s.pairs.value());
     }
     prev_q_ = q;
@@ -89,9 +88,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (const auto& s : win_) {
       s.m.prefetch();
       s.pairs.prefetch();
-      s.min.prefetch();
-      s.max.prefetch();
     }
+    min_.prefetch();
+    max_.prefetch();
     qs_.prefetch();
   }
 
@@ -99,9 +98,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (const auto& s : win_) {
       s.m.save(out);
       s.pairs.save(out);
-      s.min.save(out);
-      s.max.save(out);
     }
+    min_.save(out);
+    max_.save(out);
     qs_.save(out);
     out.put(prev_q_);
     out.put<uint64_t>(q_seen_);
@@ -110,9 +109,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (auto& s : win_) {
       s.m.load(in);
       s.pairs.load(in);
-      s.min.load(in);
-      s.max.load(in);
     }
+    min_.load(in);
+    max_.load(in);
     qs_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
@@ -122,6 +121,8 @@ class StatsBqxKernel final : public FamilyKernel {
   int offset_;
   int q_idx_;
   std::array<WindowState, kWindows.size()> win_;
+  stats::NestedExtremes<false, kWindows.size()> min_;  // of each window (one deque)
+  stats::NestedExtremes<true, kWindows.size()> max_;
   stats::MirrorRing qs_;  // the last 1440 q values (q_t = back(0) once pushed)
   double prev_q_ = 0;
   uint64_t q_seen_ = 0;

@@ -14,8 +14,8 @@
 //
 // Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
-// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); monotonic-deque
-// max(high) / min(low). One shared ring of the last 1441 x values gives x_{t-W} and the
+// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); max(high) / min(low)
+// of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared ring of the last 1441 x values gives x_{t-W} and the
 // ranks of x_t in all windows by one sequential counting pass (stats_rank.h explains why
 // this beats a sorted window per W). All O(1) amortised per bar except that pass (O(max W)
 // compares, vectorised).
@@ -25,7 +25,6 @@
 #include <string>
 
 #include "features/families.h"
-#include "features/rolling.h"
 #include "features/stats_moments.h"
 #include "features/stats_rank.h"
 
@@ -88,39 +87,32 @@ struct RetOp {
 
 struct WindowState {
   explicit WindowState(size_t w = 2)
-      : bars(w), rets(w), pairs(w - 1), high(w), low(w) {}
+      : bars(w), rets(w), pairs(w - 1) {}
   BlockWindow<BarOp> bars;
   BlockWindow<RetOp> rets;
   BlockWindow<stats::CoMomentsOp> pairs;
-  RollingMax high;
-  RollingMin low;
 
   void prefetch() const {
     bars.prefetch();
     rets.prefetch();
     pairs.prefetch();
-    high.prefetch();
-    low.prefetch();
   }
   void save(StateWriter& out) const {
     bars.save(out);
     rets.save(out);
     pairs.save(out);
-    high.save(out);
-    low.save(out);
   }
   void load(StateReader& in) {
     bars.load(in);
     rets.load(in);
     pairs.load(in);
-    high.load(in);
-    low.load(in);
   }
 };
 
 class StatsRateKernel final : public FamilyKernel {
  public:
-  explicit StatsRateKernel(const KernelContext& ctx) : offset_(ctx.offset), xs_(kMaxWindow + 1) {
+  explicit StatsRateKernel(const KernelContext& ctx)
+      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -145,14 +137,14 @@ class StatsRateKernel final : public FamilyKernel {
     while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
     stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
+    high_.push(bar.high);
+    low_.push(bar.low);
 
     double* out = row + offset_;
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
       s.bars.push(bv);
-      s.high.push(bar.high);
-      s.low.push(bar.low);
       if (have_ret) s.rets.push(rv);
       if (have_pair) s.pairs.push(pv);
 
@@ -178,8 +170,8 @@ class StatsRateKernel final : public FamilyKernel {
         const double n = ba.mx.n;
         o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
         o[5] = static_cast<double>(le[i]) / n;
-        o[6] = (s.high.value() - bar.close) / bar.close;
-        o[7] = (bar.close - s.low.value()) / bar.close;
+        o[6] = (high_.value(i) - bar.close) / bar.close;
+        o[7] = (bar.close - low_.value(i)) / bar.close;
         o[9] = std::sqrt(ba.pk / (4.0 * kLn2 * n));
         const double gk = ba.gk / n;
         o[10] = gk >= 0 ? std::sqrt(gk) : kNull;
@@ -196,11 +188,15 @@ class StatsRateKernel final : public FamilyKernel {
 
   void prefetch() const override {
     for (const auto& s : win_) s.prefetch();
+    high_.prefetch();
+    low_.prefetch();
     xs_.prefetch();
   }
 
   void save(StateWriter& out) const override {
     for (const auto& s : win_) s.save(out);
+    high_.save(out);
+    low_.save(out);
     xs_.save(out);
     out.put(prev_close_);
     out.put(prev_r_);
@@ -208,6 +204,8 @@ class StatsRateKernel final : public FamilyKernel {
   }
   void load(StateReader& in) override {
     for (auto& s : win_) s.load(in);
+    high_.load(in);
+    low_.load(in);
     xs_.load(in);
     in.get(prev_close_);
     in.get(prev_r_);
@@ -217,6 +215,8 @@ class StatsRateKernel final : public FamilyKernel {
  private:
   int offset_;
   std::array<WindowState, kWindows.size()> win_;
+  stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
+  stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
   stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
   double prev_close_ = 0;
   double prev_r_ = 0;
