@@ -85,6 +85,93 @@ struct RetOp {
   static Agg prepend(const Value& v, const Agg& b) { return RetAgg{stats::prepend(v.r, b.m), v.adx + b.adx, v.up + b.up}; }
 };
 
+#if defined(BQX_COUNT_LE_AVX2)
+// The output formulas of the 7 windows as 8 SIMD lanes (lane i = window i, lane 7 unused).
+// Why: they hold ~24 divisions and ~12 square roots per window, independent across
+// windows; one zmm division does 8 of them for the price of ~2 scalar ones. Bits: every
+// lane runs the scalar formula of update() with the same IEEE operations in the same
+// order (correctly rounded per lane), and each scalar branch is a per-lane blend of the
+// two computed results; this path is taken only when the CPU has AVX-512 (checked once).
+struct OutputLanes {
+  // Return window: Moments4 fields, sum |dx|, count up, x_{t-W}.
+  double r_n[8], r_anchor[8], r_off[8], r_m2[8], r_m3[8], r_m4[8], r_adx[8], r_up[8], x_back[8];
+  // Return pairs: CoMoments fields.
+  double p_n[8], p_anchor_a[8], p_off_a[8], p_anchor_b[8], p_off_b[8], p_m2a[8], p_m2b[8], p_cab[8];
+  // Bar window: Moments2 fields, Parkinson and Garman-Klass sums, max high, min low, rank.
+  double b_n[8], b_anchor[8], b_off[8], b_m2[8], b_pk[8], b_gk[8], high[8], low[8], le[8];
+  unsigned rets_full = 0, bars_full = 0;  // bit i: window i is full
+};
+
+// Square root per lane (the maskz form: GCC 12's _mm512_sqrt_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d sqrt_lanes(__m512d v) { return _mm512_maskz_sqrt_pd(0xff, v); }
+// std::fabs per lane: clears the sign bit (GCC 12's _mm512_abs_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d abs_lanes(__m512d v) {
+  return _mm512_castsi512_pd(_mm512_and_epi64(_mm512_castpd_si512(v), _mm512_set1_epi64(0x7fffffffffffffffLL)));
+}
+// stats::degenerate per lane.
+__attribute__((target("avx512f"))) inline __mmask8 degenerate_lanes(__m512d n, __m512d mean, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d sd = sqrt_lanes(_mm512_div_pd(m2, n));
+  const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(stats::kFlatRel), abs_lanes(mean));
+  return static_cast<__mmask8>(~positive | _mm512_cmp_pd_mask(sd, bound, _CMP_LE_OQ));
+}
+// stats::std_sample per lane.
+__attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d clamped = _mm512_mask_blend_pd(positive, _mm512_setzero_pd(), m2);
+  return sqrt_lanes(_mm512_div_pd(clamped, _mm512_sub_pd(n, _mm512_set1_pd(1.0))));
+}
+
+// col = valid ? v : NULL per lane.
+__attribute__((target("avx512f"))) inline void put_column(double* col, __m512d null, __mmask8 valid, __m512d v) {
+  _mm512_store_pd(col, _mm512_mask_blend_pd(valid, null, v));
+}
+
+// The 13 columns of the 7 windows (update() has the scalar form of each line).
+__attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double x_t, double close_t, double* out) {
+  const __m512d null = _mm512_set1_pd(kNull), x = _mm512_set1_pd(x_t), close = _mm512_set1_pd(close_t);
+  alignas(64) double col[kCols][8];
+  {
+    const __mmask8 full = static_cast<__mmask8>(in.rets_full);
+    const __m512d n = _mm512_loadu_pd(in.r_n), m2 = _mm512_loadu_pd(in.r_m2);
+    const __m512d mean = _mm512_add_pd(_mm512_loadu_pd(in.r_anchor), _mm512_loadu_pd(in.r_off));
+    const __mmask8 sharp = static_cast<__mmask8>(~degenerate_lanes(n, mean, m2));
+    const __m512d v = _mm512_div_pd(m2, n);
+    put_column(col[0], null, full, mean);
+    put_column(col[1], null, full, std_sample_lanes(n, m2));
+    put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m3), n), _mm512_mul_pd(v, sqrt_lanes(v))));
+    put_column(col[3], null, full & sharp,
+        _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m4), n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
+    const __m512d pn = _mm512_loadu_pd(in.p_n), m2a = _mm512_loadu_pd(in.p_m2a), m2b = _mm512_loadu_pd(in.p_m2b);
+    const __mmask8 legs_sharp = static_cast<__mmask8>(
+        ~(degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
+          degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
+    put_column(col[8], null, full & legs_sharp, _mm512_div_pd(_mm512_loadu_pd(in.p_cab), sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+    const __m512d adx = _mm512_loadu_pd(in.r_adx);
+    const __mmask8 moved = _mm512_cmp_pd_mask(adx, _mm512_setzero_pd(), _CMP_GT_OQ);
+    put_column(col[11], null, full & moved, _mm512_div_pd(abs_lanes(_mm512_sub_pd(x, _mm512_loadu_pd(in.x_back))), adx));
+    put_column(col[12], null, full, _mm512_div_pd(_mm512_loadu_pd(in.r_up), n));
+  }
+  {
+    const __mmask8 full = static_cast<__mmask8>(in.bars_full);
+    const __m512d n = _mm512_loadu_pd(in.b_n), m2 = _mm512_loadu_pd(in.b_m2), anchor = _mm512_loadu_pd(in.b_anchor), off = _mm512_loadu_pd(in.b_off);
+    const __mmask8 sharp = static_cast<__mmask8>(~degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
+    const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(x, anchor), off);
+    put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, std_sample_lanes(n, m2)));
+    put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
+    put_column(col[6], null, full, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in.high), close), close));
+    put_column(col[7], null, full, _mm512_div_pd(_mm512_sub_pd(close, _mm512_loadu_pd(in.low)), close));
+    put_column(col[9], null, full, sqrt_lanes(_mm512_div_pd(_mm512_loadu_pd(in.b_pk), _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
+    const __m512d gk = _mm512_div_pd(_mm512_loadu_pd(in.b_gk), n);
+    const __mmask8 gk_ok = _mm512_cmp_pd_mask(gk, _mm512_setzero_pd(), _CMP_GE_OQ);
+    put_column(col[10], null, full & gk_ok, sqrt_lanes(gk));
+  }
+  for (size_t i = 0; i < kWindows.size(); ++i) {
+    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
+  }
+}
+#endif
+
 struct WindowState {
   explicit WindowState(size_t w = 2)
       : bars(w), rets(w), pairs(w - 1) {}
@@ -141,6 +228,39 @@ class StatsRateKernel final : public FamilyKernel {
     low_.push(bar.low);
 
     double* out = row + offset_;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      OutputLanes in;
+      for (size_t i = 0; i < 8; ++i) {
+        const bool window = i < kWindows.size();
+        WindowState* s = window ? &win_[i] : nullptr;
+        if (window) {
+          s->bars.push(bv);
+          if (have_ret) s->rets.push(rv);
+          if (have_pair) s->pairs.push(pv);
+        }
+        const bool rets_full = window && s->rets.full(), bars_full = window && s->bars.full();
+        const RetAgg ra = rets_full ? s->rets.value() : RetAgg{};
+        const stats::CoMoments pa = rets_full ? s->pairs.value() : stats::CoMoments{};
+        const BarAgg ba = bars_full ? s->bars.value() : BarAgg{};
+        in.rets_full |= (rets_full ? 1u : 0u) << i;
+        in.bars_full |= (bars_full ? 1u : 0u) << i;
+        in.r_n[i] = ra.m.n, in.r_anchor[i] = ra.m.anchor, in.r_off[i] = ra.m.off;
+        in.r_m2[i] = ra.m.m2, in.r_m3[i] = ra.m.m3, in.r_m4[i] = ra.m.m4, in.r_adx[i] = ra.adx, in.r_up[i] = ra.up;
+        in.x_back[i] = rets_full ? xs_.back(static_cast<size_t>(kWindows[i])) : 0.0;
+        in.p_n[i] = pa.n, in.p_anchor_a[i] = pa.anchor_a, in.p_off_a[i] = pa.off_a, in.p_anchor_b[i] = pa.anchor_b;
+        in.p_off_b[i] = pa.off_b, in.p_m2a[i] = pa.m2a, in.p_m2b[i] = pa.m2b, in.p_cab[i] = pa.cab;
+        in.b_n[i] = ba.mx.n, in.b_anchor[i] = ba.mx.anchor, in.b_off[i] = ba.mx.off, in.b_m2[i] = ba.mx.m2;
+        in.b_pk[i] = ba.pk, in.b_gk[i] = ba.gk;
+        in.high[i] = bars_full ? high_.value(i) : 0.0;
+        in.low[i] = bars_full ? low_.value(i) : 0.0;
+        in.le[i] = static_cast<double>(window ? le[i] : 0);
+      }
+      outputs_avx512(in, x, bar.close, out);
+      finish_bar(have_ret, rv.r, bar.close);
+      return;
+    }
+#endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
@@ -179,11 +299,14 @@ class StatsRateKernel final : public FamilyKernel {
         o[4] = o[5] = o[6] = o[7] = o[9] = o[10] = kNull;
       }
     }
+    finish_bar(have_ret, rv.r, bar.close);
+  }
+  void finish_bar(bool have_ret, double r, double close) {
     if (have_ret) {
-      prev_r_ = rv.r;
+      prev_r_ = r;
       ++rets_seen_;
     }
-    prev_close_ = bar.close;
+    prev_close_ = close;
   }
 
   void prefetch() const override {
