@@ -6,7 +6,6 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include "engine/pair_engine.h"
@@ -127,7 +126,7 @@ void BM_StatsFamiliesStream28(benchmark::State& state) {
   size_t minute = 0;
   auto step_minute = [&] {
     for (size_t p = 0; p < engines.size(); ++p) {
-      if (p + 1 < engines.size() && !std::getenv("NOPF")) engines[p + 1].prefetch();
+      if (p + 1 < engines.size()) engines[p + 1].prefetch();
       const auto& f = market[p];
       engines[p].step(f.at(minute % f.size()), row.data());
     }

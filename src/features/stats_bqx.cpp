@@ -30,6 +30,50 @@ constexpr int kCols = 9;
 constexpr int kQLookback = 15;  // first non-NULL row of bqx_w15_return
 constexpr const char* kInput = "bqx_w15_return";
 
+#if defined(BQX_COUNT_LE_AVX2)
+// The output formulas of the 7 windows as 8 SIMD lanes (lane i = window i, lane 7 unused);
+// see stats_rate.cpp: same reasons, same bit-identity argument (the scalar form of each
+// line is in update()).
+struct OutputLanes {
+  double n[8], anchor[8], off[8], m2[8], m3[8], m4[8], le[8], min[8], max[8];  // Moments4 of q, rank, extremes
+  double p_n[8], p_anchor_a[8], p_off_a[8], p_anchor_b[8], p_off_b[8], p_m2a[8], p_m2b[8], p_cab[8];  // pairs
+  unsigned full = 0;  // bit i: window i is full
+};
+
+__attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double q_t, double* out) {
+  const __m512d null = _mm512_set1_pd(kNull);
+  alignas(64) double col[kCols][8];
+  const __mmask8 full = static_cast<__mmask8>(in.full);
+  const __m512d n = _mm512_loadu_pd(in.n), m2 = _mm512_loadu_pd(in.m2);
+  const __m512d anchor = _mm512_loadu_pd(in.anchor), off = _mm512_loadu_pd(in.off);
+  const __m512d mean = _mm512_add_pd(anchor, off);
+  const __m512d sd = stats::std_sample_lanes(n, m2);
+  const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
+  const __m512d v = _mm512_div_pd(m2, n);
+  stats::put_column(col[0], null, full, mean);
+  stats::put_column(col[1], null, full, sd);
+  stats::put_column(col[2], null, full & sharp,
+                    _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.m3), n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+  stats::put_column(col[3], null, full & sharp,
+                    _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.m4), n), _mm512_mul_pd(v, v)),
+                                  _mm512_set1_pd(3.0)));
+  const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(q_t), anchor), off);
+  stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, sd));
+  stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
+  stats::put_column(col[6], null, full, _mm512_loadu_pd(in.min));
+  stats::put_column(col[7], null, full, _mm512_loadu_pd(in.max));
+  const __m512d pn = _mm512_loadu_pd(in.p_n), m2a = _mm512_loadu_pd(in.p_m2a), m2b = _mm512_loadu_pd(in.p_m2b);
+  const __mmask8 legs_sharp = static_cast<__mmask8>(
+      ~(stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
+        stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
+  stats::put_column(col[8], null, full & legs_sharp,
+                    _mm512_div_pd(_mm512_loadu_pd(in.p_cab), stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+  for (size_t i = 0; i < kWindows.size(); ++i) {
+    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
+  }
+}
+#endif
+
 struct WindowState {
   explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
   BlockWindow<stats::Moments4Op> m;
@@ -59,6 +103,33 @@ class StatsBqxKernel final : public FamilyKernel {
     stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
     min_.push(q);
     max_.push(q);
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      OutputLanes in;
+      for (size_t i = 0; i < 8; ++i) {
+        const bool window = i < kWindows.size();
+        WindowState* s = window ? &win_[i] : nullptr;
+        if (window) {
+          s->m.push(q);
+          if (have_pair) s->pairs.push(pv);
+        }
+        const bool full = window && s->m.full();
+        const stats::Moments4 m = full ? s->m.value() : stats::Moments4{};
+        const stats::CoMoments pa = full ? s->pairs.value() : stats::CoMoments{};
+        in.full |= (full ? 1u : 0u) << i;
+        in.n[i] = m.n, in.anchor[i] = m.anchor, in.off[i] = m.off, in.m2[i] = m.m2, in.m3[i] = m.m3, in.m4[i] = m.m4;
+        in.le[i] = static_cast<double>(window ? le[i] : 0);
+        in.min[i] = full ? min_.value(i) : 0.0;
+        in.max[i] = full ? max_.value(i) : 0.0;
+        in.p_n[i] = pa.n, in.p_anchor_a[i] = pa.anchor_a, in.p_off_a[i] = pa.off_a, in.p_anchor_b[i] = pa.anchor_b;
+        in.p_off_b[i] = pa.off_b, in.p_m2a[i] = pa.m2a, in.p_m2b[i] = pa.m2b, in.p_cab[i] = pa.cab;
+      }
+      outputs_avx512(in, q, out);
+      prev_q_ = q;
+      ++q_seen_;
+      return;
+    }
+#endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       s.m.push(q);

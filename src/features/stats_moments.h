@@ -29,6 +29,11 @@
 #include "features/kernel.h"
 #include "features/state_memory.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BQX_STATS_AVX512 1
+#endif
+
 namespace bqx::features::stats {
 
 // String concatenation for catalogue text, shared by the stats/dist families.
@@ -240,6 +245,38 @@ inline double pearson(const CoMoments& c) {
   if (degenerate(c.n, c.mean_a(), c.m2a) || degenerate(c.n, c.mean_b(), c.m2b)) return kNull;
   return c.cab / std::sqrt(c.m2a * c.m2b);
 }
+
+#if defined(BQX_STATS_AVX512)
+// The statistics above on 8 independent windows at once (AVX-512 lanes, used by the
+// families' output formulas when the CPU has AVX-512). Each is the scalar function with
+// the same IEEE operations in the same order per lane (correctly rounded per lane, so
+// bit-identical); a scalar branch becomes a per-lane mask.
+// Square root per lane (the maskz form: GCC 12's _mm512_sqrt_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d sqrt_lanes(__m512d v) { return _mm512_maskz_sqrt_pd(0xff, v); }
+// std::fabs per lane: clears the sign bit (GCC 12's _mm512_abs_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d abs_lanes(__m512d v) {
+  return _mm512_castsi512_pd(_mm512_and_epi64(_mm512_castpd_si512(v), _mm512_set1_epi64(0x7fffffffffffffffLL)));
+}
+// stats::degenerate per lane.
+__attribute__((target("avx512f"))) inline __mmask8 degenerate_lanes(__m512d n, __m512d mean, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d sd = sqrt_lanes(_mm512_div_pd(m2, n));
+  const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(kFlatRel), abs_lanes(mean));
+  return static_cast<__mmask8>(~positive | _mm512_cmp_pd_mask(sd, bound, _CMP_LE_OQ));
+}
+// stats::std_sample per lane.
+__attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d clamped = _mm512_mask_blend_pd(positive, _mm512_setzero_pd(), m2);
+  return sqrt_lanes(_mm512_div_pd(clamped, _mm512_sub_pd(n, _mm512_set1_pd(1.0))));
+}
+
+// col = valid ? v : NULL per lane.
+__attribute__((target("avx512f"))) inline void put_column(double* col, __m512d null, __mmask8 valid, __m512d v) {
+  _mm512_store_pd(col, _mm512_mask_blend_pd(valid, null, v));
+}
+
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Sliding window over a mergeable aggregate.

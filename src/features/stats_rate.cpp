@@ -102,31 +102,6 @@ struct OutputLanes {
   unsigned rets_full = 0, bars_full = 0;  // bit i: window i is full
 };
 
-// Square root per lane (the maskz form: GCC 12's _mm512_sqrt_pd trips -Wuninitialized).
-__attribute__((target("avx512f"))) inline __m512d sqrt_lanes(__m512d v) { return _mm512_maskz_sqrt_pd(0xff, v); }
-// std::fabs per lane: clears the sign bit (GCC 12's _mm512_abs_pd trips -Wuninitialized).
-__attribute__((target("avx512f"))) inline __m512d abs_lanes(__m512d v) {
-  return _mm512_castsi512_pd(_mm512_and_epi64(_mm512_castpd_si512(v), _mm512_set1_epi64(0x7fffffffffffffffLL)));
-}
-// stats::degenerate per lane.
-__attribute__((target("avx512f"))) inline __mmask8 degenerate_lanes(__m512d n, __m512d mean, __m512d m2) {
-  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
-  const __m512d sd = sqrt_lanes(_mm512_div_pd(m2, n));
-  const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(stats::kFlatRel), abs_lanes(mean));
-  return static_cast<__mmask8>(~positive | _mm512_cmp_pd_mask(sd, bound, _CMP_LE_OQ));
-}
-// stats::std_sample per lane.
-__attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __m512d m2) {
-  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
-  const __m512d clamped = _mm512_mask_blend_pd(positive, _mm512_setzero_pd(), m2);
-  return sqrt_lanes(_mm512_div_pd(clamped, _mm512_sub_pd(n, _mm512_set1_pd(1.0))));
-}
-
-// col = valid ? v : NULL per lane.
-__attribute__((target("avx512f"))) inline void put_column(double* col, __m512d null, __mmask8 valid, __m512d v) {
-  _mm512_store_pd(col, _mm512_mask_blend_pd(valid, null, v));
-}
-
 // The 13 columns of the 7 windows (update() has the scalar form of each line).
 __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double x_t, double close_t, double* out) {
   const __m512d null = _mm512_set1_pd(kNull), x = _mm512_set1_pd(x_t), close = _mm512_set1_pd(close_t);
@@ -135,36 +110,36 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     const __mmask8 full = static_cast<__mmask8>(in.rets_full);
     const __m512d n = _mm512_loadu_pd(in.r_n), m2 = _mm512_loadu_pd(in.r_m2);
     const __m512d mean = _mm512_add_pd(_mm512_loadu_pd(in.r_anchor), _mm512_loadu_pd(in.r_off));
-    const __mmask8 sharp = static_cast<__mmask8>(~degenerate_lanes(n, mean, m2));
+    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
     const __m512d v = _mm512_div_pd(m2, n);
-    put_column(col[0], null, full, mean);
-    put_column(col[1], null, full, std_sample_lanes(n, m2));
-    put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m3), n), _mm512_mul_pd(v, sqrt_lanes(v))));
-    put_column(col[3], null, full & sharp,
+    stats::put_column(col[0], null, full, mean);
+    stats::put_column(col[1], null, full, stats::std_sample_lanes(n, m2));
+    stats::put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m3), n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+    stats::put_column(col[3], null, full & sharp,
         _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m4), n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
     const __m512d pn = _mm512_loadu_pd(in.p_n), m2a = _mm512_loadu_pd(in.p_m2a), m2b = _mm512_loadu_pd(in.p_m2b);
     const __mmask8 legs_sharp = static_cast<__mmask8>(
-        ~(degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
-          degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
-    put_column(col[8], null, full & legs_sharp, _mm512_div_pd(_mm512_loadu_pd(in.p_cab), sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+        ~(stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
+          stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
+    stats::put_column(col[8], null, full & legs_sharp, _mm512_div_pd(_mm512_loadu_pd(in.p_cab), stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
     const __m512d adx = _mm512_loadu_pd(in.r_adx);
     const __mmask8 moved = _mm512_cmp_pd_mask(adx, _mm512_setzero_pd(), _CMP_GT_OQ);
-    put_column(col[11], null, full & moved, _mm512_div_pd(abs_lanes(_mm512_sub_pd(x, _mm512_loadu_pd(in.x_back))), adx));
-    put_column(col[12], null, full, _mm512_div_pd(_mm512_loadu_pd(in.r_up), n));
+    stats::put_column(col[11], null, full & moved, _mm512_div_pd(stats::abs_lanes(_mm512_sub_pd(x, _mm512_loadu_pd(in.x_back))), adx));
+    stats::put_column(col[12], null, full, _mm512_div_pd(_mm512_loadu_pd(in.r_up), n));
   }
   {
     const __mmask8 full = static_cast<__mmask8>(in.bars_full);
     const __m512d n = _mm512_loadu_pd(in.b_n), m2 = _mm512_loadu_pd(in.b_m2), anchor = _mm512_loadu_pd(in.b_anchor), off = _mm512_loadu_pd(in.b_off);
-    const __mmask8 sharp = static_cast<__mmask8>(~degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
+    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
     const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(x, anchor), off);
-    put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, std_sample_lanes(n, m2)));
-    put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
-    put_column(col[6], null, full, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in.high), close), close));
-    put_column(col[7], null, full, _mm512_div_pd(_mm512_sub_pd(close, _mm512_loadu_pd(in.low)), close));
-    put_column(col[9], null, full, sqrt_lanes(_mm512_div_pd(_mm512_loadu_pd(in.b_pk), _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
+    stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, stats::std_sample_lanes(n, m2)));
+    stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
+    stats::put_column(col[6], null, full, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in.high), close), close));
+    stats::put_column(col[7], null, full, _mm512_div_pd(_mm512_sub_pd(close, _mm512_loadu_pd(in.low)), close));
+    stats::put_column(col[9], null, full, stats::sqrt_lanes(_mm512_div_pd(_mm512_loadu_pd(in.b_pk), _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
     const __m512d gk = _mm512_div_pd(_mm512_loadu_pd(in.b_gk), n);
     const __mmask8 gk_ok = _mm512_cmp_pd_mask(gk, _mm512_setzero_pd(), _CMP_GE_OQ);
-    put_column(col[10], null, full & gk_ok, sqrt_lanes(gk));
+    stats::put_column(col[10], null, full & gk_ok, stats::sqrt_lanes(gk));
   }
   for (size_t i = 0; i < kWindows.size(); ++i) {
     for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
