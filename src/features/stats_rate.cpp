@@ -93,51 +93,101 @@ struct RetOp {
 // order (correctly rounded per lane), and each scalar branch is a per-lane blend of the
 // two computed results; this path is taken only when the CPU has AVX-512 (checked once).
 struct OutputLanes {
-  // Return window: Moments4 fields, sum |dx|, count up, x_{t-W}.
-  double r_n[8], r_anchor[8], r_off[8], r_m2[8], r_m3[8], r_m4[8], r_adx[8], r_up[8], x_back[8];
-  // Return pairs: CoMoments fields.
-  double p_n[8], p_anchor_a[8], p_off_a[8], p_anchor_b[8], p_off_b[8], p_m2a[8], p_m2b[8], p_cab[8];
-  // Bar window: Moments2 fields, Parkinson and Garman-Klass sums, max high, min low, rank.
-  double b_n[8], b_anchor[8], b_off[8], b_m2[8], b_pk[8], b_gk[8], high[8], low[8], le[8];
-  unsigned rets_full = 0, bars_full = 0;  // bit i: window i is full
+  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
+  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  const void* ret_left[8];
+  const void* ret_head[8];
+  const void* pair_left[8];
+  const void* pair_head[8];
+  const void* bar_left[8];
+  const void* bar_head[8];
+  unsigned ret_has_left = 0, pair_has_left = 0, bar_has_left = 0;  // bit i: window i
+  double x_back[8], high[8], low[8], le[8];  // x_{t-W}, max high, min low, rank count
+  unsigned rets_full = 0, bars_full = 0;     // bit i: window i is full
 };
+const RetAgg kEmptyRet{};
+const stats::CoMoments kEmptyPair{};
+const BarAgg kEmptyBar{};
+static_assert(sizeof(RetAgg) == 8 * sizeof(double) && sizeof(stats::CoMoments) == 8 * sizeof(double) &&
+                  sizeof(BarAgg) == 6 * sizeof(double),
+              "aggregates are read as rows of doubles (stats::transpose_lanes)");
+
+// value() of the 7 windows: merge(left, head) where there is a left part, else the head.
+// The extra sums are left + head only where there is a left part (value() returns the head
+// itself otherwise; a sum with 0 could turn -0 into +0).
+__attribute__((target("avx512f"))) inline __m512d sum_lanes(__mmask8 has_left, __m512d left, __m512d head) {
+  return _mm512_mask_blend_pd(has_left, head, _mm512_add_pd(left, head));
+}
 
 // The 13 columns of the 7 windows (update() has the scalar form of each line).
 __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double x_t, double close_t, double* out) {
   const __m512d null = _mm512_set1_pd(kNull), x = _mm512_set1_pd(x_t), close = _mm512_set1_pd(close_t);
   alignas(64) double col[kCols][8];
   {
+    __m512d left[8], head[8];
+    stats::transpose_lanes(in.ret_left, 8, left);
+    stats::transpose_lanes(in.ret_head, 8, head);
+    const __mmask8 has_left = static_cast<__mmask8>(in.ret_has_left);
+    const stats::Moments4Lanes m = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
+                                                      stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
+    const __m512d r_n = _mm512_mask_blend_pd(has_left, head[0], m.n), r_anchor = _mm512_mask_blend_pd(has_left, head[1], m.anchor);
+    const __m512d r_off = _mm512_mask_blend_pd(has_left, head[2], m.off), r_m2 = _mm512_mask_blend_pd(has_left, head[3], m.m2);
+    const __m512d r_m3 = _mm512_mask_blend_pd(has_left, head[4], m.m3), r_m4 = _mm512_mask_blend_pd(has_left, head[5], m.m4);
+    const __m512d r_adx = sum_lanes(has_left, left[6], head[6]), r_up = sum_lanes(has_left, left[7], head[7]);
+    __m512d pl[8], ph[8];
+    stats::transpose_lanes(in.pair_left, 8, pl);
+    stats::transpose_lanes(in.pair_head, 8, ph);
+    const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
+    const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
+                                                        stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
+    const __m512d p_n = _mm512_mask_blend_pd(pair_has_left, ph[0], pm.n);
+    const __m512d p_anchor_a = _mm512_mask_blend_pd(pair_has_left, ph[1], pm.anchor_a);
+    const __m512d p_anchor_b = _mm512_mask_blend_pd(pair_has_left, ph[2], pm.anchor_b);
+    const __m512d p_off_a = _mm512_mask_blend_pd(pair_has_left, ph[3], pm.off_a);
+    const __m512d p_off_b = _mm512_mask_blend_pd(pair_has_left, ph[4], pm.off_b);
+    const __m512d p_m2a = _mm512_mask_blend_pd(pair_has_left, ph[5], pm.m2a);
+    const __m512d p_m2b = _mm512_mask_blend_pd(pair_has_left, ph[6], pm.m2b);
+    const __m512d p_cab = _mm512_mask_blend_pd(pair_has_left, ph[7], pm.cab);
+
     const __mmask8 full = static_cast<__mmask8>(in.rets_full);
-    const __m512d n = _mm512_loadu_pd(in.r_n), m2 = _mm512_loadu_pd(in.r_m2);
-    const __m512d mean = _mm512_add_pd(_mm512_loadu_pd(in.r_anchor), _mm512_loadu_pd(in.r_off));
+    const __m512d n = r_n, m2 = r_m2;
+    const __m512d mean = _mm512_add_pd(r_anchor, r_off);
     const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
     const __m512d v = _mm512_div_pd(m2, n);
     stats::put_column(col[0], null, full, mean);
     stats::put_column(col[1], null, full, stats::std_sample_lanes(n, m2));
-    stats::put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m3), n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+    stats::put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(r_m3, n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
     stats::put_column(col[3], null, full & sharp,
-        _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.r_m4), n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
-    const __m512d pn = _mm512_loadu_pd(in.p_n), m2a = _mm512_loadu_pd(in.p_m2a), m2b = _mm512_loadu_pd(in.p_m2b);
+        _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(r_m4, n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
+    const __m512d pn = p_n, m2a = p_m2a, m2b = p_m2b;
     const __mmask8 legs_sharp = static_cast<__mmask8>(
-        ~(stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
-          stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
-    stats::put_column(col[8], null, full & legs_sharp, _mm512_div_pd(_mm512_loadu_pd(in.p_cab), stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
-    const __m512d adx = _mm512_loadu_pd(in.r_adx);
+        ~(stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_a, p_off_a), m2a) |
+          stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_b, p_off_b), m2b)));
+    stats::put_column(col[8], null, full & legs_sharp, _mm512_div_pd(p_cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+    const __m512d adx = r_adx;
     const __mmask8 moved = _mm512_cmp_pd_mask(adx, _mm512_setzero_pd(), _CMP_GT_OQ);
     stats::put_column(col[11], null, full & moved, _mm512_div_pd(stats::abs_lanes(_mm512_sub_pd(x, _mm512_loadu_pd(in.x_back))), adx));
-    stats::put_column(col[12], null, full, _mm512_div_pd(_mm512_loadu_pd(in.r_up), n));
+    stats::put_column(col[12], null, full, _mm512_div_pd(r_up, n));
   }
   {
+    __m512d left[8], head[8];
+    stats::transpose_lanes(in.bar_left, 6, left);
+    stats::transpose_lanes(in.bar_head, 6, head);
+    const __mmask8 has_left = static_cast<__mmask8>(in.bar_has_left);
+    const stats::Moments2Lanes mx = stats::merge_lanes(stats::Moments2Lanes{left[0], left[1], left[2], left[3]},
+                                                       stats::Moments2Lanes{head[0], head[1], head[2], head[3]});
+    const __m512d b_pk = sum_lanes(has_left, left[4], head[4]), b_gk = sum_lanes(has_left, left[5], head[5]);
     const __mmask8 full = static_cast<__mmask8>(in.bars_full);
-    const __m512d n = _mm512_loadu_pd(in.b_n), m2 = _mm512_loadu_pd(in.b_m2), anchor = _mm512_loadu_pd(in.b_anchor), off = _mm512_loadu_pd(in.b_off);
+    const __m512d n = _mm512_mask_blend_pd(has_left, head[0], mx.n), m2 = _mm512_mask_blend_pd(has_left, head[3], mx.m2);
+    const __m512d anchor = _mm512_mask_blend_pd(has_left, head[1], mx.anchor), off = _mm512_mask_blend_pd(has_left, head[2], mx.off);
     const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
     const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(x, anchor), off);
     stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, stats::std_sample_lanes(n, m2)));
     stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
     stats::put_column(col[6], null, full, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in.high), close), close));
     stats::put_column(col[7], null, full, _mm512_div_pd(_mm512_sub_pd(close, _mm512_loadu_pd(in.low)), close));
-    stats::put_column(col[9], null, full, stats::sqrt_lanes(_mm512_div_pd(_mm512_loadu_pd(in.b_pk), _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
-    const __m512d gk = _mm512_div_pd(_mm512_loadu_pd(in.b_gk), n);
+    stats::put_column(col[9], null, full, stats::sqrt_lanes(_mm512_div_pd(b_pk, _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
+    const __m512d gk = _mm512_div_pd(b_gk, n);
     const __mmask8 gk_ok = _mm512_cmp_pd_mask(gk, _mm512_setzero_pd(), _CMP_GE_OQ);
     stats::put_column(col[10], null, full & gk_ok, stats::sqrt_lanes(gk));
   }
@@ -215,18 +265,21 @@ class StatsRateKernel final : public FamilyKernel {
           if (have_pair) s->pairs.push(pv);
         }
         const bool rets_full = window && s->rets.full(), bars_full = window && s->bars.full();
-        const RetAgg ra = rets_full ? s->rets.value() : RetAgg{};
-        const stats::CoMoments pa = rets_full ? s->pairs.value() : stats::CoMoments{};
-        const BarAgg ba = bars_full ? s->bars.value() : BarAgg{};
         in.rets_full |= (rets_full ? 1u : 0u) << i;
         in.bars_full |= (bars_full ? 1u : 0u) << i;
-        in.r_n[i] = ra.m.n, in.r_anchor[i] = ra.m.anchor, in.r_off[i] = ra.m.off;
-        in.r_m2[i] = ra.m.m2, in.r_m3[i] = ra.m.m3, in.r_m4[i] = ra.m.m4, in.r_adx[i] = ra.adx, in.r_up[i] = ra.up;
+        const RetAgg* ret_left = window ? s->rets.left() : nullptr;
+        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
+        const BarAgg* bar_left = window ? s->bars.left() : nullptr;
+        in.ret_has_left |= (ret_left ? 1u : 0u) << i;
+        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
+        in.bar_has_left |= (bar_left ? 1u : 0u) << i;
+        in.ret_left[i] = ret_left ? ret_left : &kEmptyRet;
+        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
+        in.bar_left[i] = bar_left ? bar_left : &kEmptyBar;
+        in.ret_head[i] = window ? &s->rets.head() : &kEmptyRet;
+        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
+        in.bar_head[i] = window ? &s->bars.head() : &kEmptyBar;
         in.x_back[i] = rets_full ? xs_.back(static_cast<size_t>(kWindows[i])) : 0.0;
-        in.p_n[i] = pa.n, in.p_anchor_a[i] = pa.anchor_a, in.p_off_a[i] = pa.off_a, in.p_anchor_b[i] = pa.anchor_b;
-        in.p_off_b[i] = pa.off_b, in.p_m2a[i] = pa.m2a, in.p_m2b[i] = pa.m2b, in.p_cab[i] = pa.cab;
-        in.b_n[i] = ba.mx.n, in.b_anchor[i] = ba.mx.anchor, in.b_off[i] = ba.mx.off, in.b_m2[i] = ba.mx.m2;
-        in.b_pk[i] = ba.pk, in.b_gk[i] = ba.gk;
         in.high[i] = bars_full ? high_.value(i) : 0.0;
         in.low[i] = bars_full ? low_.value(i) : 0.0;
         in.le[i] = static_cast<double>(window ? le[i] : 0);
