@@ -35,17 +35,43 @@ constexpr const char* kInput = "bqx_w15_return";
 // see stats_rate.cpp: same reasons, same bit-identity argument (the scalar form of each
 // line is in update()).
 struct OutputLanes {
-  double n[8], anchor[8], off[8], m2[8], m3[8], m4[8], le[8], min[8], max[8];  // Moments4 of q, rank, extremes
-  double p_n[8], p_anchor_a[8], p_off_a[8], p_anchor_b[8], p_off_b[8], p_m2a[8], p_m2b[8], p_cab[8];  // pairs
-  unsigned full = 0;  // bit i: window i is full
+  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
+  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  const void* m_left[8];
+  const void* m_head[8];
+  const void* pair_left[8];
+  const void* pair_head[8];
+  unsigned m_has_left = 0, pair_has_left = 0;  // bit i: window i
+  double le[8], min[8], max[8];                // rank count, extremes
+  unsigned full = 0;                           // bit i: window i is full
 };
+const stats::Moments4 kEmptyMoments{};
+const stats::CoMoments kEmptyPair{};
+static_assert(sizeof(stats::Moments4) == 6 * sizeof(double) && sizeof(stats::CoMoments) == 8 * sizeof(double),
+              "aggregates are read as rows of doubles (stats::transpose_lanes)");
 
 __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double q_t, double* out) {
   const __m512d null = _mm512_set1_pd(kNull);
   alignas(64) double col[kCols][8];
+  // value() of every window: merge(left, head) where there is a left part, else the head.
+  __m512d left[8], head[8];
+  stats::transpose_lanes(in.m_left, 6, left);
+  stats::transpose_lanes(in.m_head, 6, head);
+  const __mmask8 has_left = static_cast<__mmask8>(in.m_has_left);
+  const stats::Moments4Lanes mm = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
+                                                     stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
+  __m512d pl[8], ph[8];
+  stats::transpose_lanes(in.pair_left, 8, pl);
+  stats::transpose_lanes(in.pair_head, 8, ph);
+  const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
+  const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
+                                                      stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
+
   const __mmask8 full = static_cast<__mmask8>(in.full);
-  const __m512d n = _mm512_loadu_pd(in.n), m2 = _mm512_loadu_pd(in.m2);
-  const __m512d anchor = _mm512_loadu_pd(in.anchor), off = _mm512_loadu_pd(in.off);
+  const __m512d n = _mm512_mask_blend_pd(has_left, head[0], mm.n), m2 = _mm512_mask_blend_pd(has_left, head[3], mm.m2);
+  const __m512d anchor = _mm512_mask_blend_pd(has_left, head[1], mm.anchor);
+  const __m512d off = _mm512_mask_blend_pd(has_left, head[2], mm.off);
+  const __m512d m3 = _mm512_mask_blend_pd(has_left, head[4], mm.m3), m4 = _mm512_mask_blend_pd(has_left, head[5], mm.m4);
   const __m512d mean = _mm512_add_pd(anchor, off);
   const __m512d sd = stats::std_sample_lanes(n, m2);
   const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
@@ -53,21 +79,28 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   stats::put_column(col[0], null, full, mean);
   stats::put_column(col[1], null, full, sd);
   stats::put_column(col[2], null, full & sharp,
-                    _mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.m3), n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+                    _mm512_div_pd(_mm512_div_pd(m3, n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
   stats::put_column(col[3], null, full & sharp,
-                    _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(_mm512_loadu_pd(in.m4), n), _mm512_mul_pd(v, v)),
+                    _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(m4, n), _mm512_mul_pd(v, v)),
                                   _mm512_set1_pd(3.0)));
   const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(q_t), anchor), off);
   stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, sd));
   stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
   stats::put_column(col[6], null, full, _mm512_loadu_pd(in.min));
   stats::put_column(col[7], null, full, _mm512_loadu_pd(in.max));
-  const __m512d pn = _mm512_loadu_pd(in.p_n), m2a = _mm512_loadu_pd(in.p_m2a), m2b = _mm512_loadu_pd(in.p_m2b);
+  const __m512d pn = _mm512_mask_blend_pd(pair_has_left, ph[0], pm.n);
+  const __m512d m2a = _mm512_mask_blend_pd(pair_has_left, ph[5], pm.m2a);
+  const __m512d m2b = _mm512_mask_blend_pd(pair_has_left, ph[6], pm.m2b);
+  const __m512d mean_a = _mm512_add_pd(_mm512_mask_blend_pd(pair_has_left, ph[1], pm.anchor_a),
+                                       _mm512_mask_blend_pd(pair_has_left, ph[3], pm.off_a));
+  const __m512d mean_b = _mm512_add_pd(_mm512_mask_blend_pd(pair_has_left, ph[2], pm.anchor_b),
+                                       _mm512_mask_blend_pd(pair_has_left, ph[4], pm.off_b));
+  const __m512d cab = _mm512_mask_blend_pd(pair_has_left, ph[7], pm.cab);
   const __mmask8 legs_sharp = static_cast<__mmask8>(
-      ~(stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_a), _mm512_loadu_pd(in.p_off_a)), m2a) |
-        stats::degenerate_lanes(pn, _mm512_add_pd(_mm512_loadu_pd(in.p_anchor_b), _mm512_loadu_pd(in.p_off_b)), m2b)));
+      ~(stats::degenerate_lanes(pn, mean_a, m2a) |
+        stats::degenerate_lanes(pn, mean_b, m2b)));
   stats::put_column(col[8], null, full & legs_sharp,
-                    _mm512_div_pd(_mm512_loadu_pd(in.p_cab), stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+                    _mm512_div_pd(cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
   for (size_t i = 0; i < kWindows.size(); ++i) {
     for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
   }
@@ -114,15 +147,18 @@ class StatsBqxKernel final : public FamilyKernel {
           if (have_pair) s->pairs.push(pv);
         }
         const bool full = window && s->m.full();
-        const stats::Moments4 m = full ? s->m.value() : stats::Moments4{};
-        const stats::CoMoments pa = full ? s->pairs.value() : stats::CoMoments{};
         in.full |= (full ? 1u : 0u) << i;
-        in.n[i] = m.n, in.anchor[i] = m.anchor, in.off[i] = m.off, in.m2[i] = m.m2, in.m3[i] = m.m3, in.m4[i] = m.m4;
+        const stats::Moments4* m_left = window ? s->m.left() : nullptr;
+        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
+        in.m_has_left |= (m_left ? 1u : 0u) << i;
+        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
+        in.m_left[i] = m_left ? m_left : &kEmptyMoments;
+        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
+        in.m_head[i] = window ? &s->m.head() : &kEmptyMoments;
+        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
         in.le[i] = static_cast<double>(window ? le[i] : 0);
         in.min[i] = full ? min_.value(i) : 0.0;
         in.max[i] = full ? max_.value(i) : 0.0;
-        in.p_n[i] = pa.n, in.p_anchor_a[i] = pa.anchor_a, in.p_off_a[i] = pa.off_a, in.p_anchor_b[i] = pa.anchor_b;
-        in.p_off_b[i] = pa.off_b, in.p_m2a[i] = pa.m2a, in.p_m2b[i] = pa.m2b, in.p_cab[i] = pa.cab;
       }
       outputs_avx512(in, q, out);
       prev_q_ = q;
