@@ -32,6 +32,7 @@
 // exact recomputation of the accumulators it was part of at once (repair_cancellation).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ constexpr uint64_t kReanchorPeriods = 4;  // exact recomputation every 4 W rows 
 // [f * count + k].
 enum Field { kN = 0, kNzx, kNzy, kSx, kSy, kSxx, kSyy, kSxy, kFields };
 
+// Fewest jointly non-NULL rows for a correlation over W rows.
+double min_rows(int window) { return std::max(2.0, static_cast<double>(window / 2)); }
+
 struct Related {
   int q = 0;
   double o = 0;  // orientation +1 / -1
@@ -81,6 +85,34 @@ struct Prepared {
     nz.fill(0.0);
   }
 };
+
+// Pearson correlations of accumulators [0, count) from their sums, branch-free:
+// (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than n_min[k] rows
+// (max(2, W/2)), no non-zero value, or a centred sum of squares <= kCorrZeroVariance x the
+// uncentred one; clamped to [-1, 1]. n_min[k] = +inf keeps accumulator k NULL (window not
+// yet full). SIMD across accumulators (cloned for AVX-512 / AVX2 with runtime dispatch):
+// every lane does the same IEEE operations as the scalar form, so the bits are identical.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correlations(
+    const double* __restrict a, int count, const double* __restrict n_min, double* __restrict out) {
+  const double* nn = a + kN * count;
+  const double* nzx = a + kNzx * count;
+  const double* nzy = a + kNzy * count;
+  const double* sx = a + kSx * count;
+  const double* sy = a + kSy * count;
+  const double* sxx = a + kSxx * count;
+  const double* syy = a + kSyy * count;
+  const double* sxy = a + kSxy * count;
+  for (int k = 0; k < count; ++k) {
+    const double n = nn[k];
+    const double vx = n * sxx[k] - sx[k] * sx[k];
+    const double vy = n * syy[k] - sy[k] * sy[k];
+    // & (not &&): every condition is evaluated, so the loop has no branch and vectorises.
+    const bool ok = (n >= n_min[k]) & (nzx[k] > 0.0) & (nzy[k] > 0.0) & (vx > kCorrZeroVariance * n * sxx[k]) &
+                    (vy > kCorrZeroVariance * n * syy[k]);
+    const double c = (n * sxy[k] - sx[k] * sy[k]) / std::sqrt(ok ? vx * vy : 1.0);
+    out[k] = ok ? std::min(1.0, std::max(-1.0, c)) : kNull;
+  }
+}
 
 class CorrKernel final : public CrossKernel {
  public:
@@ -204,13 +236,18 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const int w = kCorrWindows[wi];
       if (r >= static_cast<uint64_t>(w)) {
-        correlations(mat_[wi].data(), kCouples, 0, kCouples, w, mat_corr_[wi].data());
+        std::array<double, kCouples> n_min;
+        n_min.fill(min_rows(w));
+        pearson_correlations(mat_[wi].data(), kCouples, n_min.data(), mat_corr_[wi].data());
       }  // else: still all NULL from construction
     }
+    // Before its window is full an accumulator's correlation is NULL (as from construction).
+    std::array<double, kOtherAccs> other_n_min;
     for (int j = 0; j < kOtherAccs; ++j) {
-      const int w = other_w_[j];
-      if (r >= static_cast<uint64_t>(w)) correlations(other_.data(), kOtherAccs, j, j + 1, w, other_corr_.data());
+      other_n_min[j] = r >= static_cast<uint64_t>(other_w_[j]) ? min_rows(other_w_[j])
+                                                                 : std::numeric_limits<double>::infinity();
     }
+    pearson_correlations(other_.data(), kOtherAccs, other_n_min.data(), other_corr_.data());
     for (int p = 0; p < kPairCount; ++p) {
       if (in_universe_[p]) write_columns(p);
     }
@@ -368,31 +405,6 @@ class CorrKernel final : public CrossKernel {
     add(xr + s0, yr + s0, run1);
     add(xr, yr, len - run1);
     for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
-  }
-
-  // Pearson correlations of accumulators [k0, k1) from their sums, branch-free (the loop
-  // vectorises): (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than
-  // W/2 (or 2) rows, no non-zero value, or a centred sum of squares <= kCorrZeroVariance x
-  // the uncentred one; clamped to [-1, 1].
-  static void correlations(const double* a, int count, int k0, int k1, int window, double* out) {
-    const double n_min = std::max(2.0, static_cast<double>(window / 2));
-    const double* nn = a + kN * count;
-    const double* nzx = a + kNzx * count;
-    const double* nzy = a + kNzy * count;
-    const double* sx = a + kSx * count;
-    const double* sy = a + kSy * count;
-    const double* sxx = a + kSxx * count;
-    const double* syy = a + kSyy * count;
-    const double* sxy = a + kSxy * count;
-    for (int k = k0; k < k1; ++k) {
-      const double n = nn[k];
-      const double vx = n * sxx[k] - sx[k] * sx[k];
-      const double vy = n * syy[k] - sy[k] * sy[k];
-      const bool ok = n >= n_min && nzx[k] > 0.0 && nzy[k] > 0.0 && vx > kCorrZeroVariance * n * sxx[k] &&
-                      vy > kCorrZeroVariance * n * syy[k];
-      const double c = (n * sxy[k] - sx[k] * sy[k]) / std::sqrt(ok ? vx * vy : 1.0);
-      out[k] = ok ? std::min(1.0, std::max(-1.0, c)) : kNull;
-    }
   }
 
   void write_columns(int p) {
