@@ -11,6 +11,7 @@
 #include "engine/pair_engine.h"
 #include "features/stats_moments.h"
 #include "features/stats_sorted_window.h"
+#include "market_frames.h"
 #include "test_frames.h"
 
 namespace {
@@ -105,6 +106,37 @@ void BM_Moments4Window1440(benchmark::State& state) {
   set_counters(state, checksum, 1);
 }
 BENCHMARK(BM_Moments4Window1440)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+// The three stats families (and bqx, their dependency) streaming one minute of 28 pairs,
+// pair after pair with the next pair's state prefetched as the market engine does
+// (market_engine.cpp). Isolates these families' streaming cost from the rest of the market.
+void BM_StatsFamiliesStream28(benchmark::State& state) {
+  static const std::vector<bqx::BarFrame> market = bqx::testing_frames::generated_market(6);
+  std::vector<bqx::PairEngine> engines;
+  for (const auto& f : market) {
+    if (engines.size() == 28) break;
+    auto engine = bqx::PairEngine::create(f.pair, f.close[0], {"stats_rate", "stats_bqx", "dist_rate"});
+    if (!engine) {
+      state.SkipWithError(engine.error().message.c_str());
+      return;
+    }
+    engines.push_back(std::move(*engine));
+  }
+  std::vector<double> row(engines.front().width());
+  size_t minute = 0;
+  auto step_minute = [&] {
+    for (size_t p = 0; p < engines.size(); ++p) {
+      if (p + 1 < engines.size()) engines[p + 1].prefetch();
+      const auto& f = market[p];
+      engines[p].step(f.at(minute % f.size()), row.data());
+    }
+    ++minute;
+  };
+  for (size_t i = 0; i < 3000; ++i) step_minute();  // all windows full
+  for (auto _ : state) step_minute();
+  benchmark::DoNotOptimize(row.data());
+}
+BENCHMARK(BM_StatsFamiliesStream28)->Unit(benchmark::kMicrosecond)->Iterations(6000);
 
 }  // namespace
 

@@ -6,15 +6,15 @@
 // pushed and gives NULL in every column. Windows hold the last W q values, t inclusive, so
 // the lookback is (W - 1) + 15. autocorr1 is the Pearson correlation of the W-1 consecutive
 // pairs (q_{i-1}, q_i) inside the window (pandas Series.autocorr(1)), same lookback.
-// Same primitives as stats_rate (stats_moments.h); min / max by monotonic deques and the
-// ranks of q_t in all windows by one counting pass over a shared ring (stats_rank.h).
+// Same primitives as stats_rate (stats_moments.h); min / max of all windows from one
+// monotonic deque each and the ranks of q_t in all windows by one counting pass over a
+// shared ring (stats_rank.h).
 #include <array>
 #include <cmath>
 #include <string>
 
 #include "features/families.h"
 #include "features/stats_moments.h"
-#include "features/rolling.h"
 #include "features/stats_rank.h"
 
 namespace bqx::features {
@@ -30,17 +30,93 @@ constexpr int kCols = 9;
 constexpr int kQLookback = 15;  // first non-NULL row of bqx_w15_return
 constexpr const char* kInput = "bqx_w15_return";
 
+#if defined(BQX_COUNT_LE_AVX2)
+// The output formulas of the 7 windows as 8 SIMD lanes (lane i = window i, lane 7 unused);
+// see stats_rate.cpp: same reasons, same bit-identity argument (the scalar form of each
+// line is in update()).
+struct OutputLanes {
+  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
+  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  const void* m_left[8];
+  const void* m_head[8];
+  const void* pair_left[8];
+  const void* pair_head[8];
+  unsigned m_has_left = 0, pair_has_left = 0;  // bit i: window i
+  double le[8], min[8], max[8];                // rank count, extremes
+  unsigned full = 0;                           // bit i: window i is full
+};
+const stats::Moments4 kEmptyMoments{};
+const stats::CoMoments kEmptyPair{};
+static_assert(sizeof(stats::Moments4) == 6 * sizeof(double) && sizeof(stats::CoMoments) == 8 * sizeof(double),
+              "aggregates are read as rows of doubles (stats::transpose_lanes)");
+
+__attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double q_t, double* out) {
+  const __m512d null = _mm512_set1_pd(kNull);
+  alignas(64) double col[kCols][8];
+  // value() of every window: merge(left, head) where there is a left part, else the head.
+  __m512d left[8], head[8];
+  stats::transpose_lanes(in.m_left, 6, left);
+  stats::transpose_lanes(in.m_head, 6, head);
+  const __mmask8 has_left = static_cast<__mmask8>(in.m_has_left);
+  const stats::Moments4Lanes mm = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
+                                                     stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
+  __m512d pl[8], ph[8];
+  stats::transpose_lanes(in.pair_left, 8, pl);
+  stats::transpose_lanes(in.pair_head, 8, ph);
+  const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
+  const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
+                                                      stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
+
+  const __mmask8 full = static_cast<__mmask8>(in.full);
+  const __m512d n = _mm512_mask_blend_pd(has_left, head[0], mm.n), m2 = _mm512_mask_blend_pd(has_left, head[3], mm.m2);
+  const __m512d anchor = _mm512_mask_blend_pd(has_left, head[1], mm.anchor);
+  const __m512d off = _mm512_mask_blend_pd(has_left, head[2], mm.off);
+  const __m512d m3 = _mm512_mask_blend_pd(has_left, head[4], mm.m3), m4 = _mm512_mask_blend_pd(has_left, head[5], mm.m4);
+  const __m512d mean = _mm512_add_pd(anchor, off);
+  const __m512d sd = stats::std_sample_lanes(n, m2);
+  const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
+  const __m512d v = _mm512_div_pd(m2, n);
+  stats::put_column(col[0], null, full, mean);
+  stats::put_column(col[1], null, full, sd);
+  stats::put_column(col[2], null, full & sharp,
+                    _mm512_div_pd(_mm512_div_pd(m3, n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+  stats::put_column(col[3], null, full & sharp,
+                    _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(m4, n), _mm512_mul_pd(v, v)),
+                                  _mm512_set1_pd(3.0)));
+  const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(q_t), anchor), off);
+  stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, sd));
+  stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
+  stats::put_column(col[6], null, full, _mm512_loadu_pd(in.min));
+  stats::put_column(col[7], null, full, _mm512_loadu_pd(in.max));
+  const __m512d pn = _mm512_mask_blend_pd(pair_has_left, ph[0], pm.n);
+  const __m512d m2a = _mm512_mask_blend_pd(pair_has_left, ph[5], pm.m2a);
+  const __m512d m2b = _mm512_mask_blend_pd(pair_has_left, ph[6], pm.m2b);
+  const __m512d mean_a = _mm512_add_pd(_mm512_mask_blend_pd(pair_has_left, ph[1], pm.anchor_a),
+                                       _mm512_mask_blend_pd(pair_has_left, ph[3], pm.off_a));
+  const __m512d mean_b = _mm512_add_pd(_mm512_mask_blend_pd(pair_has_left, ph[2], pm.anchor_b),
+                                       _mm512_mask_blend_pd(pair_has_left, ph[4], pm.off_b));
+  const __m512d cab = _mm512_mask_blend_pd(pair_has_left, ph[7], pm.cab);
+  const __mmask8 legs_sharp = static_cast<__mmask8>(
+      ~(stats::degenerate_lanes(pn, mean_a, m2a) |
+        stats::degenerate_lanes(pn, mean_b, m2b)));
+  stats::put_column(col[8], null, full & legs_sharp,
+                    _mm512_div_pd(cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+  for (size_t i = 0; i < kWindows.size(); ++i) {
+    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
+  }
+}
+#endif
+
 struct WindowState {
-  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1), min(w), max(w) {}
+  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
   BlockWindow<stats::Moments4Op> m;
   BlockWindow<stats::CoMomentsOp> pairs;
-  RollingMin min;
-  RollingMax max;
 };
 
 class StatsBqxKernel final : public FamilyKernel {
  public:
-  explicit StatsBqxKernel(const KernelContext& ctx) : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), qs_(kMaxWindow) {
+  explicit StatsBqxKernel(const KernelContext& ctx)
+      : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), min_(kWindows), max_(kWindows), qs_(kMaxWindow) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -58,11 +134,41 @@ class StatsBqxKernel final : public FamilyKernel {
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
     stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
+    min_.push(q);
+    max_.push(q);
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      OutputLanes in;
+      for (size_t i = 0; i < 8; ++i) {
+        const bool window = i < kWindows.size();
+        WindowState* s = window ? &win_[i] : nullptr;
+        if (window) {
+          s->m.push(q);
+          if (have_pair) s->pairs.push(pv);
+        }
+        const bool full = window && s->m.full();
+        in.full |= (full ? 1u : 0u) << i;
+        const stats::Moments4* m_left = window ? s->m.left() : nullptr;
+        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
+        in.m_has_left |= (m_left ? 1u : 0u) << i;
+        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
+        in.m_left[i] = m_left ? m_left : &kEmptyMoments;
+        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
+        in.m_head[i] = window ? &s->m.head() : &kEmptyMoments;
+        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
+        in.le[i] = static_cast<double>(window ? le[i] : 0);
+        in.min[i] = full ? min_.value(i) : 0.0;
+        in.max[i] = full ? max_.value(i) : 0.0;
+      }
+      outputs_avx512(in, q, out);
+      prev_q_ = q;
+      ++q_seen_;
+      return;
+    }
+#endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       s.m.push(q);
-      s.min.push(q);
-      s.max.push(q);
       if (have_pair) s.pairs.push(pv);
       double* o = out + i * kCols;
       if (!s.m.full()) {
@@ -77,8 +183,8 @@ class StatsBqxKernel final : public FamilyKernel {
       o[3] = stats::kurt_excess(m);
       o[4] = stats::degenerate(m.n, m.mean(), m.m2) ? kNull : m.deviation(q) / sd;
       o[5] = static_cast<double>(le[i]) / m.n;
-      o[6] = s.min.value();
-      o[7] = s.max.value();
+      o[6] = min_.value(i);
+      o[7] = max_.value(i);
       o[8] = stats::pearson(s.pairs.value());
     }
     prev_q_ = q;
@@ -89,9 +195,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (const auto& s : win_) {
       s.m.prefetch();
       s.pairs.prefetch();
-      s.min.prefetch();
-      s.max.prefetch();
     }
+    min_.prefetch();
+    max_.prefetch();
     qs_.prefetch();
   }
 
@@ -99,9 +205,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (const auto& s : win_) {
       s.m.save(out);
       s.pairs.save(out);
-      s.min.save(out);
-      s.max.save(out);
     }
+    min_.save(out);
+    max_.save(out);
     qs_.save(out);
     out.put(prev_q_);
     out.put<uint64_t>(q_seen_);
@@ -110,9 +216,9 @@ class StatsBqxKernel final : public FamilyKernel {
     for (auto& s : win_) {
       s.m.load(in);
       s.pairs.load(in);
-      s.min.load(in);
-      s.max.load(in);
     }
+    min_.load(in);
+    max_.load(in);
     qs_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
@@ -122,6 +228,8 @@ class StatsBqxKernel final : public FamilyKernel {
   int offset_;
   int q_idx_;
   std::array<WindowState, kWindows.size()> win_;
+  stats::NestedExtremes<false, kWindows.size()> min_;  // of each window (one deque)
+  stats::NestedExtremes<true, kWindows.size()> max_;
   stats::MirrorRing qs_;  // the last 1440 q values (q_t = back(0) once pushed)
   double prev_q_ = 0;
   uint64_t q_seen_ = 0;

@@ -29,6 +29,11 @@
 #include "features/kernel.h"
 #include "features/state_memory.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BQX_STATS_AVX512 1
+#endif
+
 namespace bqx::features::stats {
 
 // String concatenation for catalogue text, shared by the stats/dist families.
@@ -241,6 +246,170 @@ inline double pearson(const CoMoments& c) {
   return c.cab / std::sqrt(c.m2a * c.m2b);
 }
 
+#if defined(BQX_STATS_AVX512)
+// The statistics above on 8 independent windows at once (AVX-512 lanes, used by the
+// families' output formulas when the CPU has AVX-512). Each is the scalar function with
+// the same IEEE operations in the same order per lane (correctly rounded per lane, so
+// bit-identical); a scalar branch becomes a per-lane mask.
+// Square root per lane (the maskz form: GCC 12's _mm512_sqrt_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d sqrt_lanes(__m512d v) { return _mm512_maskz_sqrt_pd(0xff, v); }
+// std::fabs per lane: clears the sign bit (GCC 12's _mm512_abs_pd trips -Wuninitialized).
+__attribute__((target("avx512f"))) inline __m512d abs_lanes(__m512d v) {
+  return _mm512_castsi512_pd(_mm512_and_epi64(_mm512_castpd_si512(v), _mm512_set1_epi64(0x7fffffffffffffffLL)));
+}
+// stats::degenerate per lane.
+__attribute__((target("avx512f"))) inline __mmask8 degenerate_lanes(__m512d n, __m512d mean, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d sd = sqrt_lanes(_mm512_div_pd(m2, n));
+  const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(kFlatRel), abs_lanes(mean));
+  return static_cast<__mmask8>(~positive | _mm512_cmp_pd_mask(sd, bound, _CMP_LE_OQ));
+}
+// stats::std_sample per lane.
+__attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __m512d m2) {
+  const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
+  const __m512d clamped = _mm512_mask_blend_pd(positive, _mm512_setzero_pd(), m2);
+  return sqrt_lanes(_mm512_div_pd(clamped, _mm512_sub_pd(n, _mm512_set1_pd(1.0))));
+}
+
+// Transpose of 8 aggregates of up to 8 doubles each (row l = lane l's aggregate, read with
+// one vector load) into 8 vectors of one field each: 24 shuffles instead of 64 scalar
+// copies. `rows[l]` points at lane l's aggregate; `fields` = its number of doubles.
+__attribute__((target("avx512f"))) inline void transpose_lanes(const void* const* rows, unsigned fields,
+                                                               __m512d* columns) {
+  const __mmask8 take = static_cast<__mmask8>((1u << fields) - 1u);
+  __m512d r[8];
+  for (int l = 0; l < 8; ++l) r[l] = _mm512_maskz_loadu_pd(take, rows[l]);
+  __m512d t[8];
+  for (int p = 0; p < 4; ++p) {
+    t[2 * p] = _mm512_maskz_unpacklo_pd(0xff, r[2 * p], r[2 * p + 1]);      // r0_0 r1_0 r0_2 r1_2 ...
+    t[2 * p + 1] = _mm512_maskz_unpackhi_pd(0xff, r[2 * p], r[2 * p + 1]);  // r0_1 r1_1 r0_3 r1_3 ...
+  }
+  const __m512i low_halves = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+  const __m512i high_halves = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+  __m512d u[8];
+  for (int h = 0; h < 2; ++h) {  // rows 0-3, rows 4-7
+    u[4 * h + 0] = _mm512_permutex2var_pd(t[4 * h + 0], low_halves, t[4 * h + 2]);   // fields 0, 4
+    u[4 * h + 2] = _mm512_permutex2var_pd(t[4 * h + 0], high_halves, t[4 * h + 2]);  // fields 2, 6
+    u[4 * h + 1] = _mm512_permutex2var_pd(t[4 * h + 1], low_halves, t[4 * h + 3]);   // fields 1, 5
+    u[4 * h + 3] = _mm512_permutex2var_pd(t[4 * h + 1], high_halves, t[4 * h + 3]);  // fields 3, 7
+  }
+  const __m512i first = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+  const __m512i second = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+  for (int f = 0; f < 4; ++f) {
+    columns[f] = _mm512_permutex2var_pd(u[f], first, u[4 + f]);
+    columns[f + 4] = _mm512_permutex2var_pd(u[f], second, u[4 + f]);
+  }
+}
+
+// take_b ? b : take_a ? a : r per lane (the early returns of the scalar merges).
+__attribute__((target("avx512f"))) inline __m512d pick_lanes(__mmask8 take_b, __mmask8 take_a, __m512d r, __m512d a,
+                                                             __m512d b) {
+  return _mm512_mask_blend_pd(take_b, _mm512_mask_blend_pd(take_a, r, a), b);
+}
+
+// Aggregates as lanes (field order of the scalar structs).
+struct Moments4Lanes {
+  __m512d n, anchor, off, m2, m3, m4;
+};
+struct Moments2Lanes {
+  __m512d n, anchor, off, m2;
+};
+struct CoMomentsLanes {
+  __m512d n, anchor_a, anchor_b, off_a, off_b, m2a, m2b, cab;
+};
+
+// merge(a, b) per lane (scalar merge() above, term by term; a.n == 0 gives b, else b.n == 0
+// gives a).
+__attribute__((target("avx512f"))) inline Moments4Lanes merge_lanes(const Moments4Lanes& a, const Moments4Lanes& b) {
+  const __m512d zero = _mm512_setzero_pd();
+  const __mmask8 take_b = _mm512_cmp_pd_mask(a.n, zero, _CMP_EQ_OQ);
+  const __mmask8 take_a = static_cast<__mmask8>(_mm512_cmp_pd_mask(b.n, zero, _CMP_EQ_OQ) & ~take_b);
+  const __m512d na = a.n, nb = b.n, n = _mm512_add_pd(na, nb);
+  const __m512d d = _mm512_add_pd(_mm512_sub_pd(b.anchor, a.anchor), _mm512_sub_pd(b.off, a.off));
+  const __m512d dn = _mm512_div_pd(d, n);
+  const __m512d dn2 = _mm512_mul_pd(dn, dn);
+  const __m512d t = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(d, dn), na), nb);  // d^2 na nb / n
+  Moments4Lanes r;
+  r.n = n;
+  r.anchor = a.anchor;
+  r.off = _mm512_add_pd(a.off, _mm512_mul_pd(dn, nb));
+  r.m2 = _mm512_add_pd(_mm512_add_pd(a.m2, b.m2), t);
+  // m3 = a.m3 + b.m3 + t * dn * (na - nb) + 3.0 * dn * (na * b.m2 - nb * a.m2)
+  r.m3 = _mm512_add_pd(
+      _mm512_add_pd(_mm512_add_pd(a.m3, b.m3), _mm512_mul_pd(_mm512_mul_pd(t, dn), _mm512_sub_pd(na, nb))),
+      _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(3.0), dn), _mm512_sub_pd(_mm512_mul_pd(na, b.m2), _mm512_mul_pd(nb, a.m2))));
+  // m4 = a.m4 + b.m4 + t * dn2 * (na * na - na * nb + nb * nb)
+  //      + 6.0 * dn2 * (na * na * b.m2 + nb * nb * a.m2) + 4.0 * dn * (na * b.m3 - nb * a.m3)
+  const __m512d x4 = _mm512_mul_pd(
+      _mm512_mul_pd(t, dn2),
+      _mm512_add_pd(_mm512_sub_pd(_mm512_mul_pd(na, na), _mm512_mul_pd(na, nb)), _mm512_mul_pd(nb, nb)));
+  const __m512d y4 = _mm512_mul_pd(
+      _mm512_mul_pd(_mm512_set1_pd(6.0), dn2),
+      _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(na, na), b.m2), _mm512_mul_pd(_mm512_mul_pd(nb, nb), a.m2)));
+  const __m512d z4 = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), dn),
+                                   _mm512_sub_pd(_mm512_mul_pd(na, b.m3), _mm512_mul_pd(nb, a.m3)));
+  r.m4 = _mm512_add_pd(_mm512_add_pd(_mm512_add_pd(_mm512_add_pd(a.m4, b.m4), x4), y4), z4);
+  r.n = pick_lanes(take_b, take_a, r.n, a.n, b.n);
+  r.anchor = pick_lanes(take_b, take_a, r.anchor, a.anchor, b.anchor);
+  r.off = pick_lanes(take_b, take_a, r.off, a.off, b.off);
+  r.m2 = pick_lanes(take_b, take_a, r.m2, a.m2, b.m2);
+  r.m3 = pick_lanes(take_b, take_a, r.m3, a.m3, b.m3);
+  r.m4 = pick_lanes(take_b, take_a, r.m4, a.m4, b.m4);
+  return r;
+}
+__attribute__((target("avx512f"))) inline Moments2Lanes merge_lanes(const Moments2Lanes& a, const Moments2Lanes& b) {
+  const __m512d zero = _mm512_setzero_pd();
+  const __mmask8 take_b = _mm512_cmp_pd_mask(a.n, zero, _CMP_EQ_OQ);
+  const __mmask8 take_a = static_cast<__mmask8>(_mm512_cmp_pd_mask(b.n, zero, _CMP_EQ_OQ) & ~take_b);
+  const __m512d na = a.n, nb = b.n, n = _mm512_add_pd(na, nb);
+  const __m512d d = _mm512_add_pd(_mm512_sub_pd(b.anchor, a.anchor), _mm512_sub_pd(b.off, a.off));
+  const __m512d dn = _mm512_div_pd(d, n);
+  Moments2Lanes r;
+  r.n = n;
+  r.anchor = a.anchor;
+  r.off = _mm512_add_pd(a.off, _mm512_mul_pd(dn, nb));
+  r.m2 = _mm512_add_pd(_mm512_add_pd(a.m2, b.m2), _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(d, dn), na), nb));
+  r.n = pick_lanes(take_b, take_a, r.n, a.n, b.n);
+  r.anchor = pick_lanes(take_b, take_a, r.anchor, a.anchor, b.anchor);
+  r.off = pick_lanes(take_b, take_a, r.off, a.off, b.off);
+  r.m2 = pick_lanes(take_b, take_a, r.m2, a.m2, b.m2);
+  return r;
+}
+__attribute__((target("avx512f"))) inline CoMomentsLanes merge_lanes(const CoMomentsLanes& x, const CoMomentsLanes& y) {
+  const __m512d zero = _mm512_setzero_pd();
+  const __mmask8 take_y = _mm512_cmp_pd_mask(x.n, zero, _CMP_EQ_OQ);
+  const __mmask8 take_x = static_cast<__mmask8>(_mm512_cmp_pd_mask(y.n, zero, _CMP_EQ_OQ) & ~take_y);
+  const __m512d nx = x.n, ny = y.n, n = _mm512_add_pd(nx, ny);
+  const __m512d da = _mm512_add_pd(_mm512_sub_pd(y.anchor_a, x.anchor_a), _mm512_sub_pd(y.off_a, x.off_a));
+  const __m512d db = _mm512_add_pd(_mm512_sub_pd(y.anchor_b, x.anchor_b), _mm512_sub_pd(y.off_b, x.off_b));
+  const __m512d f = _mm512_div_pd(_mm512_mul_pd(nx, ny), n);
+  CoMomentsLanes r;
+  r.n = n;
+  r.anchor_a = x.anchor_a;
+  r.anchor_b = x.anchor_b;
+  r.off_a = _mm512_add_pd(x.off_a, _mm512_mul_pd(_mm512_div_pd(da, n), ny));
+  r.off_b = _mm512_add_pd(x.off_b, _mm512_mul_pd(_mm512_div_pd(db, n), ny));
+  r.m2a = _mm512_add_pd(_mm512_add_pd(x.m2a, y.m2a), _mm512_mul_pd(_mm512_mul_pd(da, da), f));
+  r.m2b = _mm512_add_pd(_mm512_add_pd(x.m2b, y.m2b), _mm512_mul_pd(_mm512_mul_pd(db, db), f));
+  r.cab = _mm512_add_pd(_mm512_add_pd(x.cab, y.cab), _mm512_mul_pd(_mm512_mul_pd(da, db), f));
+  r.n = pick_lanes(take_y, take_x, r.n, x.n, y.n);
+  r.anchor_a = pick_lanes(take_y, take_x, r.anchor_a, x.anchor_a, y.anchor_a);
+  r.anchor_b = pick_lanes(take_y, take_x, r.anchor_b, x.anchor_b, y.anchor_b);
+  r.off_a = pick_lanes(take_y, take_x, r.off_a, x.off_a, y.off_a);
+  r.off_b = pick_lanes(take_y, take_x, r.off_b, x.off_b, y.off_b);
+  r.m2a = pick_lanes(take_y, take_x, r.m2a, x.m2a, y.m2a);
+  r.m2b = pick_lanes(take_y, take_x, r.m2b, x.m2b, y.m2b);
+  r.cab = pick_lanes(take_y, take_x, r.cab, x.cab, y.cab);
+  return r;
+}
+
+// col = valid ? v : NULL per lane.
+__attribute__((target("avx512f"))) inline void put_column(double* col, __m512d null, __mmask8 valid, __m512d v) {
+  _mm512_store_pd(col, _mm512_mask_blend_pd(valid, null, v));
+}
+
+#endif
+
 // ---------------------------------------------------------------------------------------
 // Sliding window over a mergeable aggregate.
 //
@@ -248,13 +417,17 @@ inline double pearson(const CoMoments& c) {
 // merge(const Agg&, const Agg&)` (associative in real arithmetic; Agg{} is the identity),
 // and the single-value forms `static void append(Agg&, const Value&)` (= merge(agg,
 // {v})) and `static Agg prepend(const Value&, const Agg&)` (= merge({v}, agg)).
+// Layout: the fields every push reads or writes (the counts, the head aggregate and the
+// data pointers of cur_ and suffix_) come first and the object starts on a cache line, so
+// a push touches two lines of the object, not three (in streaming use with 28 pairs the
+// state is cold at every bar: lines touched are the cost). prev_ is read only at a roll.
 template <class Op>
-class BlockWindow {
+class alignas(64) BlockWindow {
  public:
   using Value = typename Op::Value;
   using Agg = typename Op::Agg;
 
-  explicit BlockWindow(size_t window = 1) : w_(window), cur_(window), prev_(window), suffix_(window) {}
+  explicit BlockWindow(size_t window = 1) : w_(window), cur_(window), suffix_(window), prev_(window) {}
 
   size_t window() const { return w_; }
   uint64_t count() const { return count_; }
@@ -281,6 +454,10 @@ class BlockWindow {
     if (k_ < w_) prefetch_write(&cur_[k_], sizeof(Value));
     if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
   }
+
+  // The two parts value() merges: left() (null when the head alone is the window) and head().
+  const Agg* left() const { return (k_ < w_ && have_prev_) ? &suffix_[k_] : nullptr; }
+  const Agg& head() const { return head_; }
 
   // Aggregate of the last min(count, W) values (oldest merged first).
   Agg value() const {
@@ -338,13 +515,13 @@ class BlockWindow {
   }
 
   size_t w_;
-  StateVector<Value> cur_;    // values of the block being filled (first k_ valid)
-  StateVector<Value> prev_;   // values of the previous (complete) block
-  StateVector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
   size_t k_ = 0;
+  uint64_t count_ = 0;
   bool have_prev_ = false;
   Agg head_{};
-  uint64_t count_ = 0;
+  StateVector<Value> cur_;    // values of the block being filled (first k_ valid)
+  StateVector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
+  StateVector<Value> prev_;   // values of the previous (complete) block
 };
 
 // Ready-made ops.

@@ -11,7 +11,9 @@
 // counts: the result does not depend on the method.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -171,5 +173,106 @@ void count_le_nested(const double* end, const std::array<int, N>& windows, size_
     prev = w;
   }
 }
+
+
+// Sliding maximum (kMax) or minimum of the last W_i values for nested windows
+// W_0 < W_1 < ... < W_{N-1}, from one monotonic deque for the largest window.
+//
+// Why one deque: the deque of window W (entries not dominated by a newer value, ties: the
+// newest wins) is exactly the part of the largest window's deque with push index inside W,
+// because whether a newer value dominates an entry does not depend on W. So each window
+// only needs its own front (the first entry inside it); its extreme is that entry's value,
+// the same value (same bits) as a separate RollingExtreme of length W gives. Per push this
+// touches the back of one deque and N fronts (close together for small windows) instead
+// of N deques and their N objects: fewer cache lines, which is what the streaming engine
+// waits on with 28 pairs (the state of all pairs does not fit in the caches).
+template <bool kMax, size_t N>
+class NestedExtremes {
+ public:
+  explicit NestedExtremes(const std::array<int, N>& windows = {})
+      : windows_(windows),
+        mask_(std::bit_ceil(static_cast<uint64_t>(windows[N - 1] > 0 ? windows[N - 1] : 1) + 1) - 1),
+        entries_(mask_ + 1) {}
+
+  void push(double x) {
+    const uint64_t idx = count_;
+    // Drop dominated entries from the back (ties: the newest wins).
+    uint64_t back = back_;
+    while (back > front_[N - 1]) {
+      const double b = entries_[(back - 1) & mask_].value;
+      if (kMax ? (b <= x) : (b >= x)) --back; else break;
+    }
+    const uint64_t newest = back;  // capacity > largest window: never overwrites a live entry
+    entries_[newest & mask_] = Entry{x, idx};
+    back_ = newest + 1;
+    ++count_;
+    // Each window's front: the new entry if its old front was dropped, then past the
+    // entries that leave the window with this push (the newest entry never does).
+    for (size_t i = 0; i < N; ++i) {
+      uint64_t f = std::min(front_[i], newest);
+      const uint64_t w = static_cast<uint64_t>(windows_[i]);
+      while (entries_[f & mask_].idx + w <= idx) ++f;
+      front_[i] = f;
+    }
+  }
+  // Extreme of the last min(count, W_i) values; count() > 0.
+  double value(size_t i) const { return entries_[front_[i] & mask_].value; }
+  uint64_t count() const { return count_; }
+
+  // The next push reads the back and the fronts and writes after the back.
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    if (back_ > 0) prefetch_read(&entries_[(back_ - 1) & mask_], sizeof(Entry));
+    prefetch_write(&entries_[back_ & mask_], sizeof(Entry));
+    for (size_t i = 0; i < N; ++i) prefetch_read(&entries_[front_[i] & mask_], sizeof(Entry));
+  }
+
+  // Snapshot: push count, deque positions and the live entries (front of the largest
+  // window to the back).
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(N);
+    out.put<uint64_t>(count_);
+    out.put<uint64_t>(back_);
+    for (size_t i = 0; i < N; ++i) out.put<uint64_t>(front_[i]);
+    for (uint64_t q = front_[N - 1]; q < back_; ++q) {
+      out.put(entries_[q & mask_].value);
+      out.put<uint64_t>(entries_[q & mask_].idx);
+    }
+  }
+  void load(StateReader& in) {
+    bool valid = in.get<uint64_t>() == N;
+    count_ = in.get<uint64_t>();
+    back_ = in.get<uint64_t>();
+    for (size_t i = 0; i < N; ++i) front_[i] = in.get<uint64_t>();
+    // Fronts: larger windows first, all inside [front of the largest, back), at most
+    // capacity - 1 live entries, and no entries before the first push.
+    valid = valid && in.ok() && back_ - front_[N - 1] <= mask_ && (count_ > 0 || back_ == 0);
+    for (size_t i = 0; valid && i < N; ++i) {
+      valid = front_[i] <= back_ && (count_ == 0 || front_[i] < back_) && (i == 0 || front_[i - 1] >= front_[i]);
+    }
+    if (!valid) {
+      in.fail();
+      count_ = back_ = 0;
+      front_.fill(0);
+      return;
+    }
+    for (uint64_t q = front_[N - 1]; q < back_; ++q) {
+      entries_[q & mask_].value = in.get<double>();
+      entries_[q & mask_].idx = in.get<uint64_t>();
+    }
+  }
+
+ private:
+  struct Entry {
+    double value;
+    uint64_t idx;  // push index
+  };
+  std::array<int, N> windows_;
+  uint64_t mask_;  // capacity - 1 (capacity: a power of two > the largest window)
+  StateVector<Entry> entries_;
+  uint64_t back_ = 0;   // one past the newest entry (positions grow without bound)
+  uint64_t count_ = 0;  // values pushed
+  std::array<uint64_t, N> front_{};
+};
 
 }  // namespace bqx::features::stats

@@ -14,8 +14,8 @@
 //
 // Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
-// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); monotonic-deque
-// max(high) / min(low). One shared ring of the last 1441 x values gives x_{t-W} and the
+// order 4, sum |dx|, count of r > 0) and return pairs (co-moments); max(high) / min(low)
+// of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared ring of the last 1441 x values gives x_{t-W} and the
 // ranks of x_t in all windows by one sequential counting pass (stats_rank.h explains why
 // this beats a sorted window per W). All O(1) amortised per bar except that pass (O(max W)
 // compares, vectorised).
@@ -25,7 +25,6 @@
 #include <string>
 
 #include "features/families.h"
-#include "features/rolling.h"
 #include "features/stats_moments.h"
 #include "features/stats_rank.h"
 
@@ -86,41 +85,146 @@ struct RetOp {
   static Agg prepend(const Value& v, const Agg& b) { return RetAgg{stats::prepend(v.r, b.m), v.adx + b.adx, v.up + b.up}; }
 };
 
+#if defined(BQX_COUNT_LE_AVX2)
+// The output formulas of the 7 windows as 8 SIMD lanes (lane i = window i, lane 7 unused).
+// Why: they hold ~24 divisions and ~12 square roots per window, independent across
+// windows; one zmm division does 8 of them for the price of ~2 scalar ones. Bits: every
+// lane runs the scalar formula of update() with the same IEEE operations in the same
+// order (correctly rounded per lane), and each scalar branch is a per-lane blend of the
+// two computed results; this path is taken only when the CPU has AVX-512 (checked once).
+struct OutputLanes {
+  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
+  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  const void* ret_left[8];
+  const void* ret_head[8];
+  const void* pair_left[8];
+  const void* pair_head[8];
+  const void* bar_left[8];
+  const void* bar_head[8];
+  unsigned ret_has_left = 0, pair_has_left = 0, bar_has_left = 0;  // bit i: window i
+  double x_back[8], high[8], low[8], le[8];  // x_{t-W}, max high, min low, rank count
+  unsigned rets_full = 0, bars_full = 0;     // bit i: window i is full
+};
+const RetAgg kEmptyRet{};
+const stats::CoMoments kEmptyPair{};
+const BarAgg kEmptyBar{};
+static_assert(sizeof(RetAgg) == 8 * sizeof(double) && sizeof(stats::CoMoments) == 8 * sizeof(double) &&
+                  sizeof(BarAgg) == 6 * sizeof(double),
+              "aggregates are read as rows of doubles (stats::transpose_lanes)");
+
+// value() of the 7 windows: merge(left, head) where there is a left part, else the head.
+// The extra sums are left + head only where there is a left part (value() returns the head
+// itself otherwise; a sum with 0 could turn -0 into +0).
+__attribute__((target("avx512f"))) inline __m512d sum_lanes(__mmask8 has_left, __m512d left, __m512d head) {
+  return _mm512_mask_blend_pd(has_left, head, _mm512_add_pd(left, head));
+}
+
+// The 13 columns of the 7 windows (update() has the scalar form of each line).
+__attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, double x_t, double close_t, double* out) {
+  const __m512d null = _mm512_set1_pd(kNull), x = _mm512_set1_pd(x_t), close = _mm512_set1_pd(close_t);
+  alignas(64) double col[kCols][8];
+  {
+    __m512d left[8], head[8];
+    stats::transpose_lanes(in.ret_left, 8, left);
+    stats::transpose_lanes(in.ret_head, 8, head);
+    const __mmask8 has_left = static_cast<__mmask8>(in.ret_has_left);
+    const stats::Moments4Lanes m = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
+                                                      stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
+    const __m512d r_n = _mm512_mask_blend_pd(has_left, head[0], m.n), r_anchor = _mm512_mask_blend_pd(has_left, head[1], m.anchor);
+    const __m512d r_off = _mm512_mask_blend_pd(has_left, head[2], m.off), r_m2 = _mm512_mask_blend_pd(has_left, head[3], m.m2);
+    const __m512d r_m3 = _mm512_mask_blend_pd(has_left, head[4], m.m3), r_m4 = _mm512_mask_blend_pd(has_left, head[5], m.m4);
+    const __m512d r_adx = sum_lanes(has_left, left[6], head[6]), r_up = sum_lanes(has_left, left[7], head[7]);
+    __m512d pl[8], ph[8];
+    stats::transpose_lanes(in.pair_left, 8, pl);
+    stats::transpose_lanes(in.pair_head, 8, ph);
+    const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
+    const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
+                                                        stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
+    const __m512d p_n = _mm512_mask_blend_pd(pair_has_left, ph[0], pm.n);
+    const __m512d p_anchor_a = _mm512_mask_blend_pd(pair_has_left, ph[1], pm.anchor_a);
+    const __m512d p_anchor_b = _mm512_mask_blend_pd(pair_has_left, ph[2], pm.anchor_b);
+    const __m512d p_off_a = _mm512_mask_blend_pd(pair_has_left, ph[3], pm.off_a);
+    const __m512d p_off_b = _mm512_mask_blend_pd(pair_has_left, ph[4], pm.off_b);
+    const __m512d p_m2a = _mm512_mask_blend_pd(pair_has_left, ph[5], pm.m2a);
+    const __m512d p_m2b = _mm512_mask_blend_pd(pair_has_left, ph[6], pm.m2b);
+    const __m512d p_cab = _mm512_mask_blend_pd(pair_has_left, ph[7], pm.cab);
+
+    const __mmask8 full = static_cast<__mmask8>(in.rets_full);
+    const __m512d n = r_n, m2 = r_m2;
+    const __m512d mean = _mm512_add_pd(r_anchor, r_off);
+    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
+    const __m512d v = _mm512_div_pd(m2, n);
+    stats::put_column(col[0], null, full, mean);
+    stats::put_column(col[1], null, full, stats::std_sample_lanes(n, m2));
+    stats::put_column(col[2], null, full & sharp, _mm512_div_pd(_mm512_div_pd(r_m3, n), _mm512_mul_pd(v, stats::sqrt_lanes(v))));
+    stats::put_column(col[3], null, full & sharp,
+        _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(r_m4, n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
+    const __m512d pn = p_n, m2a = p_m2a, m2b = p_m2b;
+    const __mmask8 legs_sharp = static_cast<__mmask8>(
+        ~(stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_a, p_off_a), m2a) |
+          stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_b, p_off_b), m2b)));
+    stats::put_column(col[8], null, full & legs_sharp, _mm512_div_pd(p_cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
+    const __m512d adx = r_adx;
+    const __mmask8 moved = _mm512_cmp_pd_mask(adx, _mm512_setzero_pd(), _CMP_GT_OQ);
+    stats::put_column(col[11], null, full & moved, _mm512_div_pd(stats::abs_lanes(_mm512_sub_pd(x, _mm512_loadu_pd(in.x_back))), adx));
+    stats::put_column(col[12], null, full, _mm512_div_pd(r_up, n));
+  }
+  {
+    __m512d left[8], head[8];
+    stats::transpose_lanes(in.bar_left, 6, left);
+    stats::transpose_lanes(in.bar_head, 6, head);
+    const __mmask8 has_left = static_cast<__mmask8>(in.bar_has_left);
+    const stats::Moments2Lanes mx = stats::merge_lanes(stats::Moments2Lanes{left[0], left[1], left[2], left[3]},
+                                                       stats::Moments2Lanes{head[0], head[1], head[2], head[3]});
+    const __m512d b_pk = sum_lanes(has_left, left[4], head[4]), b_gk = sum_lanes(has_left, left[5], head[5]);
+    const __mmask8 full = static_cast<__mmask8>(in.bars_full);
+    const __m512d n = _mm512_mask_blend_pd(has_left, head[0], mx.n), m2 = _mm512_mask_blend_pd(has_left, head[3], mx.m2);
+    const __m512d anchor = _mm512_mask_blend_pd(has_left, head[1], mx.anchor), off = _mm512_mask_blend_pd(has_left, head[2], mx.off);
+    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
+    const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(x, anchor), off);
+    stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, stats::std_sample_lanes(n, m2)));
+    stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
+    stats::put_column(col[6], null, full, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in.high), close), close));
+    stats::put_column(col[7], null, full, _mm512_div_pd(_mm512_sub_pd(close, _mm512_loadu_pd(in.low)), close));
+    stats::put_column(col[9], null, full, stats::sqrt_lanes(_mm512_div_pd(b_pk, _mm512_mul_pd(_mm512_set1_pd(4.0 * kLn2), n))));
+    const __m512d gk = _mm512_div_pd(b_gk, n);
+    const __mmask8 gk_ok = _mm512_cmp_pd_mask(gk, _mm512_setzero_pd(), _CMP_GE_OQ);
+    stats::put_column(col[10], null, full & gk_ok, stats::sqrt_lanes(gk));
+  }
+  for (size_t i = 0; i < kWindows.size(); ++i) {
+    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
+  }
+}
+#endif
+
 struct WindowState {
   explicit WindowState(size_t w = 2)
-      : bars(w), rets(w), pairs(w - 1), high(w), low(w) {}
+      : bars(w), rets(w), pairs(w - 1) {}
   BlockWindow<BarOp> bars;
   BlockWindow<RetOp> rets;
   BlockWindow<stats::CoMomentsOp> pairs;
-  RollingMax high;
-  RollingMin low;
 
   void prefetch() const {
     bars.prefetch();
     rets.prefetch();
     pairs.prefetch();
-    high.prefetch();
-    low.prefetch();
   }
   void save(StateWriter& out) const {
     bars.save(out);
     rets.save(out);
     pairs.save(out);
-    high.save(out);
-    low.save(out);
   }
   void load(StateReader& in) {
     bars.load(in);
     rets.load(in);
     pairs.load(in);
-    high.load(in);
-    low.load(in);
   }
 };
 
 class StatsRateKernel final : public FamilyKernel {
  public:
-  explicit StatsRateKernel(const KernelContext& ctx) : offset_(ctx.offset), xs_(kMaxWindow + 1) {
+  explicit StatsRateKernel(const KernelContext& ctx)
+      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -145,14 +249,50 @@ class StatsRateKernel final : public FamilyKernel {
     while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
     stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
+    high_.push(bar.high);
+    low_.push(bar.low);
 
     double* out = row + offset_;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      OutputLanes in;
+      for (size_t i = 0; i < 8; ++i) {
+        const bool window = i < kWindows.size();
+        WindowState* s = window ? &win_[i] : nullptr;
+        if (window) {
+          s->bars.push(bv);
+          if (have_ret) s->rets.push(rv);
+          if (have_pair) s->pairs.push(pv);
+        }
+        const bool rets_full = window && s->rets.full(), bars_full = window && s->bars.full();
+        in.rets_full |= (rets_full ? 1u : 0u) << i;
+        in.bars_full |= (bars_full ? 1u : 0u) << i;
+        const RetAgg* ret_left = window ? s->rets.left() : nullptr;
+        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
+        const BarAgg* bar_left = window ? s->bars.left() : nullptr;
+        in.ret_has_left |= (ret_left ? 1u : 0u) << i;
+        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
+        in.bar_has_left |= (bar_left ? 1u : 0u) << i;
+        in.ret_left[i] = ret_left ? ret_left : &kEmptyRet;
+        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
+        in.bar_left[i] = bar_left ? bar_left : &kEmptyBar;
+        in.ret_head[i] = window ? &s->rets.head() : &kEmptyRet;
+        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
+        in.bar_head[i] = window ? &s->bars.head() : &kEmptyBar;
+        in.x_back[i] = rets_full ? xs_.back(static_cast<size_t>(kWindows[i])) : 0.0;
+        in.high[i] = bars_full ? high_.value(i) : 0.0;
+        in.low[i] = bars_full ? low_.value(i) : 0.0;
+        in.le[i] = static_cast<double>(window ? le[i] : 0);
+      }
+      outputs_avx512(in, x, bar.close, out);
+      finish_bar(have_ret, rv.r, bar.close);
+      return;
+    }
+#endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
       s.bars.push(bv);
-      s.high.push(bar.high);
-      s.low.push(bar.low);
       if (have_ret) s.rets.push(rv);
       if (have_pair) s.pairs.push(pv);
 
@@ -178,8 +318,8 @@ class StatsRateKernel final : public FamilyKernel {
         const double n = ba.mx.n;
         o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
         o[5] = static_cast<double>(le[i]) / n;
-        o[6] = (s.high.value() - bar.close) / bar.close;
-        o[7] = (bar.close - s.low.value()) / bar.close;
+        o[6] = (high_.value(i) - bar.close) / bar.close;
+        o[7] = (bar.close - low_.value(i)) / bar.close;
         o[9] = std::sqrt(ba.pk / (4.0 * kLn2 * n));
         const double gk = ba.gk / n;
         o[10] = gk >= 0 ? std::sqrt(gk) : kNull;
@@ -187,20 +327,27 @@ class StatsRateKernel final : public FamilyKernel {
         o[4] = o[5] = o[6] = o[7] = o[9] = o[10] = kNull;
       }
     }
+    finish_bar(have_ret, rv.r, bar.close);
+  }
+  void finish_bar(bool have_ret, double r, double close) {
     if (have_ret) {
-      prev_r_ = rv.r;
+      prev_r_ = r;
       ++rets_seen_;
     }
-    prev_close_ = bar.close;
+    prev_close_ = close;
   }
 
   void prefetch() const override {
     for (const auto& s : win_) s.prefetch();
+    high_.prefetch();
+    low_.prefetch();
     xs_.prefetch();
   }
 
   void save(StateWriter& out) const override {
     for (const auto& s : win_) s.save(out);
+    high_.save(out);
+    low_.save(out);
     xs_.save(out);
     out.put(prev_close_);
     out.put(prev_r_);
@@ -208,6 +355,8 @@ class StatsRateKernel final : public FamilyKernel {
   }
   void load(StateReader& in) override {
     for (auto& s : win_) s.load(in);
+    high_.load(in);
+    low_.load(in);
     xs_.load(in);
     in.get(prev_close_);
     in.get(prev_r_);
@@ -217,6 +366,8 @@ class StatsRateKernel final : public FamilyKernel {
  private:
   int offset_;
   std::array<WindowState, kWindows.size()> win_;
+  stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
+  stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
   stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
   double prev_close_ = 0;
   double prev_r_ = 0;

@@ -202,17 +202,55 @@ inline double entropy_term(size_t c, size_t n) {
   return (cc / nn) * std::log2(nn / cc);
 }
 
+#if defined(BQX_COUNT_LE_AVX2)
+// below[k] = number of a[0..n) < edges[k] for the 9 inner edges, n <= 64: the (at most 8)
+// vectors of values are loaded once and compared with each edge. The same integers as 9
+// lower_index() calls (the values < v of a sorted array are a prefix of it), without their
+// chains of dependent probes.
+__attribute__((target("avx512f,popcnt"))) inline void count_below_edges_avx512(const double* a, size_t n,
+                                                                             const double* edges, size_t* below) {
+  constexpr size_t kMaxChunks = 8;
+  __m512d values[kMaxChunks];
+  __mmask8 valid[kMaxChunks];
+  const size_t chunks = (n + 7) / 8;
+  for (size_t c = 0; c < chunks; ++c) {
+    const size_t left = n - c * 8;
+    valid[c] = left >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << left) - 1u);
+    values[c] = _mm512_maskz_loadu_pd(valid[c], a + c * 8);
+  }
+  for (size_t k = 0; k < 9; ++k) {
+    const __m512d e = _mm512_set1_pd(edges[k]);
+    size_t count = 0;
+    for (size_t c = 0; c < chunks; ++c) {
+      count += static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_pd_mask(valid[c], values[c], e, _CMP_LT_OQ)));
+    }
+    below[k] = count;
+  }
+}
+#endif
+
 inline double entropy10_sorted(const double* a, size_t n, const double* terms = nullptr) {
   const double lo = a[0], hi = a[n - 1];
   if (!(hi > lo)) return kNull;
   constexpr int kBins = 10;
   const double step = (hi - lo) / kBins;
+  double edges[kBins - 1];
+  for (int k = 1; k < kBins; ++k) edges[k - 1] = static_cast<double>(k) * step + lo;
+  size_t below[kBins];  // below[k - 1] = values < e_k; e_10 = max: all
+  below[kBins - 1] = n;
+#if defined(BQX_COUNT_LE_AVX2)
+  if (n <= 64 && cpu_has_avx512()) {
+    count_below_edges_avx512(a, n, edges, below);
+  } else
+#endif
+  {
+    for (int k = 1; k < kBins; ++k) below[k - 1] = lower_index(a, n, edges[k - 1]);
+  }
   size_t below_prev = 0;  // values < e_0 = min: none
   double h = 0;
   for (int k = 1; k <= kBins; ++k) {
-    const size_t below = (k == kBins) ? n : lower_index(a, n, static_cast<double>(k) * step + lo);
-    const size_t c = below - below_prev;
-    below_prev = below;
+    const size_t c = below[k - 1] - below_prev;
+    below_prev = below[k - 1];
     h += terms ? terms[c] : entropy_term(c, n);
   }
   return h;

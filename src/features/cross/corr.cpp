@@ -32,6 +32,9 @@
 // exact recomputation of the accumulators it was part of at once (repair_cancellation).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -58,6 +61,9 @@ constexpr uint64_t kReanchorPeriods = 4;  // exact recomputation every 4 W rows 
 // [f * count + k].
 enum Field { kN = 0, kNzx, kNzy, kSx, kSy, kSxx, kSyy, kSxy, kFields };
 
+// Fewest jointly non-NULL rows for a correlation over W rows.
+double min_rows(int window) { return std::max(2.0, static_cast<double>(window / 2)); }
+
 struct Related {
   int q = 0;
   double o = 0;  // orientation +1 / -1
@@ -66,7 +72,9 @@ struct Related {
 // One grid row of the 64 series, split for branch-free accumulation: v = value or 0,
 // vv = v * v, m = 1 if non-NULL else 0, nz = 1 if non-NULL and non-zero else 0.
 struct Prepared {
-  std::array<double, kSeries> v{}, vv{}, m{}, nz{};
+  // No initialisers: every field is written by set() or clear() before use (zeroing the
+  // four rows of each grid row showed in the profile).
+  std::array<double, kSeries> v, vv, m, nz;
   void set(int s, double x) {
     const bool ok = !std::isnan(x);
     v[s] = ok ? x : 0.0;
@@ -81,6 +89,163 @@ struct Prepared {
     nz.fill(0.0);
   }
 };
+
+// All couples (p, q > p) of one window: adds row r (nw) and removes row r - W (od) from the
+// sums, then flags in spike[k] (1.0) the couples for which a value leaving the window is a
+// spike (see CorrKernel::recompute_spikes). For fixed p the q-indexed operands are
+// contiguous, so the inner loop is branch-free and vectorises; cloned for AVX-512 / AVX2
+// with runtime dispatch (SIMD across couples: per-lane IEEE ops, bit-identical).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_couples(
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start,
+    double* __restrict spike) {
+  double* n = a + kN * kCouples;
+  double* nzx = a + kNzx * kCouples;
+  double* nzy = a + kNzy * kCouples;
+  double* sx = a + kSx * kCouples;
+  double* sy = a + kSy * kCouples;
+  double* sxx = a + kSxx * kCouples;
+  double* syy = a + kSyy * kCouples;
+  double* sxy = a + kSxy * kCouples;
+  for (int p = 0; p + 1 < kPairCount; ++p) {
+    const double xp = nw.v[p], xxp = nw.vv[p], mp = nw.m[p], zp = nw.nz[p];
+    const double xo = od.v[p], xxo = od.vv[p], mo = od.m[p], zo = od.nz[p];
+    const int len = kPairCount - 1 - p;
+    const double* yv = nw.v.data() + p + 1;
+    const double* yvv = nw.vv.data() + p + 1;
+    const double* ym = nw.m.data() + p + 1;
+    const double* yz = nw.nz.data() + p + 1;
+    const double* ov = od.v.data() + p + 1;
+    const double* ovv = od.vv.data() + p + 1;
+    const double* om = od.m.data() + p + 1;
+    const double* oz = od.nz.data() + p + 1;
+    double* const n_p = n + couple_start[p];
+    double* const nzx_p = nzx + couple_start[p];
+    double* const nzy_p = nzy + couple_start[p];
+    double* const sx_p = sx + couple_start[p];
+    double* const sy_p = sy + couple_start[p];
+    double* const sxx_p = sxx + couple_start[p];
+    double* const syy_p = syy + couple_start[p];
+    double* const sxy_p = sxy + couple_start[p];
+    double* const spike_p = spike + couple_start[p];
+    for (int j = 0; j < len; ++j) {
+      n_p[j] += mp * ym[j] - mo * om[j];
+      nzx_p[j] += zp * ym[j] - zo * om[j];
+      nzy_p[j] += mp * yz[j] - mo * oz[j];
+      sx_p[j] += xp * ym[j] - xo * om[j];
+      sy_p[j] += mp * yv[j] - mo * ov[j];
+      sxx_p[j] += xxp * ym[j] - xxo * om[j];
+      syy_p[j] += mp * yvv[j] - mo * ovv[j];
+      sxy_p[j] += xp * yv[j] - xo * ov[j];
+      spike_p[j] = (xxo * om[j] > kCancellation * sxx_p[j]) | (mo * ovv[j] > kCancellation * syy_p[j]) ? 1.0 : 0.0;
+    }
+  }
+}
+
+// Pearson correlations of accumulators [0, count) from their sums, branch-free:
+// (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than n_min[k] rows
+// (max(2, W/2)), no non-zero value, or a centred sum of squares <= kCorrZeroVariance x the
+// uncentred one; clamped to [-1, 1]. n_min[k] = +inf keeps accumulator k NULL (window not
+// yet full). SIMD across accumulators (cloned for AVX-512 / AVX2 with runtime dispatch):
+// every lane does the same IEEE operations as the scalar form, so the bits are identical.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correlations(
+    const double* __restrict a, int count, const double* __restrict n_min, double* __restrict out) {
+  const double* nn = a + kN * count;
+  const double* nzx = a + kNzx * count;
+  const double* nzy = a + kNzy * count;
+  const double* sx = a + kSx * count;
+  const double* sy = a + kSy * count;
+  const double* sxx = a + kSxx * count;
+  const double* syy = a + kSyy * count;
+  const double* sxy = a + kSxy * count;
+  for (int k = 0; k < count; ++k) {
+    const double n = nn[k];
+    const double vx = n * sxx[k] - sx[k] * sx[k];
+    const double vy = n * syy[k] - sy[k] * sy[k];
+    // & (not &&): every condition is evaluated, so the loop has no branch and vectorises.
+    const bool ok = (n >= n_min[k]) & (nzx[k] > 0.0) & (nzy[k] > 0.0) & (vx > kCorrZeroVariance * n * sxx[k]) &
+                    (vy > kCorrZeroVariance * n * syy[k]);
+    const double c = (n * sxy[k] - sx[k] * sy[k]) / std::sqrt(ok ? vx * vy : 1.0);
+    out[k] = ok ? std::min(1.0, std::max(-1.0, c)) : kNull;
+  }
+}
+
+// The per-pair columns are computed for all pairs at once, one lane per pair slot (SIMD
+// across pairs): lane p walks its related pairs / other pairs in the same order as the
+// scalar definition, skipping NULL correlations with selects instead of branches, so every
+// lane performs the same IEEE operations in the same order and the bits are unchanged.
+constexpr int kLanes = 32;                  // pair slots padded to a multiple of 8
+constexpr int kRelatedSlots = 2 * kRelated;  // the base-sharing pairs, then the quote-sharing ones
+constexpr int kNullCell = kCouples;          // index of an always-NULL cell after the couples
+
+// Couple indices read by each lane: related pairs in ascending slot order (base side, then
+// quote side) with their orientation, and the other pairs in ascending slot order. A lane
+// with fewer related pairs (pair outside the universe) or a padding lane reads kNullCell.
+struct LaneIndex {
+  alignas(64) std::array<std::array<int32_t, kLanes>, kRelatedSlots> rel{};
+  alignas(64) std::array<std::array<double, kLanes>, kRelatedSlots> rel_o{};
+  alignas(64) std::array<std::array<int32_t, kLanes>, kPairCount - 1> other{};
+};
+
+// For one window, from its correlations corr[0..kCouples] (corr[kNullCell] is NULL): the
+// 6 related columns (base mean, min, max, quote mean, min, max) into related_out[0..6) x
+// kLanes, the market column into market_out, and (when dispersion_out is not null) the
+// population stdev of the related oriented correlations.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_lanes(
+    const LaneIndex& ix, const double* __restrict corr, double* __restrict related_out,
+    double* __restrict market_out, double* __restrict dispersion_out) {
+  alignas(64) double sum[kLanes], mn[kLanes], mx[kLanes], n[kLanes], dsum[kLanes], nd[kLanes];
+  alignas(64) double values[kRelatedSlots][kLanes];
+  for (int p = 0; p < kLanes; ++p) dsum[p] = nd[p] = 0.0;
+  for (int side = 0; side < 2; ++side) {
+    for (int p = 0; p < kLanes; ++p) sum[p] = mn[p] = mx[p] = n[p] = 0.0;
+    for (int i = 0; i < kRelated; ++i) {
+      const int slot = side * kRelated + i;
+      for (int p = 0; p < kLanes; ++p) {
+        const double c = corr[ix.rel[slot][p]];
+        const bool ok = c == c;  // not NULL
+        const double v = ix.rel_o[slot][p] * c;
+        const bool first = n[p] == 0.0;
+        mn[p] = ok & (first | (v < mn[p])) ? v : mn[p];
+        mx[p] = ok & (first | (v > mx[p])) ? v : mx[p];
+        sum[p] = ok ? sum[p] + v : sum[p];
+        n[p] = ok ? n[p] + 1.0 : n[p];
+        dsum[p] = ok ? dsum[p] + v : dsum[p];
+        nd[p] = ok ? nd[p] + 1.0 : nd[p];
+        values[slot][p] = v;  // NULL when c is
+      }
+    }
+    double* o = related_out + 3 * side * kLanes;
+    for (int p = 0; p < kLanes; ++p) {
+      const bool any = n[p] > 0.0;
+      o[p] = any ? sum[p] / n[p] : kNull;
+      o[kLanes + p] = any ? mn[p] : kNull;
+      o[2 * kLanes + p] = any ? mx[p] : kNull;
+    }
+  }
+  for (int p = 0; p < kLanes; ++p) sum[p] = n[p] = 0.0;
+  for (int j = 0; j < kPairCount - 1; ++j) {
+    for (int p = 0; p < kLanes; ++p) {
+      const double c = corr[ix.other[j][p]];
+      const bool ok = c == c;
+      sum[p] = ok ? sum[p] + std::fabs(c) : sum[p];
+      n[p] = ok ? n[p] + 1.0 : n[p];
+    }
+  }
+  for (int p = 0; p < kLanes; ++p) market_out[p] = n[p] > 0.0 ? sum[p] / n[p] : kNull;
+  if (dispersion_out == nullptr) return;
+  for (int p = 0; p < kLanes; ++p) {
+    mn[p] = dsum[p] / nd[p];  // the mean (lanes with nd < 2 are NULL below)
+    sum[p] = 0.0;
+  }
+  for (int slot = 0; slot < kRelatedSlots; ++slot) {
+    for (int p = 0; p < kLanes; ++p) {
+      const double v = values[slot][p];
+      const double d = v - mn[p];
+      sum[p] = v == v ? sum[p] + d * d : sum[p];
+    }
+  }
+  for (int p = 0; p < kLanes; ++p) dispersion_out[p] = nd[p] >= 2.0 ? std::sqrt(sum[p] / nd[p]) : kNull;
+}
 
 class CorrKernel final : public CrossKernel {
  public:
@@ -127,14 +292,36 @@ class CorrKernel final : public CrossKernel {
       other_w_[kStrengthAccs + p] = kCorrLeadLagWindow;
     }
     for (auto& a : mat_) a.assign(static_cast<size_t>(kFields) * kCouples, 0.0);
-    for (auto& c : mat_corr_) c.assign(kCouples, kNull);
+    for (auto& c : mat_corr_) c.assign(kCouples + 1, kNull);  // + the NULL cell (kNullCell)
     other_.assign(static_cast<size_t>(kFields) * kOtherAccs, 0.0);
     other_corr_.assign(kOtherAccs, kNull);
     ring_.assign(static_cast<size_t>(kSeries) * kRing, kNull);
+    ring_rows_.assign(static_cast<size_t>(kRing) * kSeries, kNull);
     prev_l_.fill(kNull);
     prev_s_.fill(kNull);
     prev_m_.fill(kNull);
     for (auto& row : out_) row.fill(kNull);
+    for (int p = 0; p < kLanes; ++p) {
+      for (int slot = 0; slot < kRelatedSlots; ++slot) {
+        lane_index_.rel[slot][p] = kNullCell;
+        lane_index_.rel_o[slot][p] = 1.0;
+      }
+      for (int j = 0; j < kPairCount - 1; ++j) lane_index_.other[j][p] = kNullCell;
+      if (p >= kPairCount) continue;
+      for (int i = 0; i < base_n_[p]; ++i) {
+        lane_index_.rel[i][p] = couple_[p][base_rel_[p][i].q];
+        lane_index_.rel_o[i][p] = base_rel_[p][i].o;
+      }
+      for (int i = 0; i < quote_n_[p]; ++i) {
+        lane_index_.rel[kRelated + i][p] = couple_[p][quote_rel_[p][i].q];
+        lane_index_.rel_o[kRelated + i][p] = quote_rel_[p][i].o;
+      }
+      int j = 0;
+      for (int q = 0; q < kPairCount; ++q) {
+        if (q == p) continue;
+        lane_index_.other[j++][p] = in_universe_[q] ? couple_[p][q] : kNullCell;
+      }
+    }
   }
 
   void update(const GridRow& grid) override {
@@ -159,6 +346,7 @@ class CorrKernel final : public CrossKernel {
     prev_l_ = l;
     prev_s_ = s;
     for (int i = 0; i < kSeries; ++i) ring_[static_cast<size_t>(i) * kRing + slot] = cur[i];
+    std::copy(cur.begin(), cur.end(), ring_rows_.begin() + static_cast<std::ptrdiff_t>(slot * kSeries));
 
     // 2. Accumulators: add row r, remove row r - W (masks make a NULL contribute 0).
     Prepared now;
@@ -171,11 +359,13 @@ class CorrKernel final : public CrossKernel {
         continue;
       }
       const size_t oslot = static_cast<size_t>((r - w) % kRing);
-      for (int i = 0; i < kSeries; ++i) old[wi].set(i, ring_[static_cast<size_t>(i) * kRing + oslot]);
+      const double* old_row = &ring_rows_[oslot * kSeries];
+      for (int i = 0; i < kSeries; ++i) old[wi].set(i, old_row[i]);
     }
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      accumulate_matrix(mat_[wi].data(), now, old[wi]);
-      repair_cancellation(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
+      std::array<double, kCouples> spike;
+      accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data(), spike.data());
+      recompute_spikes(mat_[wi].data(), spike, kCorrWindows[wi], r);
     }
     for (int j = 0; j < kOtherAccs; ++j) {
       const Prepared& o = old[window_index(other_w_[j])];
@@ -193,10 +383,17 @@ class CorrKernel final : public CrossKernel {
         recompute(mat_[wi].data(), kCouples, static_cast<int>(k), couple_x_[k], couple_y_[k], kCorrWindows[wi], r);
       }
     }
-    for (int j = 0; j < kOtherAccs; ++j) {
-      if ((r + static_cast<uint64_t>(j)) % (kReanchorPeriods * static_cast<uint64_t>(other_w_[j])) == 0) {
-        recompute(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], other_w_[j], r);
+    // The same schedule for the other accumulators, (r + j) % (4 W_j) == 0: those of one window
+    // form contiguous runs of j, so the due ones are stepped to without a division per j.
+    for (int j0 = 0; j0 < kOtherAccs;) {
+      int j1 = j0;
+      while (j1 < kOtherAccs && other_w_[j1] == other_w_[j0]) ++j1;
+      const uint64_t period = kReanchorPeriods * static_cast<uint64_t>(other_w_[j0]);
+      const uint64_t first = static_cast<uint64_t>(j0) + (period - (r + static_cast<uint64_t>(j0)) % period) % period;
+      for (uint64_t j = first; j < static_cast<uint64_t>(j1); j += period) {
+        recompute(other_.data(), kOtherAccs, static_cast<int>(j), other_x_[j], other_y_[j], other_w_[j], r);
       }
+      j0 = j1;
     }
     rows_ = r + 1;
 
@@ -204,22 +401,42 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const int w = kCorrWindows[wi];
       if (r >= static_cast<uint64_t>(w)) {
-        correlations(mat_[wi].data(), kCouples, 0, kCouples, w, mat_corr_[wi].data());
+        std::array<double, kCouples> n_min;
+        n_min.fill(min_rows(w));
+        pearson_correlations(mat_[wi].data(), kCouples, n_min.data(), mat_corr_[wi].data());
       }  // else: still all NULL from construction
     }
+    // Before its window is full an accumulator's correlation is NULL (as from construction).
+    std::array<double, kOtherAccs> other_n_min;
     for (int j = 0; j < kOtherAccs; ++j) {
-      const int w = other_w_[j];
-      if (r >= static_cast<uint64_t>(w)) correlations(other_.data(), kOtherAccs, j, j + 1, w, other_corr_.data());
+      other_n_min[j] = r >= static_cast<uint64_t>(other_w_[j]) ? min_rows(other_w_[j])
+                                                                 : std::numeric_limits<double>::infinity();
+    }
+    pearson_correlations(other_.data(), kOtherAccs, other_n_min.data(), other_corr_.data());
+    static_assert(kCorrWindows[0] == kCorrDispersionWindow);
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      pair_columns_lanes(lane_index_, mat_corr_[wi].data(), out_[6 * wi].data(), out_[kCorrMarketOffset + wi].data(),
+                         wi == 0 ? out_[kCorrDispersionOffset].data() : nullptr);
     }
     for (int p = 0; p < kPairCount; ++p) {
-      if (in_universe_[p]) write_columns(p);
+      for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
+        const int j = static_cast<int>(si) * kPairCount * 2 + p * 2;
+        out_[kCorrStrengthOffset + si][p] = other_corr_[j];
+        out_[kCorrStrengthOffset + kCorrStrengthWindows.size() + si][p] = -other_corr_[j + 1];
+      }
+      out_[kCorrLeadLagOffset][p] = other_corr_[kStrengthAccs + p];
+    }
+    // A pair outside the universe keeps NULL columns.
+    for (int p = 0; p < kPairCount; ++p) {
+      if (in_universe_[p]) continue;
+      for (auto& column : out_) column[p] = kNull;
     }
   }
 
   void write_global(double*) const override {}
 
   void write_pair(int pair_slot, double* out) const override {
-    for (int c = 0; c < kCorrColumns; ++c) out[c] = out_[pair_slot][c];
+    for (int c = 0; c < kCorrColumns; ++c) out[c] = out_[c][pair_slot];
   }
 
   void save(StateWriter& out) const override {
@@ -240,6 +457,13 @@ class CorrKernel final : public CrossKernel {
     in.get(prev_s_);
     in.get(prev_m_);
     in.get_vector(ring_);
+    if (ring_.size() != static_cast<size_t>(kSeries) * kRing) {
+      in.fail();
+      return;
+    }
+    for (size_t t = 0; t < static_cast<size_t>(kRing); ++t) {
+      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring_rows_[t * kSeries + i] = ring_[i * kRing + t];
+    }
     for (auto& a : mat_) in.get_vector(a);
     for (auto& c : mat_corr_) in.get_vector(c);
     in.get_vector(other_);
@@ -273,59 +497,21 @@ class CorrKernel final : public CrossKernel {
     return n > 0 ? sum / n : kNull;
   }
 
-  // All couples (p, q > p) of one window: for fixed p the q-indexed operands are contiguous,
-  // so the inner loop is branch-free and vectorisable.
-  void accumulate_matrix(double* a, const Prepared& nw, const Prepared& od) const {
-    double* n = a + kN * kCouples;
-    double* nzx = a + kNzx * kCouples;
-    double* nzy = a + kNzy * kCouples;
-    double* sx = a + kSx * kCouples;
-    double* sy = a + kSy * kCouples;
-    double* sxx = a + kSxx * kCouples;
-    double* syy = a + kSyy * kCouples;
-    double* sxy = a + kSxy * kCouples;
-    for (int p = 0; p + 1 < kPairCount; ++p) {
-      const double xp = nw.v[p], xxp = nw.vv[p], mp = nw.m[p], zp = nw.nz[p];
-      const double xo = od.v[p], xxo = od.vv[p], mo = od.m[p], zo = od.nz[p];
-      const int k0 = couple_start_[p];
-      const int len = kPairCount - 1 - p;
-      const double* yv = nw.v.data() + p + 1;
-      const double* yvv = nw.vv.data() + p + 1;
-      const double* ym = nw.m.data() + p + 1;
-      const double* yz = nw.nz.data() + p + 1;
-      const double* ov = od.v.data() + p + 1;
-      const double* ovv = od.vv.data() + p + 1;
-      const double* om = od.m.data() + p + 1;
-      const double* oz = od.nz.data() + p + 1;
-      for (int j = 0; j < len; ++j) {
-        const int k = k0 + j;
-        n[k] += mp * ym[j] - mo * om[j];
-        nzx[k] += zp * ym[j] - zo * om[j];
-        nzy[k] += mp * yz[j] - mo * oz[j];
-        sx[k] += xp * ym[j] - xo * om[j];
-        sy[k] += mp * yv[j] - mo * ov[j];
-        sxx[k] += xxp * ym[j] - xxo * om[j];
-        syy[k] += mp * yvv[j] - mo * ovv[j];
-        sxy[k] += xp * yv[j] - xo * ov[j];
-      }
-    }
-  }
-
   // A value leaving the window whose square exceeds kCancellation times what is left of the
   // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
-  // those accumulators are recomputed exactly at once (a data-dependent but deterministic
-  // rule, so batch and stream still agree).
-  void repair_cancellation(double* a, const Prepared& od, int window, uint64_t r) const {
-    const double* sxx = a + kSxx * kCouples;
-    const double* syy = a + kSyy * kCouples;
-    for (int p = 0; p + 1 < kPairCount; ++p) {
-      const int k0 = couple_start_[p];
-      for (int q = p + 1; q < kPairCount; ++q) {
-        const int k = k0 + q - p - 1;
-        if (od.vv[p] * od.m[q] > kCancellation * sxx[k] || od.m[p] * od.vv[q] > kCancellation * syy[k]) {
-          recompute(a, kCouples, k, p, q, window, r);
-        }
-      }
+  // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
+  // data-dependent but deterministic rule, so batch and stream still agree).
+  void recompute_spikes(double* a, const std::array<double, kCouples>& spike, int window, uint64_t r) const {
+    // Spikes are rare: one OR over the flag bits (vectorised) usually ends the search.
+    uint64_t any = 0;
+    for (double flag : spike) {
+      uint64_t bits;
+      std::memcpy(&bits, &flag, sizeof bits);
+      any |= bits;
+    }
+    if (any == 0) return;
+    for (int k = 0; k < kCouples; ++k) {
+      if (spike[k] != 0.0) recompute(a, kCouples, k, couple_x_[k], couple_y_[k], window, r);
     }
   }
 
@@ -370,87 +556,6 @@ class CorrKernel final : public CrossKernel {
     for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
   }
 
-  // Pearson correlations of accumulators [k0, k1) from their sums, branch-free (the loop
-  // vectorises): (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than
-  // W/2 (or 2) rows, no non-zero value, or a centred sum of squares <= kCorrZeroVariance x
-  // the uncentred one; clamped to [-1, 1].
-  static void correlations(const double* a, int count, int k0, int k1, int window, double* out) {
-    const double n_min = std::max(2.0, static_cast<double>(window / 2));
-    const double* nn = a + kN * count;
-    const double* nzx = a + kNzx * count;
-    const double* nzy = a + kNzy * count;
-    const double* sx = a + kSx * count;
-    const double* sy = a + kSy * count;
-    const double* sxx = a + kSxx * count;
-    const double* syy = a + kSyy * count;
-    const double* sxy = a + kSxy * count;
-    for (int k = k0; k < k1; ++k) {
-      const double n = nn[k];
-      const double vx = n * sxx[k] - sx[k] * sx[k];
-      const double vy = n * syy[k] - sy[k] * sy[k];
-      const bool ok = n >= n_min && nzx[k] > 0.0 && nzy[k] > 0.0 && vx > kCorrZeroVariance * n * sxx[k] &&
-                      vy > kCorrZeroVariance * n * syy[k];
-      const double c = (n * sxy[k] - sx[k] * sy[k]) / std::sqrt(ok ? vx * vy : 1.0);
-      out[k] = ok ? std::min(1.0, std::max(-1.0, c)) : kNull;
-    }
-  }
-
-  void write_columns(int p) {
-    double* o = out_[p].data();
-    std::array<double, 2 * kRelated> disp{};
-    int nd = 0;
-    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      const std::vector<double>& corr = mat_corr_[wi];
-      double* ow = o + 6 * wi;
-      const bool collect = kCorrWindows[wi] == kCorrDispersionWindow;
-      for (int side = 0; side < 2; ++side) {
-        const auto& rel = side == 0 ? base_rel_[p] : quote_rel_[p];
-        const int nrel = side == 0 ? base_n_[p] : quote_n_[p];
-        double sum = 0.0, mn = 0.0, mx = 0.0;
-        int n = 0;
-        for (int i = 0; i < nrel; ++i) {
-          const double c = corr[couple_[p][rel[i].q]];
-          if (std::isnan(c)) continue;
-          const double v = rel[i].o * c;
-          if (n == 0 || v < mn) mn = v;
-          if (n == 0 || v > mx) mx = v;
-          sum += v;
-          ++n;
-          if (collect) disp[nd++] = v;
-        }
-        ow[3 * side + 0] = n > 0 ? sum / n : kNull;
-        ow[3 * side + 1] = n > 0 ? mn : kNull;
-        ow[3 * side + 2] = n > 0 ? mx : kNull;
-      }
-      double sum = 0.0;
-      int n = 0;
-      for (int q = 0; q < kPairCount; ++q) {
-        if (q == p || !in_universe_[q]) continue;
-        const double c = corr[couple_[p][q]];
-        if (std::isnan(c)) continue;
-        sum += std::fabs(c);
-        ++n;
-      }
-      o[kCorrMarketOffset + wi] = n > 0 ? sum / n : kNull;
-    }
-    for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
-      const int j = static_cast<int>(si) * kPairCount * 2 + p * 2;
-      o[kCorrStrengthOffset + si] = other_corr_[j];
-      o[kCorrStrengthOffset + kCorrStrengthWindows.size() + si] = -other_corr_[j + 1];
-    }
-    o[kCorrLeadLagOffset] = other_corr_[kStrengthAccs + p];
-    if (nd >= 2) {
-      double mean = 0.0;
-      for (int i = 0; i < nd; ++i) mean += disp[i];
-      mean /= nd;
-      double ss = 0.0;
-      for (int i = 0; i < nd; ++i) ss += (disp[i] - mean) * (disp[i] - mean);
-      o[kCorrDispersionOffset] = std::sqrt(ss / nd);
-    } else {
-      o[kCorrDispersionOffset] = kNull;
-    }
-  }
-
   std::array<bool, kPairCount> in_universe_;
   std::array<std::array<Related, kRelated>, kPairCount> base_rel_{}, quote_rel_{};
   std::array<int, kPairCount> base_n_{}, quote_n_{};
@@ -464,11 +569,16 @@ class CorrKernel final : public CrossKernel {
   std::vector<double> other_;                                      // kFields x kOtherAccs
   std::vector<double> other_corr_;                                 // kOtherAccs
   std::vector<double> ring_;                                       // kSeries x kRing
+  // The same values row by row (kRing x kSeries), not saved: the rows leaving the windows are
+  // read from here (3 x 8 cache lines per grid row instead of 3 x 64 from ring_, whose
+  // series-major order serves the exact recomputations over a window).
+  std::vector<double> ring_rows_;
   uint64_t rows_ = 0;
   std::array<double, kPairCount> prev_l_{};
   std::array<double, kCurrencyCount> prev_s_{};
   std::array<double, kPairCount> prev_m_{};
-  std::array<std::array<double, kCorrColumns>, kPairCount> out_{};
+  LaneIndex lane_index_;
+  alignas(64) std::array<std::array<double, kLanes>, kCorrColumns> out_{};  // column x pair slot
 };
 
 }  // namespace
