@@ -5,7 +5,6 @@
 // numerics); the six term covariances by RollingCoMoments<4>.
 #include <array>
 #include <string>
-#include <utility>
 
 #include "features/families.h"
 #include "features/reg_quadratic.h"
@@ -83,10 +82,10 @@ class RegWindowLanes {
     out.put<uint64_t>(run_);
     for (size_t i = 0; i < kNW; ++i) {
       values_[i].save(out);
-      for (const Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_}) out.put((*a)[i]);
+      for (const Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) out.put((*a)[i]);
       rows_[i].save(out);
       for (size_t k = 0; k < kSeries; ++k) {
-        for (const auto* a : {&cref_, &cs_, &csq_, &cpeak_}) out.put((*a)[k][i]);
+        for (const auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) out.put((*a)[k][i]);
       }
       for (size_t p = 0; p < kPairs; ++p) out.put(csxy_[p][i]);
       out.put(csince_[i]);
@@ -97,10 +96,10 @@ class RegWindowLanes {
     run_ = in.get<uint64_t>();
     for (size_t i = 0; i < kNW; ++i) {
       values_[i].load(in);
-      for (Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_}) in.get((*a)[i]);
+      for (Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) in.get((*a)[i]);
       rows_[i].load(in);
       for (size_t k = 0; k < kSeries; ++k) {
-        for (auto* a : {&cref_, &cs_, &csq_, &cpeak_}) in.get((*a)[k][i]);
+        for (auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) in.get((*a)[k][i]);
       }
       for (size_t p = 0; p < kPairs; ++p) in.get(csxy_[p][i]);
       in.get(csince_[i]);
@@ -125,16 +124,17 @@ class RegWindowLanes {
     prev_y_ = y;
 
     // Fit: evict, slide, re-anchor where due (RollingQuadraticFit::push).
-    alignas(64) Lanes evicted{};
+    std::array<double, kNW> evicted_values{};
     std::array<bool, kNW> was_full;
     for (size_t i = 0; i < kNW; ++i) {
       was_full[i] = values_[i].full();
-      values_[i].push(y, &evicted[i]);
+      values_[i].push(y, &evicted_values[i]);
     }
-    alignas(64) Lanes due;
+    alignas(64) Lanes evicted, due;
+    set_lanes(evicted, evicted_values);
     slide_fit(y, evicted, due);
     for (size_t i = 0; i < kNW; ++i) {
-      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i);
+      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= w_[i]);
     }
 
     // Fit columns (RollingQuadraticFit::evaluate).
@@ -142,19 +142,27 @@ class RegWindowLanes {
     evaluate(y, f);
 
     // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push).
-    alignas(64) std::array<Lanes, kSeries> old{};
-    std::array<bool, kNW> cov_was_full, pushed;
+    std::array<TermRow, kNW> evicted_rows{};
+    std::array<double, kNW> pushed_values{};
+    std::array<bool, kNW> cov_was_full;
     for (size_t i = 0; i < kNW; ++i) {
       cov_was_full[i] = rows_[i].full();
-      pushed[i] = values_[i].full();
-      if (!pushed[i]) continue;
-      TermRow evicted_row{};
-      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]}, &evicted_row);
-      for (size_t k = 0; k < kSeries; ++k) old[k][i] = evicted_row[k];
+      if (!values_[i].full()) continue;
+      pushed_values[i] = 1.0;
+      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]}, &evicted_rows[i]);
     }
-    slide_cov(f, old, due);
+    alignas(64) std::array<Lanes, kSeries> old;
+    for (size_t k = 0; k < kSeries; ++k) {
+      set_lanes(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
+                         evicted_rows[4][k], evicted_rows[5][k]});
+    }
+    alignas(64) Lanes pushed;
+    set_lanes(pushed, pushed_values);
+    slide_cov(f, old, pushed, due);
     for (size_t i = 0; i < kNW; ++i) {
-      if (pushed[i] && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) anchor_cov(i);
+      if (pushed_values[i] != 0 && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) {
+        anchor_cov(i, !cov_was_full[i] || csince_[i] >= w_[i]);
+      }
     }
     alignas(64) std::array<Lanes, kPairs> cov;
     covariances(cov);
@@ -191,6 +199,7 @@ class RegWindowLanes {
       const double peak = peak_[l] < q ? q : peak_[l];  // std::max(peak, q)
       peak_[l] = peak;
       since_[l] += 1.0;
+      pushed_sum_[l] += y;
       due[l] = ((since_[l] >= w_[l]) | collapsed(peak, q - u0 * (u0 * inv_w_[l]), w_[l], ref_[l])) ? 1.0 : 0.0;
     }
   }
@@ -251,63 +260,99 @@ class RegWindowLanes {
     }
   }
 
-  // Calls f.template operator()<p, i, j>() for the term pairs p = (i, j) in order, with
-  // compile-time indices so that each pair's lane loop is vectorised on its own.
-  template <typename F>
-  __attribute__((always_inline)) static inline void for_each_pair(F&& f) {
-    [&]<size_t... p>(std::index_sequence<p...>) {
-      (f.template operator()<p, kPairFirst[p], kPairSecond[p]>(), ...);
-    }(std::make_index_sequence<kPairs>{});
+  // The lanes from the windows' values, built in registers: a vector load of lanes just
+  // stored one by one would wait for those stores (store-forwarding stall).
+  __attribute__((always_inline)) static inline void set_lanes(Lanes& out, const std::array<double, kNW>& v) {
+    typedef double LaneVector __attribute__((vector_size(sizeof(Lanes))));
+    const LaneVector x = {v[0], v[1], v[2], v[3], v[4], v[5], 0.0, 0.0};
+    __builtin_memcpy(out.data(), &x, sizeof x);
   }
 
-  // RollingCoMoments<4>::push after the eviction, per lane; due = re-anchor now. Loops
-  // run lane-innermost so that each statement is one vector operation.
+  // RollingCoMoments<4>::push after the eviction, per lane; due = re-anchor now. The
+  // series and pairs are compile-time indices (one function call each, inlined) so that
+  // every lane loop is vectorised on its own.
   __attribute__((always_inline)) inline void slide_cov(const std::array<Lanes, 9>& f,
-                                                       const std::array<Lanes, kSeries>& old, Lanes& due) {
-    static constexpr std::array<Fit, kSeries> kTerms = {kQuad, kLin, kConst, kResid};
+                                                       const std::array<Lanes, kSeries>& old, const Lanes& pushed,
+                                                       Lanes& due) {
     alignas(64) std::array<Lanes, kSeries> dn, dold;
-    for (size_t k = 0; k < kSeries; ++k) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        dn[k][l] = f[kTerms[k]][l] - cref_[k][l];
-        dold[k][l] = old[k][l] - cref_[k][l];
-        cs_[k][l] += dn[k][l] - dold[k][l];
-        csq_[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
-      }
-    }
-    for_each_pair([&]<size_t p, size_t i, size_t j>() {
-      for (size_t l = 0; l < kLanes; ++l) csxy_[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
-    });
+    slide_series<0>(f[kQuad], old, pushed, dn, dold);
+    slide_series<1>(f[kLin], old, pushed, dn, dold);
+    slide_series<2>(f[kConst], old, pushed, dn, dold);
+    slide_series<3>(f[kResid], old, pushed, dn, dold);
+    slide_pair<0>(dn, dold);
+    slide_pair<1>(dn, dold);
+    slide_pair<2>(dn, dold);
+    slide_pair<3>(dn, dold);
+    slide_pair<4>(dn, dold);
+    slide_pair<5>(dn, dold);
     alignas(64) Lanes any_collapsed{};
-    for (size_t k = 0; k < kSeries; ++k) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const double sq = csq_[k][l], s = cs_[k][l];
-        const double peak = cpeak_[k][l] < sq ? sq : cpeak_[k][l];  // std::max(peak, sq)
-        cpeak_[k][l] = peak;
-        any_collapsed[l] = collapsed(peak, sq - s * (s * inv_w_[l]), w_[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
-      }
-    }
+    series_collapsed<0>(any_collapsed);
+    series_collapsed<1>(any_collapsed);
+    series_collapsed<2>(any_collapsed);
+    series_collapsed<3>(any_collapsed);
     for (size_t l = 0; l < kLanes; ++l) {
       csince_[l] += 1.0;
       due[l] = (csince_[l] >= w_[l]) ? 1.0 : any_collapsed[l];
     }
   }
+  template <size_t k>
+  __attribute__((always_inline)) inline void slide_series(const Lanes& x, const std::array<Lanes, kSeries>& old,
+                                                          const Lanes& pushed, std::array<Lanes, kSeries>& dn,
+                                                          std::array<Lanes, kSeries>& dold) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      cpushed_sum_[k][l] = pushed[l] != 0 ? cpushed_sum_[k][l] + x[l] : cpushed_sum_[k][l];
+      dn[k][l] = x[l] - cref_[k][l];
+      dold[k][l] = old[k][l] - cref_[k][l];
+      cs_[k][l] += dn[k][l] - dold[k][l];
+      csq_[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
+    }
+  }
+  template <size_t p>
+  __attribute__((always_inline)) inline void slide_pair(const std::array<Lanes, kSeries>& dn,
+                                                        const std::array<Lanes, kSeries>& dold) {
+    constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
+    for (size_t l = 0; l < kLanes; ++l) csxy_[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
+  }
+  template <size_t k>
+  __attribute__((always_inline)) inline void series_collapsed(Lanes& any_collapsed) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double sq = csq_[k][l], s = cs_[k][l];
+      const double peak = cpeak_[k][l] < sq ? sq : cpeak_[k][l];  // std::max(peak, sq)
+      cpeak_[k][l] = peak;
+      any_collapsed[l] = collapsed(peak, sq - s * (s * inv_w_[l]), w_[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
+    }
+  }
 
   // RollingCoMoments<4>::covariances per lane.
   __attribute__((always_inline)) inline void covariances(std::array<Lanes, kPairs>& out) const {
-    for_each_pair([&]<size_t p, size_t i, size_t j>() {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * inv_w_[l]);
-        out[p][l] = m * m <= noise2_[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * inv_n1_[l];
-      }
-    });
+    covariance<0>(out);
+    covariance<1>(out);
+    covariance<2>(out);
+    covariance<3>(out);
+    covariance<4>(out);
+    covariance<5>(out);
+  }
+  template <size_t p>
+  __attribute__((always_inline)) inline void covariance(std::array<Lanes, kPairs>& out) const {
+    constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * inv_w_[l]);
+      out[p][l] = m * m <= noise2_[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * inv_n1_[l];
+    }
   }
 
   // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse).
-  __attribute__((noinline)) void anchor_fit(size_t i) {
+  // regular: exactly W pushes since the last anchoring (or the first fill), so the window
+  // holds exactly the values summed in pushed_sum_, oldest first: the first pass, done.
+  __attribute__((noinline)) void anchor_fit(size_t i, bool regular) {
     const RegRing<double>& values = values_[i];
     since_[i] = 0;
-    double s = 0;
-    values.for_each([&](double y) { s += y; });
+    double s = pushed_sum_[i];
+    pushed_sum_[i] = 0;
+    if (!regular) {
+      s = 0;
+      values.for_each([&](double y) { s += y; });
+    }
     const double ref = s / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = w_[i] * w_[i] - 1.0;
@@ -330,13 +375,21 @@ class RegWindowLanes {
   }
 
   // RollingCoMoments<4>::anchor for window i; local accumulators, same order.
-  __attribute__((noinline)) void anchor_cov(size_t i) {
+  // regular: as for anchor_fit (cpushed_sum_ is the first pass).
+  __attribute__((noinline)) void anchor_cov(size_t i, bool regular) {
     const RegRing<TermRow>& rows = rows_[i];
     csince_[i] = 0;
-    TermRow sum{};
-    rows.for_each([&](const TermRow& r) {
-      for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
-    });
+    TermRow sum;
+    for (size_t k = 0; k < kSeries; ++k) {
+      sum[k] = cpushed_sum_[k][i];
+      cpushed_sum_[k][i] = 0;
+    }
+    if (!regular) {
+      sum = TermRow{};
+      rows.for_each([&](const TermRow& r) {
+        for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
+      });
+    }
     TermRow ref, s{}, sq{};
     for (size_t k = 0; k < kSeries; ++k) ref[k] = sum[k] / static_cast<double>(rows.size());
     std::array<double, kPairs> sxy{};
@@ -368,6 +421,10 @@ class RegWindowLanes {
   alignas(64) std::array<Lanes, kSeries> cref_{}, cs_{}, csq_{}, cpeak_{};
   alignas(64) std::array<Lanes, kPairs> csxy_{};
   alignas(64) Lanes csince_{};
+  // Sums of the values / term rows pushed since the last anchoring, in push order (the
+  // first pass of the next regular anchoring, accumulated as the values arrive).
+  alignas(64) Lanes pushed_sum_{};
+  alignas(64) std::array<Lanes, kSeries> cpushed_sum_{};
   double prev_y_ = kNull;
   uint64_t run_ = 0;
   std::array<RegRing<double>, kNW> values_;
