@@ -376,7 +376,7 @@ class RegWindowLanes {
 
   // RollingCoMoments<4>::anchor for window i; local accumulators, same order.
   // regular: as for anchor_fit (cpushed_sum_ is the first pass).
-  __attribute__((noinline)) void anchor_cov(size_t i, bool regular) {
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i, bool regular) {
     const RegRing<TermRow>& rows = rows_[i];
     csince_[i] = 0;
     TermRow sum;
@@ -390,28 +390,33 @@ class RegWindowLanes {
         for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
       });
     }
-    TermRow ref, s{}, sq{};
+    TermRow ref;
     for (size_t k = 0; k < kSeries; ++k) ref[k] = sum[k] / static_cast<double>(rows.size());
-    std::array<double, kPairs> sxy{};
+    // Second pass in 4-wide vectors, one accumulator per lane with the scalar loop's
+    // operations in the same order (bit-identical): lanes = the 4 series, and the 6
+    // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
+    // vectorisation of the scalar loop stalled on store forwarding.)
+    typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+    Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};
+    __builtin_memcpy(&ref4, ref.data(), sizeof ref4);
     rows.for_each([&](const TermRow& r) {
-      TermRow d;
-      for (size_t k = 0; k < kSeries; ++k) {
-        d[k] = r[k] - ref[k];
-        s[k] += d[k];
-        sq[k] += d[k] * d[k];
-      }
-      size_t p = 0;
-      for (size_t a = 0; a < kSeries; ++a) {
-        for (size_t b = a + 1; b < kSeries; ++b, ++p) sxy[p] += d[a] * d[b];
-      }
+      Quad x;
+      __builtin_memcpy(&x, r.data(), sizeof x);
+      const Quad d = x - ref4;
+      s4 += d;
+      sq4 += d * d;
+      sxy_a += __builtin_shufflevector(d, d, 0, 0, 0, 1) * __builtin_shufflevector(d, d, 1, 2, 3, 2);
+      sxy_b += __builtin_shufflevector(d, d, 1, 2, 1, 2) * __builtin_shufflevector(d, d, 3, 3, 3, 3);
     });
     for (size_t k = 0; k < kSeries; ++k) {
       cref_[k][i] = ref[k];
-      cs_[k][i] = s[k];
-      csq_[k][i] = sq[k];
-      cpeak_[k][i] = sq[k];
+      cs_[k][i] = s4[k];
+      csq_[k][i] = sq4[k];
+      cpeak_[k][i] = sq4[k];
     }
-    for (size_t p = 0; p < kPairs; ++p) csxy_[p][i] = sxy[p];
+    for (size_t p = 0; p < 4; ++p) csxy_[p][i] = sxy_a[p];
+    csxy_[4][i] = sxy_b[0];
+    csxy_[5][i] = sxy_b[1];
   }
 
   // Window constants.
