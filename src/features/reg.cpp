@@ -31,10 +31,10 @@ constexpr int kBqxLag = 15;  // first non-NULL q = bqx_w15_return is row 15
 class RegWindowLanes {
  public:
   static constexpr size_t kNW = kWindows.size();
-  static constexpr size_t kLanes = 8;
+  static constexpr size_t kLanes = kRegLanes;
   static constexpr size_t kSeries = 4;  // quad, lin, const, resid
   static constexpr size_t kPairs = kSeries * (kSeries - 1) / 2;
-  using Lanes = std::array<double, kLanes>;
+  using Lanes = RegLanes;
   using TermRow = std::array<double, kSeries>;
   // The term pairs in RollingCoMoments order: (0,1), (0,2), (0,3), (1,2), (1,3), (2,3).
   static constexpr std::array<size_t, kPairs> kPairFirst = {0, 0, 0, 1, 1, 2};
@@ -64,7 +64,7 @@ class RegWindowLanes {
   // One bar of y (not NULL) for all windows; writes the 15 columns of each window.
   void step(double y, double* out, size_t columns_per_window) {
 #if defined(__x86_64__)
-    if (has_avx512()) return step_avx512(y, out, columns_per_window);
+    if (reg_cpu_has_avx512f()) return step_avx512(y, out, columns_per_window);
 #endif
     step_lanes(y, out, columns_per_window);
   }
@@ -108,10 +108,6 @@ class RegWindowLanes {
 
  private:
 #if defined(__x86_64__)
-  static bool has_avx512() {
-    static const bool has = __builtin_cpu_supports("avx512f");
-    return has;
-  }
   // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/blend).
   __attribute__((target("avx512f"))) void step_avx512(double y, double* out, size_t columns_per_window) {
     step_lanes(y, out, columns_per_window);
@@ -131,7 +127,7 @@ class RegWindowLanes {
       values_[i].push(y, &evicted_values[i]);
     }
     alignas(64) Lanes evicted, due;
-    set_lanes(evicted, evicted_values);
+    set_reg_lanes(evicted, evicted_values);
     slide_fit(y, evicted, due);
     for (size_t i = 0; i < kNW; ++i) {
       if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= w_[i]);
@@ -153,11 +149,11 @@ class RegWindowLanes {
     }
     alignas(64) std::array<Lanes, kSeries> old;
     for (size_t k = 0; k < kSeries; ++k) {
-      set_lanes(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
+      set_reg_lanes<kNW>(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
                          evicted_rows[4][k], evicted_rows[5][k]});
     }
     alignas(64) Lanes pushed;
-    set_lanes(pushed, pushed_values);
+    set_reg_lanes(pushed, pushed_values);
     slide_cov(f, old, pushed, due);
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) {
@@ -258,14 +254,6 @@ class RegWindowLanes {
       f[kSlope][l] = slope;
       f[kVertex][l] = vertex;
     }
-  }
-
-  // The lanes from the windows' values, built in registers: a vector load of lanes just
-  // stored one by one would wait for those stores (store-forwarding stall).
-  __attribute__((always_inline)) static inline void set_lanes(Lanes& out, const std::array<double, kNW>& v) {
-    typedef double LaneVector __attribute__((vector_size(sizeof(Lanes))));
-    const LaneVector x = {v[0], v[1], v[2], v[3], v[4], v[5], 0.0, 0.0};
-    __builtin_memcpy(out.data(), &x, sizeof x);
   }
 
   // RollingCoMoments<4>::push after the eviction, per lane; due = re-anchor now. The

@@ -131,7 +131,7 @@ class RegRing {
   }
   // Calls f(value) for every value, oldest first.
   template <typename F>
-  void for_each(F&& f) const {
+  __attribute__((always_inline)) inline void for_each(F&& f) const {
     const size_t start = size_ == data_.size() ? head_ : 0;
     const size_t first_run = std::min(size_, data_.size() - start);
     for (size_t i = 0; i < first_run; ++i) f(data_[start + i]);
@@ -154,6 +154,30 @@ class RegRing {
   size_t head_ = 0;
   size_t size_ = 0;
 };
+
+// SIMD across windows (reg.cpp, regdiag.cpp): the windows of a family side by side as the
+// lanes of std::array<double, kRegLanes> (8 = one AVX-512 register), structure-of-arrays.
+// Per-lane add/sub/mul/div/sqrt/compare/select are the scalar IEEE operations, so the lanes
+// give the scalar classes' bits exactly.
+inline constexpr size_t kRegLanes = 8;
+using RegLanes = std::array<double, kRegLanes>;
+
+// The lanes from up to 8 values (the rest 0), built in registers: a vector load of lanes
+// just stored one by one would wait for those stores (store-forwarding stall).
+template <size_t N>
+inline __attribute__((always_inline)) void set_reg_lanes(RegLanes& out, const std::array<double, N>& v) {
+  static_assert(N == 6, "the reg families have 6 windows");
+  typedef double LaneVector __attribute__((vector_size(sizeof(RegLanes))));
+  const LaneVector x = {v[0], v[1], v[2], v[3], v[4], v[5], 0.0, 0.0};
+  __builtin_memcpy(out.data(), &x, sizeof x);
+}
+
+#if defined(__x86_64__)
+inline bool reg_cpu_has_avx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+#endif
 
 class RollingQuadraticFit {
  public:
