@@ -120,11 +120,11 @@ class RegWindowLanes {
     prev_y_ = y;
 
     // Fit: evict, slide, re-anchor where due (RollingQuadraticFit::push).
-    std::array<double, kNW> evicted_values{};
+    std::array<double, kNW> evicted_values;
     std::array<bool, kNW> was_full;
     for (size_t i = 0; i < kNW; ++i) {
       was_full[i] = values_[i].full();
-      values_[i].push(y, &evicted_values[i]);
+      evicted_values[i] = values_[i].push_evict(y);
     }
     alignas(64) Lanes evicted, due;
     set_reg_lanes(evicted, evicted_values);
@@ -145,7 +145,7 @@ class RegWindowLanes {
       cov_was_full[i] = rows_[i].full();
       if (!values_[i].full()) continue;
       pushed_values[i] = 1.0;
-      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]}, &evicted_rows[i]);
+      evicted_rows[i] = rows_[i].push_evict({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]});
     }
     alignas(64) std::array<Lanes, kSeries> old;
     for (size_t k = 0; k < kSeries; ++k) {

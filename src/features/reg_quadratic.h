@@ -116,6 +116,13 @@ class RegRing {
     // The next push evicts data_[head_], written one window ago (cold): fetch it now.
     prefetch_write(&data_[head_], sizeof(T));
   }
+  // Pushes a value and returns the evicted oldest value (T{} while the ring fills). By
+  // value, so that callers can keep it in registers.
+  __attribute__((always_inline)) inline T push_evict(const T& value) {
+    T evicted{};
+    push(value, &evicted);
+    return evicted;
+  }
   // front(0) = oldest, front(1) = second oldest (k < size()).
   const T& front(size_t k) const {
     size_t i = (size_ == data_.size() ? head_ : 0) + k;
@@ -167,8 +174,13 @@ using RegLanes = std::array<double, kRegLanes>;
 template <size_t N>
 inline __attribute__((always_inline)) void set_reg_lanes(RegLanes& out, const std::array<double, N>& v) {
   static_assert(N == 6, "the reg families have 6 windows");
-  typedef double LaneVector __attribute__((vector_size(sizeof(RegLanes))));
-  const LaneVector x = {v[0], v[1], v[2], v[3], v[4], v[5], 0.0, 0.0};
+  // Pairs, then halves, then the whole (GCC otherwise merges the halves through memory).
+  typedef double Pair __attribute__((vector_size(2 * sizeof(double))));
+  typedef double Half __attribute__((vector_size(4 * sizeof(double))));
+  typedef double Whole __attribute__((vector_size(sizeof(RegLanes))));
+  const Pair p0 = {v[0], v[1]}, p1 = {v[2], v[3]}, p2 = {v[4], v[5]}, p3 = {0.0, 0.0};
+  const Half low = __builtin_shufflevector(p0, p1, 0, 1, 2, 3), high = __builtin_shufflevector(p2, p3, 0, 1, 2, 3);
+  const Whole x = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
   __builtin_memcpy(out.data(), &x, sizeof x);
 }
 
