@@ -32,7 +32,10 @@ std::string reg_column(const std::string& domain, int w, const char* name) {
 
 double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
 
-using R2Row = RegLanes;  // the 6 windows' r2 (lanes 6, 7 unused)
+// The r2 of both domains' 6 windows: rate in lanes 0..5, bqx in lanes 8..13 (6, 7, 14, 15
+// unused). One ring for both, so that the two domains' sums are independent vector
+// chains in the same loop.
+using R2Row = std::array<double, 2 * kRegLanes>;
 
 // Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
 // windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
@@ -41,13 +44,13 @@ __attribute__((always_inline)) inline void sample_std10(const RegRing<R2Row>& r,
   const double n = static_cast<double>(r.size());
   R2Row s{}, m2{};
   r.for_each([&](const R2Row& v) __attribute__((always_inline)) {
-    for (size_t i = 0; i < kRegLanes; ++i) s[i] += v[i];
+    for (size_t i = 0; i < s.size(); ++i) s[i] += v[i];
   });
-  for (size_t i = 0; i < kRegLanes; ++i) s[i] /= n;  // means
+  for (size_t i = 0; i < s.size(); ++i) s[i] /= n;  // means
   r.for_each([&](const R2Row& v) __attribute__((always_inline)) {
-    for (size_t i = 0; i < kRegLanes; ++i) m2[i] += (v[i] - s[i]) * (v[i] - s[i]);
+    for (size_t i = 0; i < s.size(); ++i) m2[i] += (v[i] - s[i]) * (v[i] - s[i]);
   });
-  for (size_t i = 0; i < kRegLanes; ++i) out[i] = std::sqrt(m2[i] / (n - 1));
+  for (size_t i = 0; i < s.size(); ++i) out[i] = std::sqrt(m2[i] / (n - 1));
 }
 
 // The lag-1 autocorrelations of the 6 windows' residuals side by side (SIMD lanes,
@@ -71,10 +74,16 @@ class Lag1Lanes {
     for (size_t i = 0; i < kNW; ++i) values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
   }
 
-  // Pushes e[i] into window i where e[i] is not NULL; value[i] = the autocorrelation of
-  // window i (NULL while filling or where e[i] is NULL); level as in
-  // RollingLag1Autocorr::value.
-  __attribute__((always_inline)) inline void push(const Lanes& e, const Lanes& level, Lanes& value) {
+  // What value() needs from push(): the oldest value after the push, and where the
+  // autocorrelation is defined (pushed and full).
+  struct Pushed {
+    alignas(64) Lanes first_raw, ready;
+  };
+
+  // Pushes e[i] into window i where e[i] is not NULL (value() then gives the
+  // autocorrelations; split so that both domains' pushes, then both domains' values,
+  // run side by side).
+  __attribute__((always_inline)) inline Pushed push(const Lanes& e) {
     std::array<double, kNW> oldest{}, second{}, newest{}, pushed_values{};
     std::array<bool, kNW> was_full;
     for (size_t i = 0; i < kNW; ++i) {
@@ -119,12 +128,20 @@ class Lag1Lanes {
       }
       if (values_[i].full()) first_values[i] = values_[i].front(0);
     }
-    alignas(64) Lanes first_raw, ready;
-    set_reg_lanes(first_raw, first_values);
+    Pushed out;
+    set_reg_lanes(out.first_raw, first_values);
     std::array<double, kNW> ready_values{};
     for (size_t i = 0; i < kNW; ++i) ready_values[i] = pushed_values[i] != 0 && values_[i].full() ? 1.0 : 0.0;
-    set_reg_lanes(ready, ready_values);
-    // RollingLag1Autocorr::value.
+    set_reg_lanes(out.ready, ready_values);
+    return out;
+  }
+
+  // RollingLag1Autocorr::value per lane after push(e): NULL while filling or where e[i]
+  // is NULL; level as in RollingLag1Autocorr::value.
+  __attribute__((always_inline)) inline void value(const Lanes& e, const Lanes& level, const Pushed& pushed,
+                                                   Lanes& value) const {
+    const Lanes& first_raw = pushed.first_raw;
+    const Lanes& ready = pushed.ready;
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = ref_[l];
       const double first = first_raw[l] - ref, last = e[l] - ref;
@@ -213,42 +230,59 @@ class DomainDiag {
       for (int k = 0; k < kNumInputs; ++k) idx_[i][static_cast<size_t>(k)] = layout.index_of(reg_column(domain, kWindows[i], kInputs[static_cast<size_t>(k)]));
     }
     slope60_ = RegRing<double>(kAccelLag + 1);
-    r2_ = RegRing<R2Row>(kStdRows);
   }
 
-  __attribute__((always_inline)) inline void update(const double* row, double* out) {
+  // The reg columns this domain reads, per window and as lanes.
+  struct Inputs {
     std::array<std::array<double, kNumInputs>, kNW> v;
+    alignas(64) Lanes quad, lin, pred, resid, r2, rmse, level;
+  };
+
+  // The bar's work in phases, so that the caller can put the two domains' independent
+  // (latency-bound) phases side by side: read, push_autocorr, autocorr value, finish.
+  __attribute__((always_inline)) inline Inputs read(const double* row) const {
+    Inputs in;
+    auto& v = in.v;
     for (size_t i = 0; i < kNW; ++i) {
       for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[idx_[i][k]];
     }
     // The per-window inputs as lanes.
-    auto lanes_of = [&](Input in, Lanes& out) {
-      set_reg_lanes<kNW>(out, {v[0][in], v[1][in], v[2][in], v[3][in], v[4][in], v[5][in]});
+    auto lanes_of = [&](Input k, Lanes& out) {
+      set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
     };
-    alignas(64) Lanes quad, lin, pred, resid, r2, rmse;
-    lanes_of(kQuad, quad);
-    lanes_of(kLin, lin);
-    lanes_of(kPred, pred);
-    lanes_of(kResid, resid);
-    lanes_of(kR2, r2);
-    lanes_of(kRmse, rmse);
-    auto all = [&](Input in) {
+    lanes_of(kQuad, in.quad);
+    lanes_of(kLin, in.lin);
+    lanes_of(kPred, in.pred);
+    lanes_of(kResid, in.resid);
+    lanes_of(kR2, in.r2);
+    lanes_of(kRmse, in.rmse);
+    for (size_t l = 0; l < kLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
+    return in;
+  }
+  __attribute__((always_inline)) inline Lag1Lanes::Pushed push_autocorr(const Inputs& in) {
+    return autocorr_.push(in.resid);
+  }
+  // resid_autocorr (NULL where the residual is NULL or the window is still filling)
+  __attribute__((always_inline)) inline void autocorr(const Inputs& in, const Lag1Lanes::Pushed& pushed,
+                                                      Lanes& out) const {
+    autocorr_.value(in.resid, in.level, pushed, out);
+  }
+
+  // The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes).
+  __attribute__((always_inline)) inline void finish(const Inputs& in, const Lanes& r2std, const Lanes& autocorr,
+                                                    double* out) {
+    const auto& v = in.v;
+    const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
+    auto all = [&](Input k) {
       for (size_t i = 0; i < kNW; ++i) {
-        if (is_null(v[i][in])) return false;
+        if (is_null(v[i][k])) return false;
       }
       return true;
     };
     const bool all_r2 = all(kR2);
-    R2Row r2std;
-    r2_.push(r2);
-    if (r2_.full()) {
-      sample_std10(r2_, r2std);
-    } else {
-      r2std.fill(kNull);
-    }
 
     // Per-window columns, all windows at once.
-    alignas(64) Lanes error_ratio, rank, term_ratio, level, autocorr;
+    alignas(64) Lanes error_ratio, rank, term_ratio;
     for (size_t l = 0; l < kLanes; ++l) {
       // pred_error_ratio
       const double ratio = std::fabs(resid[l]) / rmse[l];
@@ -260,10 +294,7 @@ class DomainDiag {
       // term_ratio
       const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
       term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
-      level[l] = std::fabs(pred[l]) + rmse[l];
     }
-    // resid_autocorr (NULL where the residual is NULL or the window is still filling)
-    autocorr_.push(resid, level, autocorr);
     for (size_t i = 0; i < kNW; ++i) {
       double* o = out + i * kPerWindow;
       o[0] = error_ratio[i];
@@ -275,10 +306,10 @@ class DomainDiag {
 
     double* c = out + kNW * kPerWindow;
     const size_t last = kNW - 1;  // w630
-    auto sign_agree = [&](Input in) {
-      if (!all(in)) return kNull;
+    auto sign_agree = [&](Input k) {
+      if (!all(k)) return kNull;
       int n = 0;
-      for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][in]) == sgn(v[0][in]) ? 1 : 0;
+      for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
       return static_cast<double>(n);
     };
     c[0] = sign_agree(kQuad);
@@ -323,27 +354,23 @@ class DomainDiag {
 
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
-    r2_.prefetch();
     autocorr_.prefetch();
     slope60_.prefetch();
   }
 
   void save(StateWriter& out) const {
     autocorr_.save(out);
-    r2_.save(out);
     slope60_.save(out);
     out.put(prev_quad60_);
   }
   void load(StateReader& in) {
     autocorr_.load(in);
-    r2_.load(in);
     slope60_.load(in);
     in.get(prev_quad60_);
   }
 
  private:
   std::array<std::array<int, kNumInputs>, kNW> idx_{};
-  RegRing<R2Row> r2_;
   Lag1Lanes autocorr_;
   RegRing<double> slope60_;
   double prev_quad60_ = kNull;
@@ -352,7 +379,7 @@ class DomainDiag {
 class RegDiagKernel final : public FamilyKernel {
  public:
   explicit RegDiagKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), rate_(*ctx.layout, "rate"), bqx_(*ctx.layout, "bqx") {}
+      : offset_(ctx.offset), rate_(*ctx.layout, "rate"), bqx_(*ctx.layout, "bqx"), r2_(kStdRows) {}
   void update(const BarInput&, double* row) override {
 #if defined(__x86_64__)
     if (reg_cpu_has_avx512f()) return update_avx512(row);
@@ -362,20 +389,45 @@ class RegDiagKernel final : public FamilyKernel {
   void prefetch() const override {
     rate_.prefetch();
     bqx_.prefetch();
+    r2_.prefetch();
   }
   void save(StateWriter& out) const override {
     rate_.save(out);
     bqx_.save(out);
+    r2_.save(out);
   }
   void load(StateReader& in) override {
     rate_.load(in);
     bqx_.load(in);
+    r2_.load(in);
   }
 
  private:
+  // The two domains are independent: their phases are interleaved so that the
+  // latency-bound chains (sums, divisions, square roots) of one overlap with the other's.
   __attribute__((always_inline)) inline void update_domains(double* row) {
-    rate_.update(row, row + offset_);
-    bqx_.update(row, row + offset_ + kDomainColumns);
+    const DomainDiag::Inputs rate_in = rate_.read(row), bqx_in = bqx_.read(row);
+    R2Row r2row, r2std;
+    for (size_t l = 0; l < kRegLanes; ++l) {
+      r2row[l] = rate_in.r2[l];
+      r2row[kRegLanes + l] = bqx_in.r2[l];
+    }
+    r2_.push(r2row);
+    if (r2_.full()) {
+      sample_std10(r2_, r2std);
+    } else {
+      r2std.fill(kNull);
+    }
+    alignas(64) RegLanes rate_std, bqx_std, rate_ac, bqx_ac;
+    for (size_t l = 0; l < kRegLanes; ++l) {
+      rate_std[l] = r2std[l];
+      bqx_std[l] = r2std[kRegLanes + l];
+    }
+    const Lag1Lanes::Pushed rate_pushed = rate_.push_autocorr(rate_in), bqx_pushed = bqx_.push_autocorr(bqx_in);
+    rate_.autocorr(rate_in, rate_pushed, rate_ac);
+    bqx_.autocorr(bqx_in, bqx_pushed, bqx_ac);
+    rate_.finish(rate_in, rate_std, rate_ac, row + offset_);
+    bqx_.finish(bqx_in, bqx_std, bqx_ac, row + offset_ + kDomainColumns);
   }
 #if defined(__x86_64__)
   // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/select).
@@ -384,6 +436,7 @@ class RegDiagKernel final : public FamilyKernel {
 
   int offset_;
   DomainDiag rate_, bqx_;
+  RegRing<R2Row> r2_;  // both domains' r2 of the last 10 rows
 };
 
 }  // namespace
