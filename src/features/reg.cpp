@@ -1,8 +1,9 @@
 // reg_rate and reg_bqx: rolling quadratic regression (FEATURES.md 1.2).
 // y = x (rate index) or q = bqx_w15_return (bqx domain). For each W the fit
-// y_k ~ a2 k^2 + a1 k + a0 over the W rows ending at t (k = W-1 is bar t) is kept by
-// RollingQuadraticFit in O(1) per bar (reg_quadratic.h explains the algebra and the
-// numerics); the six term covariances by RollingCoMoments<4>.
+// y_k ~ a2 k^2 + a1 k + a0 over the W rows ending at t (k = W-1 is bar t) is kept in
+// O(1) per bar with the arithmetic of RollingQuadraticFit (reg_quadratic.h explains the
+// algebra and the numerics), the six term covariances with that of RollingCoMoments<4>;
+// RegWindowLanes runs both for the 6 windows at once as SIMD lanes.
 #include <array>
 #include <string>
 

@@ -59,6 +59,12 @@
 // windows); for smoother windows the stated bound is |rmse_hat^2 - rmse^2| <= 1e-9 rmse^2
 // + kNoise * Q / W (tested on a sine + 1e-9 noise series, 1 - r2 down to ~6e-8, where
 // rmse is good to ~1e-7 relative); an exactly quadratic series gives rmse = 0.
+//
+// The families do not call these classes per window: reg.cpp (RegWindowLanes) and
+// regdiag.cpp (Lag1Lanes) run the same arithmetic for all 6 windows at once as SIMD lanes
+// (structure-of-arrays), operation for operation, so their bits equal these classes'.
+// A change to the arithmetic here must be made there too (reg_test / regdiag_test compare
+// the families against independent references; the engine hashes catch any drift).
 #pragma once
 
 #include <algorithm>
