@@ -18,6 +18,30 @@ constexpr int kColumnsPerWindow = 15;
 constexpr int kFitColumns = 9;
 constexpr int kBqxLag = 15;  // first non-NULL q = bqx_w15_return is row 15
 
+// The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
+// kernel: read-only, so it stays in cache while the kernels' own state is cold.
+struct WindowConstants {
+  alignas(64) RegLanes w, c, wc, inv_w, inv_nv, inv_nw, noise, lim, inv_n1, noise2;
+};
+WindowConstants make_window_constants() {
+  WindowConstants k;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double W = kWindows[l < kWindows.size() ? l : 0];
+    k.w[l] = W;
+    k.c[l] = W - 1;
+    k.wc[l] = 2.0 * (W - 1) * (W - 2);
+    k.inv_w[l] = 1.0 / W;
+    k.inv_nv[l] = 3.0 / (W * (W * W - 1));
+    k.inv_nw[l] = 5.0 / (4.0 * W * (W * W - 1) * (W * W - 4));
+    k.noise[l] = 16.0 * W * DBL_EPSILON;
+    k.lim[l] = 10.0 * W;
+    k.inv_n1[l] = 1.0 / (W - 1.0);
+    k.noise2[l] = (16.0 * W * DBL_EPSILON) * (16.0 * W * DBL_EPSILON);
+  }
+  return k;
+}
+const WindowConstants kWin = make_window_constants();
+
 // The 6 windows of one domain side by side, structure-of-arrays: lane i of every array is
 // window i (lanes 6 and 7 pad to 8 = one AVX-512 register or two AVX2 / four SSE2
 // registers; they carry window 0's constants and are never read). The per-bar arithmetic
@@ -42,20 +66,6 @@ class RegWindowLanes {
   static constexpr std::array<size_t, kPairs> kPairSecond = {1, 2, 3, 2, 3, 3};
 
   RegWindowLanes() {
-    for (size_t l = 0; l < kLanes; ++l) {
-      const int window = kWindows[l < kNW ? l : 0];
-      const double W = window;
-      w_[l] = W;
-      c_[l] = W - 1;
-      wc_[l] = 2.0 * (W - 1) * (W - 2);
-      inv_w_[l] = 1.0 / W;
-      inv_nv_[l] = 3.0 / (W * (W * W - 1));
-      inv_nw_[l] = 5.0 / (4.0 * W * (W * W - 1) * (W * W - 4));
-      noise_[l] = 16.0 * W * DBL_EPSILON;
-      lim_[l] = 10.0 * W;
-      inv_n1_[l] = 1.0 / (W - 1.0);
-      noise2_[l] = (16.0 * W * DBL_EPSILON) * (16.0 * W * DBL_EPSILON);
-    }
     for (size_t i = 0; i < kNW; ++i) {
       values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
       rows_[i] = RegRing<TermRow>(static_cast<size_t>(kWindows[i]));
@@ -131,7 +141,7 @@ class RegWindowLanes {
     set_reg_lanes(evicted, evicted_values);
     slide_fit(y, evicted, due);
     for (size_t i = 0; i < kNW; ++i) {
-      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= w_[i]);
+      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= kWin.w[i]);
     }
 
     // Fit columns (RollingQuadraticFit::evaluate).
@@ -158,7 +168,7 @@ class RegWindowLanes {
     slide_cov(f, old, pushed, due);
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) {
-        anchor_cov(i, !cov_was_full[i] || csince_[i] >= w_[i]);
+        anchor_cov(i, !cov_was_full[i] || csince_[i] >= kWin.w[i]);
       }
     }
     alignas(64) std::array<Lanes, kPairs> cov;
@@ -184,20 +194,20 @@ class RegWindowLanes {
     for (size_t l = 0; l < kLanes; ++l) {
       const double ad = evicted[l] - ref_[l], nd = y - ref_[l];
       const double k0 = u0_[l] - ad;
-      const double k1 = u1_[l] + c_[l] * ad;
-      const double k2 = v2_[l] - wc_[l] * ad;
+      const double k1 = u1_[l] + kWin.c[l] * ad;
+      const double k2 = v2_[l] - kWin.wc[l] * ad;
       const double kq = q_[l] - ad * ad;
       const double u0 = k0 + nd;
       u0_[l] = u0;
-      u1_[l] = (k1 - 2.0 * k0) + c_[l] * nd;
-      v2_[l] = ((k2 - 12.0 * k1) + 12.0 * k0) + wc_[l] * nd;
+      u1_[l] = (k1 - 2.0 * k0) + kWin.c[l] * nd;
+      v2_[l] = ((k2 - 12.0 * k1) + 12.0 * k0) + kWin.wc[l] * nd;
       const double q = kq + nd * nd;
       q_[l] = q;
       const double peak = peak_[l] < q ? q : peak_[l];  // std::max(peak, q)
       peak_[l] = peak;
       since_[l] += 1.0;
       pushed_sum_[l] += y;
-      due[l] = ((since_[l] >= w_[l]) | collapsed(peak, q - u0 * (u0 * inv_w_[l]), w_[l], ref_[l])) ? 1.0 : 0.0;
+      due[l] = ((since_[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], ref_[l])) ? 1.0 : 0.0;
     }
   }
 
@@ -211,9 +221,9 @@ class RegWindowLanes {
   __attribute__((always_inline)) inline void evaluate(double y, std::array<Lanes, 9>& f) const {
     const double run = static_cast<double>(run_);
     for (size_t l = 0; l < kLanes; ++l) {
-      const double c = c_[l];
-      const double b0 = u0_[l] * inv_w_[l], b1 = u1_[l] * inv_nv_[l], b2 = v2_[l] * inv_nw_[l];
-      const double floor = noise_[l] * q_[l];
+      const double c = kWin.c[l];
+      const double b0 = u0_[l] * kWin.inv_w[l], b1 = u1_[l] * kWin.inv_nv[l], b2 = v2_[l] * kWin.inv_nw[l];
+      const double floor = kWin.noise[l] * q_[l];
       const double sstot = q_[l] - u0_[l] * b0;
       const double explained = u1_[l] * b1 + v2_[l] * b2;
       const double ssres_raw = sstot - explained;
@@ -222,20 +232,20 @@ class RegWindowLanes {
       const double ratio = explained / sstot;
       const double r2_clamped = ratio < 0.0 ? 0.0 : (1.0 < ratio ? 1.0 : ratio);  // std::clamp(ratio, 0, 1)
       double r2 = sstot_zero ? kNull : (ssres == 0 ? 1.0 : r2_clamped);
-      double rmse = std::sqrt(ssres * inv_w_[l]);
+      double rmse = std::sqrt(ssres * kWin.inv_w[l]);
       const double sstot_pos = sstot < 0.0 ? 0.0 : sstot;  // std::max(sstot, 0.0)
-      const double zero = kRegZeroRel * (std::fabs(y) + std::sqrt(sstot_pos * inv_w_[l]));
+      const double zero = kRegZeroRel * (std::fabs(y) + std::sqrt(sstot_pos * kWin.inv_w[l]));
       double quad = 12.0 * c * c * b2;
       double lin = c * (2.0 * b1 - 12.0 * c * b2);
       double slope = 2.0 * b1 + 12.0 * c * b2;
       quad = std::fabs(quad) <= zero ? 0.0 : quad;
       lin = std::fabs(lin) <= zero ? 0.0 : lin;
       slope = std::fabs(slope) * c <= zero ? 0.0 : slope;
-      double constant = ref_[l] + ((b0 - c * b1) + wc_[l] * b2);
+      double constant = ref_[l] + ((b0 - c * b1) + kWin.wc[l] * b2);
       const double v = -b1 / (12.0 * b2) - 0.5 * c;
-      const double lim = lim_[l];
+      const double lim = kWin.lim[l];
       double vertex = quad == 0 ? kNull : (v < -lim ? -lim : (lim < v ? lim : v));  // std::clamp(v, -lim, lim)
-      if (run >= w_[l]) {  // exactly flat window
+      if (run >= kWin.w[l]) {  // exactly flat window
         quad = 0;
         lin = 0;
         constant = y;
@@ -281,7 +291,7 @@ class RegWindowLanes {
     series_collapsed<3>(any_collapsed);
     for (size_t l = 0; l < kLanes; ++l) {
       csince_[l] += 1.0;
-      due[l] = (csince_[l] >= w_[l]) ? 1.0 : any_collapsed[l];
+      due[l] = (csince_[l] >= kWin.w[l]) ? 1.0 : any_collapsed[l];
     }
   }
   template <size_t k>
@@ -308,7 +318,7 @@ class RegWindowLanes {
       const double sq = csq_[k][l], s = cs_[k][l];
       const double peak = cpeak_[k][l] < sq ? sq : cpeak_[k][l];  // std::max(peak, sq)
       cpeak_[k][l] = peak;
-      any_collapsed[l] = collapsed(peak, sq - s * (s * inv_w_[l]), w_[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
+      any_collapsed[l] = collapsed(peak, sq - s * (s * kWin.inv_w[l]), kWin.w[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
     }
   }
 
@@ -325,8 +335,8 @@ class RegWindowLanes {
   __attribute__((always_inline)) inline void covariance(std::array<Lanes, kPairs>& out) const {
     constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
     for (size_t l = 0; l < kLanes; ++l) {
-      const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * inv_w_[l]);
-      out[p][l] = m * m <= noise2_[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * inv_n1_[l];
+      const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * kWin.inv_w[l]);
+      out[p][l] = m * m <= kWin.noise2[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * kWin.inv_n1[l];
     }
   }
 
@@ -344,8 +354,8 @@ class RegWindowLanes {
     }
     const double ref = s / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
-    const double wm = w_[i] * w_[i] - 1.0;
-    double v = -c_[i];  // v_k = 2k - C, exact integers
+    const double wm = kWin.w[i] * kWin.w[i] - 1.0;
+    double v = -kWin.c[i];  // v_k = 2k - C, exact integers
     values.for_each([&](double y) {
       const double d = y - ref;
       const double w = 3.0 * v * v - wm;
@@ -408,8 +418,6 @@ class RegWindowLanes {
     csxy_[5][i] = sxy_b[1];
   }
 
-  // Window constants.
-  alignas(64) Lanes w_, c_, wc_, inv_w_, inv_nv_, inv_nw_, noise_, lim_, inv_n1_, noise2_;
   // Fit sums (RollingQuadraticFit) and term co-moments (RollingCoMoments<4>).
   alignas(64) Lanes ref_{}, u0_{}, u1_{}, v2_{}, q_{}, peak_{}, since_{};
   alignas(64) std::array<Lanes, kSeries> cref_{}, cs_{}, csq_{}, cpeak_{};

@@ -53,6 +53,24 @@ __attribute__((always_inline)) inline void sample_std10(const RegRing<R2Row>& r,
   for (size_t i = 0; i < s.size(); ++i) out[i] = std::sqrt(m2[i] / (n - 1));
 }
 
+// The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
+// kernel: read-only, so it stays in cache while the kernels' own state is cold.
+struct WindowConstants {
+  alignas(64) RegLanes w, n, inv_n, noise;
+};
+WindowConstants make_window_constants() {
+  WindowConstants k;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double W = kWindows[l < kNW ? l : 0];
+    k.w[l] = W;
+    k.n[l] = W - 1;
+    k.inv_n[l] = 1.0 / k.n[l];
+    k.noise[l] = 16.0 * W * DBL_EPSILON;
+  }
+  return k;
+}
+const WindowConstants kWin = make_window_constants();
+
 // The lag-1 autocorrelations of the 6 windows' residuals side by side (SIMD lanes,
 // structure-of-arrays): per lane exactly RollingLag1Autocorr::push / value
 // (reg_quadratic.h), the same IEEE operations in the same order. Lanes whose residual is
@@ -64,13 +82,6 @@ class Lag1Lanes {
   static constexpr size_t kLanes = kRegLanes;
 
   Lag1Lanes() {
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double W = kWindows[l < kNW ? l : 0];
-      w_[l] = W;
-      n_[l] = W - 1;
-      inv_n_[l] = 1.0 / n_[l];
-      noise_[l] = 16.0 * W * DBL_EPSILON;
-    }
     for (size_t i = 0; i < kNW; ++i) values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
   }
 
@@ -119,12 +130,12 @@ class Lag1Lanes {
       peak_[l] = take ? peak : peak_[l];
       since_[l] = take ? since : since_[l];
       pushed_sum_[l] = take ? pushed_sum_[l] + e[l] : pushed_sum_[l];
-      due[l] = ((since >= w_[l]) | collapsed(peak, q - s * (s / w_[l]), w_[l], ref)) ? 1.0 : 0.0;
+      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : values_[i].full())) {
-        anchor(i, !was_full[i] || since_[i] >= w_[i]);
+        anchor(i, !was_full[i] || since_[i] >= kWin.w[i]);
       }
       if (values_[i].full()) first_values[i] = values_[i].front(0);
     }
@@ -145,12 +156,12 @@ class Lag1Lanes {
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = ref_[l];
       const double first = first_raw[l] - ref, last = e[l] - ref;
-      const double n = n_[l], inv_n = inv_n_[l];
+      const double n = kWin.n[l], inv_n = kWin.inv_n[l];
       const double sx = s_[l] - last, sy = s_[l] - first;
       const double sxx = q_[l] - last * last, syy = q_[l] - first * first;
       const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
       const double cov = p_[l] - sx * (sy * inv_n);
-      const double floor = noise_[l] * q_[l];
+      const double floor = kWin.noise[l] * q_[l];
       const double tiny = kRegZeroRel * level[l];
       // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
       const bool degenerate =
@@ -214,7 +225,6 @@ class Lag1Lanes {
     peak_[i] = q;
   }
 
-  alignas(64) Lanes w_, n_, inv_n_, noise_;
   alignas(64) Lanes ref_{}, s_{}, q_{}, p_{}, peak_{}, since_{}, pushed_sum_{};
   std::array<RegRing<double>, kNW> values_;
 };
