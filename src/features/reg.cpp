@@ -126,6 +126,11 @@ class RegWindowLanes {
 #endif
 
   __attribute__((always_inline)) inline void step_lanes(double y, double* out, size_t columns_per_window) {
+    // The term rows this bar evicts, loaded first: usually cache misses (the state of 28
+    // pairs exceeds the caches), and issued together with the fit's evictions they overlap.
+    std::array<TermRow, kNW> evicted_rows;
+    for (size_t i = 0; i < kNW; ++i) evicted_rows[i] = rows_[i].full() ? rows_[i].front(0) : TermRow{};
+
     // Run length of equal values (the same for every window: they all see the same y).
     run_ = y == prev_y_ ? run_ + 1 : 1;
     prev_y_ = y;
@@ -149,14 +154,13 @@ class RegWindowLanes {
     evaluate(y, f);
 
     // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push).
-    std::array<TermRow, kNW> evicted_rows{};
     std::array<double, kNW> pushed_values{};
     std::array<bool, kNW> cov_was_full;
     for (size_t i = 0; i < kNW; ++i) {
       cov_was_full[i] = rows_[i].full();
       if (!values_[i].full()) continue;
       pushed_values[i] = 1.0;
-      evicted_rows[i] = rows_[i].push_evict({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]});
+      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]});  // evicts evicted_rows[i]
     }
     alignas(64) std::array<Lanes, kSeries> old;
     for (size_t k = 0; k < kSeries; ++k) {

@@ -417,6 +417,9 @@ class RegDiagKernel final : public FamilyKernel {
   // latency-bound chains (sums, divisions, square roots) of one overlap with the other's.
   __attribute__((always_inline)) inline void update_domains(double* row) {
     const DomainDiag::Inputs rate_in = rate_.read(row), bqx_in = bqx_.read(row);
+    // The rings' pushes first: their loads are usually cache misses, which then overlap
+    // with the r2 sums.
+    const Lag1Lanes::Pushed rate_pushed = rate_.push_autocorr(rate_in), bqx_pushed = bqx_.push_autocorr(bqx_in);
     R2Row r2row, r2std;
     for (size_t l = 0; l < kRegLanes; ++l) {
       r2row[l] = rate_in.r2[l];
@@ -433,7 +436,6 @@ class RegDiagKernel final : public FamilyKernel {
       rate_std[l] = r2std[l];
       bqx_std[l] = r2std[kRegLanes + l];
     }
-    const Lag1Lanes::Pushed rate_pushed = rate_.push_autocorr(rate_in), bqx_pushed = bqx_.push_autocorr(bqx_in);
     rate_.autocorr(rate_in, rate_pushed, rate_ac);
     bqx_.autocorr(bqx_in, bqx_pushed, bqx_ac);
     rate_.finish(rate_in, rate_std, rate_ac, row + offset_);
