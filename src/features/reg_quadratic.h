@@ -142,6 +142,13 @@ class RegRing {
     prefetch_write(&data_[head_], sizeof(T));
     prefetch_read(&data_[head_ + 1 == data_.size() ? 0 : head_ + 1], sizeof(T));
   }
+  // The whole ring (for readers of every value each push).
+  void prefetch_all() const {
+    const char* begin = reinterpret_cast<const char*>(data_.data());
+    const char* end = begin + data_.size() * sizeof(T);
+    for (const char* p = begin; p < end; p += kCacheLine) __builtin_prefetch(p, 0, 3);
+    __builtin_prefetch(end - 1, 0, 3);  // the last line when begin is not line-aligned
+  }
   // Calls f(value) for every value, oldest first.
   template <typename F>
   __attribute__((always_inline)) inline void for_each(F&& f) const {

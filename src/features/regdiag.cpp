@@ -32,10 +32,10 @@ std::string reg_column(const std::string& domain, int w, const char* name) {
 
 double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
 
-// The r2 of both domains' 6 windows: rate in lanes 0..5, bqx in lanes 8..13 (6, 7, 14, 15
-// unused). One ring for both, so that the two domains' sums are independent vector
-// chains in the same loop.
-using R2Row = std::array<double, 2 * kRegLanes>;
+// The r2 of both domains' 6 windows: rate in lanes 0..5, bqx in lanes 6..11. One ring for
+// both, so that the two domains' sums are independent vector chains in the same loop, and
+// packed (10 rows of 96 bytes) because std10 reads the whole ring every bar.
+using R2Row = std::array<double, 2 * kNW>;
 
 // Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
 // windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
@@ -399,7 +399,7 @@ class RegDiagKernel final : public FamilyKernel {
   void prefetch() const override {
     rate_.prefetch();
     bqx_.prefetch();
-    r2_.prefetch();
+    r2_.prefetch_all();  // std10 reads every row
   }
   void save(StateWriter& out) const override {
     rate_.save(out);
@@ -421,9 +421,9 @@ class RegDiagKernel final : public FamilyKernel {
     // with the r2 sums.
     const Lag1Lanes::Pushed rate_pushed = rate_.push_autocorr(rate_in), bqx_pushed = bqx_.push_autocorr(bqx_in);
     R2Row r2row, r2std;
-    for (size_t l = 0; l < kRegLanes; ++l) {
-      r2row[l] = rate_in.r2[l];
-      r2row[kRegLanes + l] = bqx_in.r2[l];
+    for (size_t i = 0; i < kNW; ++i) {
+      r2row[i] = rate_in.r2[i];
+      r2row[kNW + i] = bqx_in.r2[i];
     }
     r2_.push(r2row);
     if (r2_.full()) {
@@ -431,10 +431,10 @@ class RegDiagKernel final : public FamilyKernel {
     } else {
       r2std.fill(kNull);
     }
-    alignas(64) RegLanes rate_std, bqx_std, rate_ac, bqx_ac;
-    for (size_t l = 0; l < kRegLanes; ++l) {
-      rate_std[l] = r2std[l];
-      bqx_std[l] = r2std[kRegLanes + l];
+    alignas(64) RegLanes rate_std{}, bqx_std{}, rate_ac, bqx_ac;
+    for (size_t i = 0; i < kNW; ++i) {
+      rate_std[i] = r2std[i];
+      bqx_std[i] = r2std[kNW + i];
     }
     rate_.autocorr(rate_in, rate_pushed, rate_ac);
     bqx_.autocorr(bqx_in, bqx_pushed, bqx_ac);
