@@ -1,8 +1,9 @@
 // reg_rate and reg_bqx: rolling quadratic regression (FEATURES.md 1.2).
 // y = x (rate index) or q = bqx_w15_return (bqx domain). For each W the fit
-// y_k ~ a2 k^2 + a1 k + a0 over the W rows ending at t (k = W-1 is bar t) is kept by
-// RollingQuadraticFit in O(1) per bar (reg_quadratic.h explains the algebra and the
-// numerics); the six term covariances by RollingCoMoments<4>.
+// y_k ~ a2 k^2 + a1 k + a0 over the W rows ending at t (k = W-1 is bar t) is kept in
+// O(1) per bar with the arithmetic of RollingQuadraticFit (reg_quadratic.h explains the
+// algebra and the numerics), the six term covariances with that of RollingCoMoments<4>;
+// RegWindowLanes runs both for the 6 windows at once as SIMD lanes.
 #include <array>
 #include <string>
 
@@ -17,15 +18,429 @@ constexpr int kColumnsPerWindow = 15;
 constexpr int kFitColumns = 9;
 constexpr int kBqxLag = 15;  // first non-NULL q = bqx_w15_return is row 15
 
+// The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
+// kernel: read-only, so it stays in cache while the kernels' own state is cold.
+struct WindowConstants {
+  alignas(64) RegLanes w, c, wc, inv_w, inv_nv, inv_nw, noise, lim, inv_n1, noise2;
+};
+WindowConstants make_window_constants() {
+  WindowConstants k;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double W = kWindows[l < kWindows.size() ? l : 0];
+    k.w[l] = W;
+    k.c[l] = W - 1;
+    k.wc[l] = 2.0 * (W - 1) * (W - 2);
+    k.inv_w[l] = 1.0 / W;
+    k.inv_nv[l] = 3.0 / (W * (W * W - 1));
+    k.inv_nw[l] = 5.0 / (4.0 * W * (W * W - 1) * (W * W - 4));
+    k.noise[l] = 16.0 * W * DBL_EPSILON;
+    k.lim[l] = 10.0 * W;
+    k.inv_n1[l] = 1.0 / (W - 1.0);
+    k.noise2[l] = (16.0 * W * DBL_EPSILON) * (16.0 * W * DBL_EPSILON);
+  }
+  return k;
+}
+const WindowConstants kWin = make_window_constants();
+
+// The 6 windows of one domain side by side, structure-of-arrays: lane i of every array is
+// window i (lanes 6 and 7 pad to 8 = one AVX-512 register or two AVX2 / four SSE2
+// registers; they carry window 0's constants and are never read). The per-bar arithmetic
+// is exactly RollingQuadraticFit::push / evaluate and RollingCoMoments<4>::push /
+// covariances (reg_quadratic.h; the same IEEE operations in the same order per lane, so
+// SIMD across windows is bit-identical to the scalar classes, which reg_test checks the
+// family against). Only the rare exact re-anchorings run per window.
+//
+// Windows still filling run the same lane arithmetic on state that is meaningless until
+// the ring fills; the anchoring at that point recomputes every sum from the ring, so
+// nothing of it survives (as in the scalar classes, where the sums start at the anchor).
+class RegWindowLanes {
+ public:
+  static constexpr size_t kNW = kWindows.size();
+  static constexpr size_t kLanes = kRegLanes;
+  static constexpr size_t kSeries = 4;  // quad, lin, const, resid
+  static constexpr size_t kPairs = kSeries * (kSeries - 1) / 2;
+  using Lanes = RegLanes;
+  using TermRow = std::array<double, kSeries>;
+  // The term pairs in RollingCoMoments order: (0,1), (0,2), (0,3), (1,2), (1,3), (2,3).
+  static constexpr std::array<size_t, kPairs> kPairFirst = {0, 0, 0, 1, 1, 2};
+  static constexpr std::array<size_t, kPairs> kPairSecond = {1, 2, 3, 2, 3, 3};
+
+  RegWindowLanes() {
+    for (size_t i = 0; i < kNW; ++i) {
+      values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
+      rows_[i] = RegRing<TermRow>(static_cast<size_t>(kWindows[i]));
+    }
+  }
+
+  // One bar of y (not NULL) for all windows; writes the 15 columns of each window.
+  void step(double y, double* out, size_t columns_per_window) {
+#if defined(__x86_64__)
+    if (reg_cpu_has_avx512f()) return step_avx512(y, out, columns_per_window);
+#endif
+    step_lanes(y, out, columns_per_window);
+  }
+
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    for (size_t i = 0; i < kNW; ++i) {
+      values_[i].prefetch();
+      rows_[i].prefetch();
+    }
+  }
+
+  void save(StateWriter& out) const {
+    out.put(prev_y_);
+    out.put<uint64_t>(run_);
+    for (size_t i = 0; i < kNW; ++i) {
+      values_[i].save(out);
+      for (const Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) out.put((*a)[i]);
+      rows_[i].save(out);
+      for (size_t k = 0; k < kSeries; ++k) {
+        for (const auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) out.put((*a)[k][i]);
+      }
+      for (size_t p = 0; p < kPairs; ++p) out.put(csxy_[p][i]);
+      out.put(csince_[i]);
+    }
+  }
+  void load(StateReader& in) {
+    in.get(prev_y_);
+    run_ = in.get<uint64_t>();
+    for (size_t i = 0; i < kNW; ++i) {
+      values_[i].load(in);
+      for (Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) in.get((*a)[i]);
+      rows_[i].load(in);
+      for (size_t k = 0; k < kSeries; ++k) {
+        for (auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) in.get((*a)[k][i]);
+      }
+      for (size_t p = 0; p < kPairs; ++p) in.get(csxy_[p][i]);
+      in.get(csince_[i]);
+    }
+  }
+
+ private:
+#if defined(__x86_64__)
+  // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/blend).
+  __attribute__((target("avx512f"))) void step_avx512(double y, double* out, size_t columns_per_window) {
+    step_lanes(y, out, columns_per_window);
+  }
+#endif
+
+  __attribute__((always_inline)) inline void step_lanes(double y, double* out, size_t columns_per_window) {
+    // The term rows this bar evicts, loaded first: usually cache misses (the state of 28
+    // pairs exceeds the caches), and issued together with the fit's evictions they overlap.
+    std::array<TermRow, kNW> evicted_rows;
+    for (size_t i = 0; i < kNW; ++i) evicted_rows[i] = rows_[i].full() ? rows_[i].front(0) : TermRow{};
+
+    // Run length of equal values (the same for every window: they all see the same y).
+    run_ = y == prev_y_ ? run_ + 1 : 1;
+    prev_y_ = y;
+
+    // Fit: evict, slide, re-anchor where due (RollingQuadraticFit::push).
+    std::array<double, kNW> evicted_values;
+    std::array<bool, kNW> was_full;
+    for (size_t i = 0; i < kNW; ++i) {
+      was_full[i] = values_[i].full();
+      evicted_values[i] = values_[i].push_evict(y);
+    }
+    alignas(64) Lanes evicted, due;
+    set_reg_lanes(evicted, evicted_values);
+    slide_fit(y, evicted, due);
+    for (size_t i = 0; i < kNW; ++i) {
+      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= kWin.w[i]);
+    }
+
+    // Fit columns (RollingQuadraticFit::evaluate).
+    alignas(64) std::array<Lanes, 9> f;
+    evaluate(y, f);
+
+    // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push).
+    std::array<double, kNW> pushed_values{};
+    std::array<bool, kNW> cov_was_full;
+    for (size_t i = 0; i < kNW; ++i) {
+      cov_was_full[i] = rows_[i].full();
+      if (!values_[i].full()) continue;
+      pushed_values[i] = 1.0;
+      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]});  // evicts evicted_rows[i]
+    }
+    alignas(64) std::array<Lanes, kSeries> old;
+    for (size_t k = 0; k < kSeries; ++k) {
+      set_reg_lanes<kNW>(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
+                         evicted_rows[4][k], evicted_rows[5][k]});
+    }
+    alignas(64) Lanes pushed;
+    set_reg_lanes(pushed, pushed_values);
+    slide_cov(f, old, pushed, due);
+    for (size_t i = 0; i < kNW; ++i) {
+      if (pushed_values[i] != 0 && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) {
+        anchor_cov(i, !cov_was_full[i] || csince_[i] >= kWin.w[i]);
+      }
+    }
+    alignas(64) std::array<Lanes, kPairs> cov;
+    covariances(cov);
+
+    for (size_t i = 0; i < kNW; ++i) {
+      double* o = out + i * columns_per_window;
+      if (!values_[i].full()) {
+        for (size_t k = 0; k < columns_per_window; ++k) o[k] = kNull;
+        continue;
+      }
+      for (size_t k = 0; k < f.size(); ++k) o[k] = f[k][i];
+      const bool cov_ready = rows_[i].full();
+      for (size_t p = 0; p < kPairs; ++p) o[f.size() + p] = cov_ready ? cov[p][i] : kNull;
+    }
+  }
+
+  // Output order of the fit columns (QuadColumns).
+  enum Fit { kQuad, kLin, kConst, kPred, kResid, kR2, kRmse, kSlope, kVertex };
+
+  // RollingQuadraticFit::push after the eviction, per lane; due = re-anchor now.
+  __attribute__((always_inline)) inline void slide_fit(double y, const Lanes& evicted, Lanes& due) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double ad = evicted[l] - ref_[l], nd = y - ref_[l];
+      const double k0 = u0_[l] - ad;
+      const double k1 = u1_[l] + kWin.c[l] * ad;
+      const double k2 = v2_[l] - kWin.wc[l] * ad;
+      const double kq = q_[l] - ad * ad;
+      const double u0 = k0 + nd;
+      u0_[l] = u0;
+      u1_[l] = (k1 - 2.0 * k0) + kWin.c[l] * nd;
+      v2_[l] = ((k2 - 12.0 * k1) + 12.0 * k0) + kWin.wc[l] * nd;
+      const double q = kq + nd * nd;
+      q_[l] = q;
+      const double peak = peak_[l] < q ? q : peak_[l];  // std::max(peak, q)
+      peak_[l] = peak;
+      since_[l] += 1.0;
+      pushed_sum_[l] += y;
+      due[l] = ((since_[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], ref_[l])) ? 1.0 : 0.0;
+    }
+  }
+
+  // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
+  __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
+    const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
+    return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
+  }
+
+  // RollingQuadraticFit::evaluate per lane (y_t = y); the flat-window case is a blend.
+  __attribute__((always_inline)) inline void evaluate(double y, std::array<Lanes, 9>& f) const {
+    const double run = static_cast<double>(run_);
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double c = kWin.c[l];
+      const double b0 = u0_[l] * kWin.inv_w[l], b1 = u1_[l] * kWin.inv_nv[l], b2 = v2_[l] * kWin.inv_nw[l];
+      const double floor = kWin.noise[l] * q_[l];
+      const double sstot = q_[l] - u0_[l] * b0;
+      const double explained = u1_[l] * b1 + v2_[l] * b2;
+      const double ssres_raw = sstot - explained;
+      const bool sstot_zero = !(sstot > floor);
+      const double ssres = !(ssres_raw > floor) ? 0.0 : ssres_raw;
+      const double ratio = explained / sstot;
+      const double r2_clamped = ratio < 0.0 ? 0.0 : (1.0 < ratio ? 1.0 : ratio);  // std::clamp(ratio, 0, 1)
+      double r2 = sstot_zero ? kNull : (ssres == 0 ? 1.0 : r2_clamped);
+      double rmse = std::sqrt(ssres * kWin.inv_w[l]);
+      const double sstot_pos = sstot < 0.0 ? 0.0 : sstot;  // std::max(sstot, 0.0)
+      const double zero = kRegZeroRel * (std::fabs(y) + std::sqrt(sstot_pos * kWin.inv_w[l]));
+      double quad = 12.0 * c * c * b2;
+      double lin = c * (2.0 * b1 - 12.0 * c * b2);
+      double slope = 2.0 * b1 + 12.0 * c * b2;
+      quad = std::fabs(quad) <= zero ? 0.0 : quad;
+      lin = std::fabs(lin) <= zero ? 0.0 : lin;
+      slope = std::fabs(slope) * c <= zero ? 0.0 : slope;
+      double constant = ref_[l] + ((b0 - c * b1) + kWin.wc[l] * b2);
+      const double v = -b1 / (12.0 * b2) - 0.5 * c;
+      const double lim = kWin.lim[l];
+      double vertex = quad == 0 ? kNull : (v < -lim ? -lim : (lim < v ? lim : v));  // std::clamp(v, -lim, lim)
+      if (run >= kWin.w[l]) {  // exactly flat window
+        quad = 0;
+        lin = 0;
+        constant = y;
+        r2 = kNull;
+        rmse = 0;
+        slope = 0;
+        vertex = kNull;
+      }
+      const double prediction = (quad + lin) + constant;
+      f[kQuad][l] = quad;
+      f[kLin][l] = lin;
+      f[kConst][l] = constant;
+      f[kPred][l] = prediction;
+      f[kResid][l] = y - prediction;
+      f[kR2][l] = r2;
+      f[kRmse][l] = rmse;
+      f[kSlope][l] = slope;
+      f[kVertex][l] = vertex;
+    }
+  }
+
+  // RollingCoMoments<4>::push after the eviction, per lane; due = re-anchor now. The
+  // series and pairs are compile-time indices (one function call each, inlined) so that
+  // every lane loop is vectorised on its own.
+  __attribute__((always_inline)) inline void slide_cov(const std::array<Lanes, 9>& f,
+                                                       const std::array<Lanes, kSeries>& old, const Lanes& pushed,
+                                                       Lanes& due) {
+    alignas(64) std::array<Lanes, kSeries> dn, dold;
+    slide_series<0>(f[kQuad], old, pushed, dn, dold);
+    slide_series<1>(f[kLin], old, pushed, dn, dold);
+    slide_series<2>(f[kConst], old, pushed, dn, dold);
+    slide_series<3>(f[kResid], old, pushed, dn, dold);
+    slide_pair<0>(dn, dold);
+    slide_pair<1>(dn, dold);
+    slide_pair<2>(dn, dold);
+    slide_pair<3>(dn, dold);
+    slide_pair<4>(dn, dold);
+    slide_pair<5>(dn, dold);
+    alignas(64) Lanes any_collapsed{};
+    series_collapsed<0>(any_collapsed);
+    series_collapsed<1>(any_collapsed);
+    series_collapsed<2>(any_collapsed);
+    series_collapsed<3>(any_collapsed);
+    for (size_t l = 0; l < kLanes; ++l) {
+      csince_[l] += 1.0;
+      due[l] = (csince_[l] >= kWin.w[l]) ? 1.0 : any_collapsed[l];
+    }
+  }
+  template <size_t k>
+  __attribute__((always_inline)) inline void slide_series(const Lanes& x, const std::array<Lanes, kSeries>& old,
+                                                          const Lanes& pushed, std::array<Lanes, kSeries>& dn,
+                                                          std::array<Lanes, kSeries>& dold) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      cpushed_sum_[k][l] = pushed[l] != 0 ? cpushed_sum_[k][l] + x[l] : cpushed_sum_[k][l];
+      dn[k][l] = x[l] - cref_[k][l];
+      dold[k][l] = old[k][l] - cref_[k][l];
+      cs_[k][l] += dn[k][l] - dold[k][l];
+      csq_[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
+    }
+  }
+  template <size_t p>
+  __attribute__((always_inline)) inline void slide_pair(const std::array<Lanes, kSeries>& dn,
+                                                        const std::array<Lanes, kSeries>& dold) {
+    constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
+    for (size_t l = 0; l < kLanes; ++l) csxy_[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
+  }
+  template <size_t k>
+  __attribute__((always_inline)) inline void series_collapsed(Lanes& any_collapsed) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double sq = csq_[k][l], s = cs_[k][l];
+      const double peak = cpeak_[k][l] < sq ? sq : cpeak_[k][l];  // std::max(peak, sq)
+      cpeak_[k][l] = peak;
+      any_collapsed[l] = collapsed(peak, sq - s * (s * kWin.inv_w[l]), kWin.w[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
+    }
+  }
+
+  // RollingCoMoments<4>::covariances per lane.
+  __attribute__((always_inline)) inline void covariances(std::array<Lanes, kPairs>& out) const {
+    covariance<0>(out);
+    covariance<1>(out);
+    covariance<2>(out);
+    covariance<3>(out);
+    covariance<4>(out);
+    covariance<5>(out);
+  }
+  template <size_t p>
+  __attribute__((always_inline)) inline void covariance(std::array<Lanes, kPairs>& out) const {
+    constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * kWin.inv_w[l]);
+      out[p][l] = m * m <= kWin.noise2[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * kWin.inv_n1[l];
+    }
+  }
+
+  // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse).
+  // regular: exactly W pushes since the last anchoring (or the first fill), so the window
+  // holds exactly the values summed in pushed_sum_, oldest first: the first pass, done.
+  __attribute__((noinline)) void anchor_fit(size_t i, bool regular) {
+    const RegRing<double>& values = values_[i];
+    since_[i] = 0;
+    double s = pushed_sum_[i];
+    pushed_sum_[i] = 0;
+    if (!regular) {
+      s = 0;
+      values.for_each([&](double y) { s += y; });
+    }
+    const double ref = s / static_cast<double>(values.size());
+    double u0 = 0, u1 = 0, v2 = 0, q = 0;
+    const double wm = kWin.w[i] * kWin.w[i] - 1.0;
+    double v = -kWin.c[i];  // v_k = 2k - C, exact integers
+    values.for_each([&](double y) {
+      const double d = y - ref;
+      const double w = 3.0 * v * v - wm;
+      u0 += d;
+      u1 += v * d;
+      v2 += w * d;
+      q += d * d;
+      v += 2.0;
+    });
+    ref_[i] = ref;
+    u0_[i] = u0;
+    u1_[i] = u1;
+    v2_[i] = v2;
+    q_[i] = q;
+    peak_[i] = q;
+  }
+
+  // RollingCoMoments<4>::anchor for window i; local accumulators, same order.
+  // regular: as for anchor_fit (cpushed_sum_ is the first pass).
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i, bool regular) {
+    const RegRing<TermRow>& rows = rows_[i];
+    csince_[i] = 0;
+    TermRow sum;
+    for (size_t k = 0; k < kSeries; ++k) {
+      sum[k] = cpushed_sum_[k][i];
+      cpushed_sum_[k][i] = 0;
+    }
+    if (!regular) {
+      sum = TermRow{};
+      rows.for_each([&](const TermRow& r) {
+        for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
+      });
+    }
+    TermRow ref;
+    for (size_t k = 0; k < kSeries; ++k) ref[k] = sum[k] / static_cast<double>(rows.size());
+    // Second pass in 4-wide vectors, one accumulator per lane with the scalar loop's
+    // operations in the same order (bit-identical): lanes = the 4 series, and the 6
+    // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
+    // vectorisation of the scalar loop stalled on store forwarding.)
+    typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+    Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};
+    __builtin_memcpy(&ref4, ref.data(), sizeof ref4);
+    rows.for_each([&](const TermRow& r) {
+      Quad x;
+      __builtin_memcpy(&x, r.data(), sizeof x);
+      const Quad d = x - ref4;
+      s4 += d;
+      sq4 += d * d;
+      sxy_a += __builtin_shufflevector(d, d, 0, 0, 0, 1) * __builtin_shufflevector(d, d, 1, 2, 3, 2);
+      sxy_b += __builtin_shufflevector(d, d, 1, 2, 1, 2) * __builtin_shufflevector(d, d, 3, 3, 3, 3);
+    });
+    for (size_t k = 0; k < kSeries; ++k) {
+      cref_[k][i] = ref[k];
+      cs_[k][i] = s4[k];
+      csq_[k][i] = sq4[k];
+      cpeak_[k][i] = sq4[k];
+    }
+    for (size_t p = 0; p < 4; ++p) csxy_[p][i] = sxy_a[p];
+    csxy_[4][i] = sxy_b[0];
+    csxy_[5][i] = sxy_b[1];
+  }
+
+  // Fit sums (RollingQuadraticFit) and term co-moments (RollingCoMoments<4>).
+  alignas(64) Lanes ref_{}, u0_{}, u1_{}, v2_{}, q_{}, peak_{}, since_{};
+  alignas(64) std::array<Lanes, kSeries> cref_{}, cs_{}, csq_{}, cpeak_{};
+  alignas(64) std::array<Lanes, kPairs> csxy_{};
+  alignas(64) Lanes csince_{};
+  // Sums of the values / term rows pushed since the last anchoring, in push order (the
+  // first pass of the next regular anchoring, accumulated as the values arrive).
+  alignas(64) Lanes pushed_sum_{};
+  alignas(64) std::array<Lanes, kSeries> cpushed_sum_{};
+  double prev_y_ = kNull;
+  uint64_t run_ = 0;
+  std::array<RegRing<double>, kNW> values_;
+  std::array<RegRing<TermRow>, kNW> rows_;
+};
+
 class RegKernel final : public FamilyKernel {
  public:
   // input < 0: rate domain (y = bar.xc); otherwise y = row[input].
-  RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      fit_[i] = RollingQuadraticFit(kWindows[i]);
-      cov_[i] = RollingCoMoments<4>(static_cast<size_t>(kWindows[i]));
-    }
-  }
+  RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {}
 
   void update(const BarInput& bar, double* row) override {
     const double y = input_ < 0 ? bar.xc : row[input_];
@@ -34,60 +449,17 @@ class RegKernel final : public FamilyKernel {
       for (size_t k = 0; k < kWindows.size() * kColumnsPerWindow; ++k) out[k] = kNull;
       return;
     }
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      double* o = out + i * kColumnsPerWindow;
-      fit_[i].push(y);
-      if (!fit_[i].ready()) {
-        for (int k = 0; k < kColumnsPerWindow; ++k) o[k] = kNull;
-        continue;
-      }
-      QuadColumns f;
-      fit_[i].evaluate(f);
-      o[0] = f.quadratic_term;
-      o[1] = f.linear_term;
-      o[2] = f.constant_term;
-      o[3] = f.prediction;
-      o[4] = f.residual;
-      o[5] = f.r2;
-      o[6] = f.rmse;
-      o[7] = f.slope_now;
-      o[8] = f.vertex_offset;
-      cov_[i].push({f.quadratic_term, f.linear_term, f.constant_term, f.residual});
-      if (cov_[i].full()) {
-        std::array<double, 6> c;
-        cov_[i].covariances(c);
-        for (int k = 0; k < 6; ++k) o[kFitColumns + k] = c[static_cast<size_t>(k)];
-      } else {
-        for (int k = 0; k < 6; ++k) o[kFitColumns + k] = kNull;
-      }
-    }
+    windows_.step(y, out, kColumnsPerWindow);
   }
 
-  void prefetch() const override {
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      fit_[i].prefetch();
-      cov_[i].prefetch();
-    }
-  }
-
-  void save(StateWriter& out) const override {
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      fit_[i].save(out);
-      cov_[i].save(out);
-    }
-  }
-  void load(StateReader& in) override {
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      fit_[i].load(in);
-      cov_[i].load(in);
-    }
-  }
+  void prefetch() const override { windows_.prefetch(); }
+  void save(StateWriter& out) const override { windows_.save(out); }
+  void load(StateReader& in) override { windows_.load(in); }
 
  private:
   int offset_;
   int input_;
-  std::array<RollingQuadraticFit, kWindows.size()> fit_;
-  std::array<RollingCoMoments<4>, kWindows.size()> cov_;
+  RegWindowLanes windows_;
 };
 
 FamilyDef make_reg_family(const std::string& domain) {

@@ -59,6 +59,12 @@
 // windows); for smoother windows the stated bound is |rmse_hat^2 - rmse^2| <= 1e-9 rmse^2
 // + kNoise * Q / W (tested on a sine + 1e-9 noise series, 1 - r2 down to ~6e-8, where
 // rmse is good to ~1e-7 relative); an exactly quadratic series gives rmse = 0.
+//
+// The families do not call these classes per window: reg.cpp (RegWindowLanes) and
+// regdiag.cpp (Lag1Lanes) run the same arithmetic for all 6 windows at once as SIMD lanes
+// (structure-of-arrays), operation for operation, so their bits equal these classes'.
+// A change to the arithmetic here must be made there too (reg_test / regdiag_test compare
+// the families against independent references; the engine hashes catch any drift).
 #pragma once
 
 #include <algorithm>
@@ -116,6 +122,13 @@ class RegRing {
     // The next push evicts data_[head_], written one window ago (cold): fetch it now.
     prefetch_write(&data_[head_], sizeof(T));
   }
+  // Pushes a value and returns the evicted oldest value (T{} while the ring fills). By
+  // value, so that callers can keep it in registers.
+  __attribute__((always_inline)) inline T push_evict(const T& value) {
+    T evicted{};
+    push(value, &evicted);
+    return evicted;
+  }
   // front(0) = oldest, front(1) = second oldest (k < size()).
   const T& front(size_t k) const {
     size_t i = (size_ == data_.size() ? head_ : 0) + k;
@@ -129,9 +142,16 @@ class RegRing {
     prefetch_write(&data_[head_], sizeof(T));
     prefetch_read(&data_[head_ + 1 == data_.size() ? 0 : head_ + 1], sizeof(T));
   }
+  // The whole ring (for readers of every value each push).
+  void prefetch_all() const {
+    const char* begin = reinterpret_cast<const char*>(data_.data());
+    const char* end = begin + data_.size() * sizeof(T);
+    for (const char* p = begin; p < end; p += kCacheLine) __builtin_prefetch(p, 0, 3);
+    __builtin_prefetch(end - 1, 0, 3);  // the last line when begin is not line-aligned
+  }
   // Calls f(value) for every value, oldest first.
   template <typename F>
-  void for_each(F&& f) const {
+  __attribute__((always_inline)) inline void for_each(F&& f) const {
     const size_t start = size_ == data_.size() ? head_ : 0;
     const size_t first_run = std::min(size_, data_.size() - start);
     for (size_t i = 0; i < first_run; ++i) f(data_[start + i]);
@@ -154,6 +174,35 @@ class RegRing {
   size_t head_ = 0;
   size_t size_ = 0;
 };
+
+// SIMD across windows (reg.cpp, regdiag.cpp): the windows of a family side by side as the
+// lanes of std::array<double, kRegLanes> (8 = one AVX-512 register), structure-of-arrays.
+// Per-lane add/sub/mul/div/sqrt/compare/select are the scalar IEEE operations, so the lanes
+// give the scalar classes' bits exactly.
+inline constexpr size_t kRegLanes = 8;
+using RegLanes = std::array<double, kRegLanes>;
+
+// The lanes from up to 8 values (the rest 0), built in registers: a vector load of lanes
+// just stored one by one would wait for those stores (store-forwarding stall).
+template <size_t N>
+inline __attribute__((always_inline)) void set_reg_lanes(RegLanes& out, const std::array<double, N>& v) {
+  static_assert(N == 6, "the reg families have 6 windows");
+  // Pairs, then halves, then the whole (GCC otherwise merges the halves through memory).
+  typedef double Pair __attribute__((vector_size(2 * sizeof(double))));
+  typedef double Half __attribute__((vector_size(4 * sizeof(double))));
+  typedef double Whole __attribute__((vector_size(sizeof(RegLanes))));
+  const Pair p0 = {v[0], v[1]}, p1 = {v[2], v[3]}, p2 = {v[4], v[5]}, p3 = {0.0, 0.0};
+  const Half low = __builtin_shufflevector(p0, p1, 0, 1, 2, 3), high = __builtin_shufflevector(p2, p3, 0, 1, 2, 3);
+  const Whole x = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
+  __builtin_memcpy(out.data(), &x, sizeof x);
+}
+
+#if defined(__x86_64__)
+inline bool reg_cpu_has_avx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+#endif
 
 class RollingQuadraticFit {
  public:
