@@ -9,6 +9,9 @@
 // noise (~1e-14 at index level 100) that the 1/(0.015 * meandev) factor amplifies to ~1e-10.
 // NULL when the window is flat (all n typical prices equal, detected exactly by the run of
 // equal values; TA-Lib prints 0, or a rounding artefact). Lookback n - 1 (TA_CCI_Lookback).
+// The slot-order sum is kept as its running prefixes P[j] = (..((0 + v0) + v1) ..) + v[j-1]:
+// a push into slot p leaves P[0..p] unchanged, so only P[p+1..n] are re-added (n - p adds
+// on the serial chain instead of n; the same additions in the same order, bit-identical).
 #pragma once
 
 #include "features/ta/common.h"
@@ -18,19 +21,26 @@ namespace bqx::features::ta {
 class Cci {
  public:
   Cci() : Cci(14) {}
-  explicit Cci(int n) : n_(n), ring_(n) {}
+  explicit Cci(int n) : n_(n), ring_(n), prefix_(static_cast<size_t>(n < 1 ? 1 : n) + 1, 0.0) {}
   static int lookback(int n) { return n - 1; }
 
   double update(double h, double l, double c) {
     const double tp = (h + l + c) / 3;
     run_ = (ring_.pushes() > 0 && tp == last_) ? run_ + 1 : 1;
     last_ = tp;
+    const size_t written = ring_.pos();
+    if (written < prefix_valid_) prefix_valid_ = written;  // P[0..written] do not read the slot
     ring_.push(tp);
     const size_t n = static_cast<size_t>(n_);
     if (!ring_.full() || run_ >= n) return kNull;
     const double* v = ring_.data();
-    double avg = 0;
-    for (size_t j = 0; j < n; ++j) avg += v[j];
+    double* prefix = prefix_.data();
+    double avg = prefix[prefix_valid_];
+    for (size_t j = prefix_valid_; j < n; ++j) {
+      avg += v[j];
+      prefix[j + 1] = avg;
+    }
+    prefix_valid_ = n;
     avg /= n_;
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t j = 0;
@@ -57,13 +67,21 @@ class Cci {
     ring_.load(in);
     in.get(last_);
     in.get(run_);
+    prefix_valid_ = 0;  // derived from the ring: rebuilt on the next update
   }
 
-  void prefetch() const { ring_.prefetch(); }
+  // The ring and the prefixes the next update re-adds (from the slot it writes on).
+  void prefetch() const {
+    ring_.prefetch();
+    const size_t from = ring_.pos() < prefix_valid_ ? ring_.pos() : prefix_valid_;
+    prefetch_write(prefix_.data() + from, (prefix_.size() - from) * sizeof(double));
+  }
 
  private:
   int n_;
   Ring ring_;
+  std::vector<double> prefix_;  // prefix_[0] = 0; prefix_[1..prefix_valid_] valid
+  size_t prefix_valid_ = 0;
   double last_ = 0;
   uint64_t run_ = 0;
 };
