@@ -44,6 +44,7 @@ class TaRateKernel final : public FamilyKernel {
         macd_a_(12, 26, 9),
         macd_b_(5, 35, 5),
         stoch_(14, 3, 3),
+        cci_(kCci),
         lags_(60),
         mfi_(14),
         dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
@@ -53,7 +54,6 @@ class TaRateKernel final : public FamilyKernel {
         ult_(7, 14, 28),
         aroon_(25),
         ema_(kMa) {
-    for (size_t i = 0; i < kCci.size(); ++i) cci_[i] = ta::Cci(kCci[i]);
     for (size_t i = 0; i < kWillrExtra.size(); ++i) willr_[i] = ta::Willr(kWillrExtra[i]);
     for (size_t i = 0; i < kAtr.size(); ++i) atr_[i] = ta::Atr(kAtr[i]);
     for (size_t i = 0; i < kSmaOwn.size(); ++i) sma_[i] = ta::RollingMean<false>(kSmaOwn[i]);
@@ -82,7 +82,7 @@ class TaRateKernel final : public FamilyKernel {
     o[3] = st.fastd;
     o += 4;
     // CCI {14,20,50}
-    for (size_t i = 0; i < kCci.size(); ++i) o[i] = cci_[i].update(h, l, c);
+    cci_.update(h, l, c, o);
     o += kCci.size();
     // WILLR {14,28,60}
     o[0] = stoch_.willr(c);
@@ -124,18 +124,16 @@ class TaRateKernel final : public FamilyKernel {
     ema_.update(c, o);
     o += kMa.size();
     // sma_dist_n = (x - SMA_n) / x, x - SMA from the window's deviation sums
-    std::array<double, kMa.size()> deviation;
     for (size_t i = 0, j = 0; i < kMa.size(); ++i) {
       if (kMa[i] == 20) {
         const auto& m = bb20_.moments();
-        deviation[i] = m.ready() ? m.deviation(c) : kNull;
+        o[i] = m.ready() ? m.deviation(c) / c : kNull;
         continue;
       }
       ta::RollingMean<false>& own = sma_[j++];
       own.push(c);
-      deviation[i] = own.ready() ? own.deviation(c) : kNull;
+      o[i] = own.ready() ? own.deviation(c) / c : kNull;
     }
-    ta::divide_lanes(deviation.data(), c, o, kMa.size());  // the five divisions as SIMD lanes
     o += kMa.size();
     // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10, CMO 14
     o[0] = trix_.update(c);
@@ -152,7 +150,7 @@ class TaRateKernel final : public FamilyKernel {
   // object, which the engine fetches itself).
   void prefetch() const override {
     stoch_.prefetch();
-    for (const auto& k : cci_) k.prefetch();
+    cci_.prefetch();
     for (const auto& k : willr_) k.prefetch();
     lags_.prefetch();
     mfi_.prefetch();
@@ -169,7 +167,7 @@ class TaRateKernel final : public FamilyKernel {
     macd_a_.save(out);
     macd_b_.save(out);
     stoch_.save(out);
-    for (const auto& k : cci_) k.save(out);
+    cci_.save(out);
     for (const auto& k : willr_) k.save(out);
     lags_.save(out);
     mfi_.save(out);
@@ -188,7 +186,7 @@ class TaRateKernel final : public FamilyKernel {
     macd_a_.load(in);
     macd_b_.load(in);
     stoch_.load(in);
-    for (auto& k : cci_) k.load(in);
+    cci_.load(in);
     for (auto& k : willr_) k.load(in);
     lags_.load(in);
     mfi_.load(in);
@@ -208,7 +206,7 @@ class TaRateKernel final : public FamilyKernel {
   ta::RsiCmo4 rsi_;  // the four RSIs as SIMD lanes
   ta::Macd macd_a_, macd_b_;
   ta::Stoch stoch_;
-  std::array<ta::Cci, kCci.size()> cci_;
+  ta::CciBank<kCci.size()> cci_;  // the three CCIs stage by stage, divisions as SIMD lanes
   std::array<ta::Willr, kWillrExtra.size()> willr_;
   ta::LagHistory lags_;
   ta::Mfi mfi_;

@@ -22,26 +22,6 @@
 
 namespace bqx::features::ta {
 
-// out[i] = num[i] / den for i < n (n <= 8): one 8-lane division where AVX-512 is available
-// (per-lane IEEE division, bit-identical to the scalar loop; a NULL numerator stays NULL).
-#if defined(BQX_NULL_NON_FINITE_AVX2)
-__attribute__((target("avx512f"))) inline void divide_lanes_avx512(const double* num, double den, double* out,
-                                                                  size_t n) {
-  const __mmask8 lanes = static_cast<__mmask8>((1u << n) - 1);
-  const __m512d q = _mm512_maskz_div_pd(lanes, _mm512_maskz_loadu_pd(lanes, num), _mm512_set1_pd(den));
-  _mm512_mask_storeu_pd(out, lanes, q);
-}
-#endif
-inline void divide_lanes(const double* num, double den, double* out, size_t n) {
-#if defined(BQX_NULL_NON_FINITE_AVX2)
-  if (cpu_has_avx512dq()) {
-    divide_lanes_avx512(num, den, out, n);
-    return;
-  }
-#endif
-  for (size_t i = 0; i < n; ++i) out[i] = num[i] / den;
-}
-
 // TA-Lib's PER_TO_K: the EMA smoothing factor 2 / (period + 1).
 inline double per_to_k(int period) { return 2.0 / static_cast<double>(period + 1); }
 
