@@ -64,7 +64,7 @@ class TaRateKernel final : public FamilyKernel {
     double* o = row + offset_;
     // RSI {7,14,21,28} (CMO 14 shares RSI 14's Wilder sums).
     rsi_.update(c);
-    rsi_.rsi4(o);
+    rsi_.rsi_all(o);
     o += kRsi.size();
     // MACD(12,26,9), MACD(5,35,5)
     for (ta::Macd* m : {&macd_a_, &macd_b_}) {
@@ -203,7 +203,7 @@ class TaRateKernel final : public FamilyKernel {
 
  private:
   int offset_;
-  ta::RsiCmo4 rsi_;  // the four RSIs as SIMD lanes
+  ta::RsiCmoBank<kRsi.size()> rsi_;  // the four RSIs as SIMD lanes
   ta::Macd macd_a_, macd_b_;
   ta::Stoch stoch_;
   ta::CciBank<kCci.size()> cci_;  // the three CCIs stage by stage, divisions as SIMD lanes

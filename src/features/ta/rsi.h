@@ -83,19 +83,23 @@ class RsiCmo {
 };
 
 
-// Four RSI/CMO of the same series (periods p0..p3), each lane exactly RsiCmo's arithmetic
+// N (<= 4) RSI/CMO of the same series (periods p0..p{N-1}), each lane exactly RsiCmo's arithmetic
 // and saved in RsiCmo's format (seen, prev, gain, loss per lane). During the seed windows
 // the lanes run one by one (scalar); once every lane is past its seed, the Wilder step runs
-// as eight SIMD lanes (gain 0..3, loss 0..3) and the four RSIs as four: per-lane IEEE
+// as eight SIMD lanes (gain 0..3, loss 0..3; lanes >= N idle) and the RSIs as four: per-lane IEEE
 // mul/add/div, bit-identical to the scalar form, and the d < 0 branch (taken at random
 // by price changes) becomes a lane mask.
-class RsiCmo4 {
+template <size_t N>
+class RsiCmoBank {
+  static_assert(N >= 1 && N <= 4, "gain and loss lanes in one 8-lane register");
+
  public:
-  explicit RsiCmo4(const std::array<int, 4>& periods) {
-    for (size_t i = 0; i < 4; ++i) {
-      period_[i] = periods[i];
-      keep_[i] = keep_[4 + i] = static_cast<double>(periods[i] - 1);
-      divisor_[i] = divisor_[4 + i] = static_cast<double>(periods[i]);
+  explicit RsiCmoBank(const std::array<int, N>& periods) {
+    for (size_t i = 0; i < 4; ++i) {  // idle lanes: a period of 2 (no 0 / 0)
+      const int p = i < N ? periods[i] : 2;
+      period_[i] = p;
+      keep_[i] = keep_[4 + i] = static_cast<double>(p - 1);
+      divisor_[i] = divisor_[4 + i] = static_cast<double>(p);
     }
   }
 
@@ -106,10 +110,10 @@ class RsiCmo4 {
       wilder_step(d);
       return;
     }
-    for (size_t i = 0; i < 4; ++i) update_lane(i, x);
+    for (size_t i = 0; i < N; ++i) update_lane(i, x);
     prev_ = x;
     steady_ = true;
-    for (size_t i = 0; i < 4; ++i) steady_ = steady_ && seen_[i] > period_[i];
+    for (size_t i = 0; i < N; ++i) steady_ = steady_ && seen_[i] > period_[i];
   }
   // RSI of lane i (as RsiCmo::rsi).
   double rsi(size_t i) const {
@@ -118,15 +122,15 @@ class RsiCmo4 {
     const double s = g + l;
     return s != 0 ? 100.0 * (g / s) : kNull;
   }
-  // The four RSIs into out[0..3].
-  void rsi4(double* out) const {
+  // The N RSIs into out[0..N-1].
+  void rsi_all(double* out) const {
 #if defined(BQX_NULL_NON_FINITE_AVX2)
-    if (steady_ && cpu_has_avx512dq()) {
+    if (N == 4 && steady_ && cpu_has_avx512dq()) {
       rsi4_avx(wilder_, out);
       return;
     }
 #endif
-    for (size_t i = 0; i < 4; ++i) out[i] = rsi(i);
+    for (size_t i = 0; i < N; ++i) out[i] = rsi(i);
   }
   double cmo(size_t i) const {
     if (seen_[i] <= period_[i]) return kNull;
@@ -136,7 +140,7 @@ class RsiCmo4 {
   }
 
   void save(StateWriter& out) const {
-    for (size_t i = 0; i < 4; ++i) {
+    for (size_t i = 0; i < N; ++i) {
       out.put(seen_[i]);
       out.put(prev_);
       out.put(wilder_[i]);
@@ -145,7 +149,7 @@ class RsiCmo4 {
   }
   void load(StateReader& in) {
     steady_ = true;
-    for (size_t i = 0; i < 4; ++i) {
+    for (size_t i = 0; i < N; ++i) {
       in.get(seen_[i]);
       in.get(prev_);
       in.get(wilder_[i]);
@@ -189,7 +193,8 @@ class RsiCmo4 {
     ++seen_[i];
   }
 
-  // All lanes past their seed: w = w * (p - 1); then loss -= d (d < 0) or gain += d; w /= p.
+  // All lanes past their seed: w = w * (p - 1); then loss -= d (d < 0) or gain += d; w /= p
+  // (the idle lanes compute and are never read).
   void wilder_step(double d) {
 #if defined(BQX_NULL_NON_FINITE_AVX2)
     if (cpu_has_avx512dq()) {
