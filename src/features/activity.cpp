@@ -47,6 +47,9 @@ class ZWindow {
   bool flat() const { return run_ >= window_; }
   uint64_t nonzero() const { return nonzero_; }
   double mean() const { return ready() ? moments_.mean() : kNull; }
+  // z(v) is defined unless the window is not ready or flat (or has sd 0, tested after).
+  bool z_candidate() const { return ready() && !flat(); }
+  const RollingMoments& moments() const { return moments_; }
   // z-score of v (the newest value) against the window.
   double z(double v) const {
     if (!ready() || flat()) return kNull;
@@ -140,10 +143,7 @@ class ActivityKernel final : public FamilyKernel {
   void update(const BarInput& bar, double* row) override {
     double* o = row + offset_;
     const double v = bar.volume;
-    for (size_t i = 0; i < kVolWindows.size(); ++i) {
-      vol_[i].push(v);
-      o[i] = vol_[i].z(v);
-    }
+    for (size_t i = 0; i < kVolWindows.size(); ++i) vol_[i].push(v);
     // mean(v, 15) / mean(v, 240): NULL with a missing volume in the 240 window or an all-zero one.
     const ZWindow& v15 = vol_[0];
     const ZWindow& v240 = vol_[2];
@@ -151,7 +151,6 @@ class ActivityKernel final : public FamilyKernel {
     o[4] = static_cast<double>(recent_.push(bar.ts));
     const double r = (bar.high - bar.low) / bar.close;
     range_.push(r);
-    o[5] = range_.z(r);
     double s = kNull;
     if (!std::isnan(bar.bid) && !std::isnan(bar.ask)) {
       const double mid = (bar.ask + bar.bid) / 2;
@@ -160,8 +159,47 @@ class ActivityKernel final : public FamilyKernel {
     }
     o[6] = s;
     spread_.push(s);
-    o[7] = spread_.z(s);
+    // The five z-scores (each window already holds its newest value).
+    const ZWindow* windows[5] = {&vol_[0], &vol_[1], &vol_[2], &range_, &spread_};
+    const double values[5] = {v, v, v, r, s};
+    double* outs[5] = {o + 0, o + 1, o + 2, o + 5, o + 7};
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+    if (cpu_has_avx512dq()) {
+      z_scores_avx512(windows, values, outs);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < 5; ++i) *outs[i] = windows[i]->z(values[i]);
   }
+
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+  // ZWindow::z for five windows as SIMD lanes (var = m2 / (n - 1), sd = sqrt(var),
+  // (v - mean) / sd): per-lane IEEE ops, bit-identical to the scalar form; lanes built in
+  // registers (no store-to-load forwarding of scalar stores into vector loads).
+  __attribute__((target("avx512f"))) static void z_scores_avx512(const ZWindow* const* w, const double* value,
+                                                                 double* const* out) {
+    double mean[5], m2[5], n1[5];
+    __mmask8 candidate = 0;
+    for (size_t i = 0; i < 5; ++i) {
+      const bool c = w[i]->z_candidate();
+      candidate = static_cast<__mmask8>(candidate | (c ? 1u << i : 0u));
+      const RollingMoments& m = w[i]->moments();
+      mean[i] = c ? m.mean() : 0.0;
+      m2[i] = c ? m.m2() : 0.0;
+      n1[i] = c ? static_cast<double>(m.size() - 1) : 1.0;
+    }
+    const __m512d m2_v = _mm512_set_pd(0, 0, 0, m2[4], m2[3], m2[2], m2[1], m2[0]);
+    const __m512d n1_v = _mm512_set_pd(1, 1, 1, n1[4], n1[3], n1[2], n1[1], n1[0]);
+    const __m512d mean_v = _mm512_set_pd(0, 0, 0, mean[4], mean[3], mean[2], mean[1], mean[0]);
+    const __m512d val_v = _mm512_set_pd(0, 0, 0, value[4], value[3], value[2], value[1], value[0]);
+    const __m512d sd = _mm512_maskz_sqrt_pd(0xff, _mm512_div_pd(m2_v, n1_v));  // maskz: GCC 12 warns on _mm512_sqrt_pd
+    const __mmask8 ok = _mm512_mask_cmp_pd_mask(candidate, sd, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __m512d z = _mm512_mask_div_pd(_mm512_set1_pd(kNull), ok, _mm512_sub_pd(val_v, mean_v), sd);
+    alignas(64) double z_out[8];
+    _mm512_store_pd(z_out, z);
+    for (size_t i = 0; i < 5; ++i) *out[i] = z_out[i];
+  }
+#endif
 
   void prefetch() const override {
     for (const auto& v : vol_) v.prefetch();

@@ -32,8 +32,7 @@ class TaBqxKernel final : public FamilyKernel {
   explicit TaBqxKernel(const KernelContext& ctx)
       : offset_(ctx.offset),
         q_index_(ctx.layout->index_of(kInput)),
-        rsi14_(14),
-        rsi21_(21),
+        rsi_(std::array<int, 2>{14, 21}),
         macd_(12, 26, 9),
         cci_(20),
         stoch_(14, 3, 3),
@@ -50,10 +49,8 @@ class TaBqxKernel final : public FamilyKernel {
       for (int i = 0; i < kWidth; ++i) o[i] = kNull;
       return;
     }
-    rsi14_.update(q);
-    rsi21_.update(q);
-    o[0] = rsi14_.rsi();
-    o[1] = rsi21_.rsi();
+    rsi_.update(q);
+    rsi_.rsi_all(o);  // RSI 14, RSI 21
     const auto m = macd_.update(q);
     o[2] = m.macd;
     o[3] = m.signal;
@@ -75,7 +72,7 @@ class TaBqxKernel final : public FamilyKernel {
       const double e = ema_[i].update(q);
       o[17 + i] = std::isnan(e) ? kNull : q - e;
     }
-    o[20] = rsi14_.cmo();
+    o[20] = rsi_.cmo(0);
     o[21] = apo_.update(q);
   }
 
@@ -89,8 +86,7 @@ class TaBqxKernel final : public FamilyKernel {
   }
 
   void save(StateWriter& out) const override {
-    rsi14_.save(out);
-    rsi21_.save(out);
+    rsi_.save(out);  // RSI 14 then RSI 21, each in RsiCmo's format
     macd_.save(out);
     cci_.save(out);
     stoch_.save(out);
@@ -100,8 +96,7 @@ class TaBqxKernel final : public FamilyKernel {
     apo_.save(out);
   }
   void load(StateReader& in) override {
-    rsi14_.load(in);
-    rsi21_.load(in);
+    rsi_.load(in);
     macd_.load(in);
     cci_.load(in);
     stoch_.load(in);
@@ -114,7 +109,7 @@ class TaBqxKernel final : public FamilyKernel {
  private:
   int offset_;
   int q_index_;
-  ta::RsiCmo rsi14_, rsi21_;
+  ta::RsiCmoBank<2> rsi_;  // RSI 14 and 21 as SIMD lanes
   ta::Macd macd_;
   ta::Cci cci_;
   ta::Stoch stoch_;  // STOCHF(14,3) and WILLR 14 from one 14-bar window

@@ -40,22 +40,22 @@ class TaRateKernel final : public FamilyKernel {
  public:
   explicit TaRateKernel(const KernelContext& ctx)
       : offset_(ctx.offset),
+        rsi_(kRsi),
         macd_a_(12, 26, 9),
         macd_b_(5, 35, 5),
         stoch_(14, 3, 3),
+        cci_(kCci),
         lags_(60),
         mfi_(14),
+        dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
         bb20_(20, 2.0, false),
         bb60_(60, 2.0, false),
         trix_(15),
         ult_(7, 14, 28),
-        aroon_(25) {
-    for (size_t i = 0; i < kRsi.size(); ++i) rsi_[i] = ta::RsiCmo(kRsi[i]);
-    for (size_t i = 0; i < kCci.size(); ++i) cci_[i] = ta::Cci(kCci[i]);
+        aroon_(25),
+        ema_(kMa) {
     for (size_t i = 0; i < kWillrExtra.size(); ++i) willr_[i] = ta::Willr(kWillrExtra[i]);
-    for (size_t i = 0; i < kDmi.size(); ++i) dmi_[i] = ta::Dmi(kDmi[i], kDmi[i] == 14);  // ADXR 14 only
     for (size_t i = 0; i < kAtr.size(); ++i) atr_[i] = ta::Atr(kAtr[i]);
-    for (size_t i = 0; i < kMa.size(); ++i) ema_[i] = ta::Ema(kMa[i]);
     for (size_t i = 0; i < kSmaOwn.size(); ++i) sma_[i] = ta::RollingMean<false>(kSmaOwn[i]);
   }
 
@@ -63,10 +63,8 @@ class TaRateKernel final : public FamilyKernel {
     const double h = bar.xh, l = bar.xl, c = bar.xc;
     double* o = row + offset_;
     // RSI {7,14,21,28} (CMO 14 shares RSI 14's Wilder sums).
-    for (size_t i = 0; i < kRsi.size(); ++i) {
-      rsi_[i].update(c);
-      o[i] = rsi_[i].rsi();
-    }
+    rsi_.update(c);
+    rsi_.rsi_all(o);
     o += kRsi.size();
     // MACD(12,26,9), MACD(5,35,5)
     for (ta::Macd* m : {&macd_a_, &macd_b_}) {
@@ -84,7 +82,7 @@ class TaRateKernel final : public FamilyKernel {
     o[3] = st.fastd;
     o += 4;
     // CCI {14,20,50}
-    for (size_t i = 0; i < kCci.size(); ++i) o[i] = cci_[i].update(h, l, c);
+    cci_.update(h, l, c, o);
     o += kCci.size();
     // WILLR {14,28,60}
     o[0] = stoch_.willr(c);
@@ -97,8 +95,7 @@ class TaRateKernel final : public FamilyKernel {
     // MFI 14
     *o++ = mfi_.update(h, l, c, bar.volume);
     // ADX {14,28}, PLUS_DI {14,28}, MINUS_DI {14,28}, ADXR 14
-    std::array<ta::Dmi::Out, kDmi.size()> dm;
-    for (size_t i = 0; i < kDmi.size(); ++i) dm[i] = dmi_[i].update(h, l, c);
+    const std::array<ta::Dmi::Out, kDmi.size()> dm = dmi_.update(h, l, c);
     o[0] = dm[0].adx;
     o[1] = dm[1].adx;
     o[2] = dm[0].plus_di;
@@ -124,10 +121,7 @@ class TaRateKernel final : public FamilyKernel {
       o += 5;
     }
     // ema_dist_n = (x - EMA_n) / x
-    for (size_t i = 0; i < kMa.size(); ++i) {
-      const double e = ema_[i].update(c);
-      o[i] = std::isnan(e) ? kNull : (c - e) / c;
-    }
+    ema_.update(c, o);
     o += kMa.size();
     // sma_dist_n = (x - SMA_n) / x, x - SMA from the window's deviation sums
     for (size_t i = 0, j = 0; i < kMa.size(); ++i) {
@@ -149,18 +143,18 @@ class TaRateKernel final : public FamilyKernel {
     o[3] = ar.down;
     o[4] = ar.osc;
     o[5] = lags_.mom(kMom);
-    o[6] = rsi_[1].cmo();
+    o[6] = rsi_.cmo(1);
   }
 
   // The window arrays of the indicators that keep any (the rest of the state lives in this
   // object, which the engine fetches itself).
   void prefetch() const override {
     stoch_.prefetch();
-    for (const auto& k : cci_) k.prefetch();
+    cci_.prefetch();
     for (const auto& k : willr_) k.prefetch();
     lags_.prefetch();
     mfi_.prefetch();
-    for (const auto& k : dmi_) k.prefetch();
+    dmi_.prefetch();
     bb20_.prefetch();
     bb60_.prefetch();
     for (const auto& k : sma_) k.prefetch();
@@ -169,38 +163,38 @@ class TaRateKernel final : public FamilyKernel {
   }
 
   void save(StateWriter& out) const override {
-    for (const auto& k : rsi_) k.save(out);
+    rsi_.save(out);
     macd_a_.save(out);
     macd_b_.save(out);
     stoch_.save(out);
-    for (const auto& k : cci_) k.save(out);
+    cci_.save(out);
     for (const auto& k : willr_) k.save(out);
     lags_.save(out);
     mfi_.save(out);
-    for (const auto& k : dmi_) k.save(out);
+    dmi_.save(out);
     for (const auto& k : atr_) k.save(out);
     bb20_.save(out);
     bb60_.save(out);
-    for (const auto& k : ema_) k.save(out);
+    ema_.save(out);
     for (const auto& k : sma_) k.save(out);
     trix_.save(out);
     ult_.save(out);
     aroon_.save(out);
   }
   void load(StateReader& in) override {
-    for (auto& k : rsi_) k.load(in);
+    rsi_.load(in);
     macd_a_.load(in);
     macd_b_.load(in);
     stoch_.load(in);
-    for (auto& k : cci_) k.load(in);
+    cci_.load(in);
     for (auto& k : willr_) k.load(in);
     lags_.load(in);
     mfi_.load(in);
-    for (auto& k : dmi_) k.load(in);
+    dmi_.load(in);
     for (auto& k : atr_) k.load(in);
     bb20_.load(in);
     bb60_.load(in);
-    for (auto& k : ema_) k.load(in);
+    ema_.load(in);
     for (auto& k : sma_) k.load(in);
     trix_.load(in);
     ult_.load(in);
@@ -209,21 +203,21 @@ class TaRateKernel final : public FamilyKernel {
 
  private:
   int offset_;
-  std::array<ta::RsiCmo, kRsi.size()> rsi_;
+  ta::RsiCmoBank<kRsi.size()> rsi_;  // the four RSIs as SIMD lanes
   ta::Macd macd_a_, macd_b_;
   ta::Stoch stoch_;
-  std::array<ta::Cci, kCci.size()> cci_;
+  ta::CciBank<kCci.size()> cci_;  // the three CCIs stage by stage, divisions as SIMD lanes
   std::array<ta::Willr, kWillrExtra.size()> willr_;
   ta::LagHistory lags_;
   ta::Mfi mfi_;
-  std::array<ta::Dmi, kDmi.size()> dmi_;
+  ta::Dmi2 dmi_;  // the two DMIs as SIMD lanes
   std::array<ta::Atr, kAtr.size()> atr_;
   ta::BBands bb20_, bb60_;
-  std::array<ta::Ema, kMa.size()> ema_;
   std::array<ta::RollingMean<false>, kSmaOwn.size()> sma_;
   ta::Trix trix_;
   ta::UltOsc ult_;
   ta::Aroon aroon_;
+  ta::EmaDistBank<kMa.size()> ema_;  // the five EMAs as SIMD lanes
 };
 
 struct ColumnAdder {

@@ -16,6 +16,8 @@
 // inside the seed window adds nothing to the seed sum). ADXR is NULL when either ADX is.
 #pragma once
 
+#include <array>
+
 #include "features/ta/common.h"
 
 namespace bqx::features::ta {
@@ -128,12 +130,140 @@ class Dmi {
   void prefetch() const { adx_hist_.prefetch(); }
 
  private:
+  friend class Dmi2;
   int n_;
   bool with_adxr_;
   int64_t bar_ = 0;  // bars consumed, saturating at 2n
   double prev_high_ = 0, prev_low_ = 0, prev_close_ = 0;
   double plus_dm_ = 0, minus_dm_ = 0, tr_ = 0, sum_dx_ = 0, adx_ = 0;
   Ring adx_hist_;
+};
+
+
+// Two Dmi of the same bars (periods n0, n1; ADXR from lane 0 if it keeps one), each lane
+// exactly Dmi's arithmetic and saved in Dmi's format. Until both lanes are past the ADX
+// seed they run one by one (Dmi::update); afterwards the Wilder recursions, DIs, DX and ADX
+// run as two SSE2 lanes: per-lane IEEE ops, bit-identical to the scalar form, with half
+// the divisions and one shared directional-movement branch.
+class Dmi2 {
+ public:
+  Dmi2(int n0, bool adxr0, int n1) : lanes_{Dmi(n0, adxr0), Dmi(n1, false)} {}
+
+  std::array<Dmi::Out, 2> update(double h, double l, double c) {
+#if defined(__SSE2__)
+    if (steady_) return steady_update(h, l, c);
+#endif
+    std::array<Dmi::Out, 2> o = {lanes_[0].update(h, l, c), lanes_[1].update(h, l, c)};
+#if defined(__SSE2__)
+    steady_ = lanes_[0].bar_ == 2 * static_cast<int64_t>(lanes_[0].n_) &&
+              lanes_[1].bar_ == 2 * static_cast<int64_t>(lanes_[1].n_);
+    if (steady_) to_lanes();
+#endif
+    return o;
+  }
+
+  void save(StateWriter& out) const {
+    for (size_t i = 0; i < 2; ++i) lane(i).save(out);
+  }
+  void load(StateReader& in) {
+    for (auto& d : lanes_) d.load(in);
+#if defined(__SSE2__)
+    steady_ = lanes_[0].bar_ == 2 * static_cast<int64_t>(lanes_[0].n_) &&
+              lanes_[1].bar_ == 2 * static_cast<int64_t>(lanes_[1].n_);
+    if (steady_) to_lanes();
+#endif
+  }
+  void prefetch() const { lanes_[0].prefetch(); }
+
+ private:
+  // Lane i as a Dmi (in the steady state its sums live in the lane arrays).
+  Dmi lane(size_t i) const {
+    Dmi d = lanes_[i];
+    if (steady_) {
+      d.prev_high_ = prev_high_;
+      d.prev_low_ = prev_low_;
+      d.prev_close_ = prev_close_;
+      d.plus_dm_ = plus_dm_[i];
+      d.minus_dm_ = minus_dm_[i];
+      d.tr_ = tr_[i];
+      d.adx_ = adx_[i];
+    }
+    return d;
+  }
+  void to_lanes() {
+    prev_high_ = lanes_[0].prev_high_;
+    prev_low_ = lanes_[0].prev_low_;
+    prev_close_ = lanes_[0].prev_close_;
+    for (size_t i = 0; i < 2; ++i) {
+      plus_dm_[i] = lanes_[i].plus_dm_;
+      minus_dm_[i] = lanes_[i].minus_dm_;
+      tr_[i] = lanes_[i].tr_;
+      adx_[i] = lanes_[i].adx_;
+      n_[i] = static_cast<double>(lanes_[i].n_);
+      n_minus_1_[i] = static_cast<double>(lanes_[i].n_ - 1);
+    }
+  }
+
+#if defined(__SSE2__)
+  // Dmi::update from bar 2n on, both lanes at once.
+  std::array<Dmi::Out, 2> steady_update(double h, double l, double c) {
+    const double diff_p = h - prev_high_;
+    const double diff_m = prev_low_ - l;
+    prev_high_ = h;
+    prev_low_ = l;
+    const double tr = true_range(h, l, prev_close_);
+    prev_close_ = c;
+    const __m128d n = _mm_load_pd(n_);
+    __m128d minus_dm = _mm_load_pd(minus_dm_), plus_dm = _mm_load_pd(plus_dm_);
+    minus_dm = _mm_sub_pd(minus_dm, _mm_div_pd(minus_dm, n));
+    plus_dm = _mm_sub_pd(plus_dm, _mm_div_pd(plus_dm, n));
+    if (diff_m > 0 && diff_p < diff_m) {
+      minus_dm = _mm_add_pd(minus_dm, _mm_set1_pd(diff_m));
+    } else if (diff_p > 0 && diff_p > diff_m) {
+      plus_dm = _mm_add_pd(plus_dm, _mm_set1_pd(diff_p));
+    }
+    __m128d trs = _mm_load_pd(tr_);
+    trs = _mm_add_pd(_mm_sub_pd(trs, _mm_div_pd(trs, n)), _mm_set1_pd(tr));
+    _mm_store_pd(minus_dm_, minus_dm);
+    _mm_store_pd(plus_dm_, plus_dm);
+    _mm_store_pd(tr_, trs);
+    const __m128d zero = _mm_setzero_pd(), hundred = _mm_set1_pd(100.0), null = _mm_set1_pd(kNull);
+    const __m128d tr_ok = _mm_cmpneq_pd(trs, zero);
+    const __m128d minus_di = _mm_mul_pd(hundred, _mm_div_pd(minus_dm, trs));
+    const __m128d plus_di = _mm_mul_pd(hundred, _mm_div_pd(plus_dm, trs));
+    const __m128d s = _mm_add_pd(minus_di, plus_di);
+    const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+    const __m128d dx = _mm_mul_pd(hundred, _mm_div_pd(_mm_and_pd(abs_mask, _mm_sub_pd(minus_di, plus_di)), s));
+    const __m128d dx_ok = _mm_and_pd(tr_ok, _mm_cmpneq_pd(s, zero));
+    __m128d adx = _mm_load_pd(adx_);
+    const __m128d next = _mm_div_pd(_mm_add_pd(_mm_mul_pd(adx, _mm_load_pd(n_minus_1_)), dx), n);
+    adx = _mm_or_pd(_mm_and_pd(dx_ok, next), _mm_andnot_pd(dx_ok, adx));
+    _mm_store_pd(adx_, adx);
+    alignas(16) double out_minus[2], out_plus[2], out_adx[2];
+    _mm_store_pd(out_minus, _mm_or_pd(_mm_and_pd(tr_ok, minus_di), _mm_andnot_pd(tr_ok, null)));
+    _mm_store_pd(out_plus, _mm_or_pd(_mm_and_pd(tr_ok, plus_di), _mm_andnot_pd(tr_ok, null)));
+    _mm_store_pd(out_adx, _mm_or_pd(_mm_and_pd(dx_ok, adx), _mm_andnot_pd(dx_ok, null)));
+    std::array<Dmi::Out, 2> o;
+    for (size_t i = 0; i < 2; ++i) {
+      o[i].plus_di = out_plus[i];
+      o[i].minus_di = out_minus[i];
+      o[i].adx = out_adx[i];
+    }
+    for (size_t i = 0; i < 2; ++i) {  // ADXR as Dmi::update
+      if (!lanes_[i].with_adxr_) continue;
+      Ring& hist = lanes_[i].adx_hist_;
+      hist.push(o[i].adx);
+      if (hist.full()) o[i].adxr = (o[i].adx + hist.next_out()) / 2.0;
+    }
+    return o;
+  }
+#endif
+
+  std::array<Dmi, 2> lanes_;  // warm-up state and the ADXR rings
+  alignas(16) double plus_dm_[2] = {}, minus_dm_[2] = {}, tr_[2] = {}, adx_[2] = {};
+  alignas(16) double n_[2] = {}, n_minus_1_[2] = {};
+  double prev_high_ = 0, prev_low_ = 0, prev_close_ = 0;
+  bool steady_ = false;
 };
 
 }  // namespace bqx::features::ta

@@ -9,7 +9,12 @@
 // noise (~1e-14 at index level 100) that the 1/(0.015 * meandev) factor amplifies to ~1e-10.
 // NULL when the window is flat (all n typical prices equal, detected exactly by the run of
 // equal values; TA-Lib prints 0, or a rounding artefact). Lookback n - 1 (TA_CCI_Lookback).
+// The slot-order sum is kept as its running prefixes P[j] = (..((0 + v0) + v1) ..) + v[j-1]:
+// a push into slot p leaves P[0..p] unchanged, so only P[p+1..n] are re-added (n - p adds
+// on the serial chain instead of n; the same additions in the same order, bit-identical).
 #pragma once
+
+#include <array>
 
 #include "features/ta/common.h"
 
@@ -18,20 +23,44 @@ namespace bqx::features::ta {
 class Cci {
  public:
   Cci() : Cci(14) {}
-  explicit Cci(int n) : n_(n), ring_(n) {}
+  explicit Cci(int n) : n_(n), ring_(n), prefix_(static_cast<size_t>(n < 1 ? 1 : n) + 1, 0.0) {}
   static int lookback(int n) { return n - 1; }
 
   double update(double h, double l, double c) {
     const double tp = (h + l + c) / 3;
+    double sum;
+    if (!push(tp, sum)) return kNull;
+    const double avg = sum / n_;
+    const double dev = abs_deviation_sum(avg);
+    if (dev == 0.0) return kNull;
+    return (tp - avg) / (0.015 * (dev / n_));
+  }
+  int period() const { return n_; }
+  // Pushes the typical price; false when CCI is NULL (window not full or flat), else
+  // `sum` = the slot-order sum of the window (the mean before the division by n).
+  bool push(double tp, double& sum) {
     run_ = (ring_.pushes() > 0 && tp == last_) ? run_ + 1 : 1;
     last_ = tp;
+    const size_t written = ring_.pos();
+    if (written < prefix_valid_) prefix_valid_ = written;  // P[0..written] do not read the slot
     ring_.push(tp);
     const size_t n = static_cast<size_t>(n_);
-    if (!ring_.full() || run_ >= n) return kNull;
+    if (!ring_.full() || run_ >= n) return false;
     const double* v = ring_.data();
-    double avg = 0;
-    for (size_t j = 0; j < n; ++j) avg += v[j];
-    avg /= n_;
+    double* prefix = prefix_.data();
+    double s = prefix[prefix_valid_];
+    for (size_t j = prefix_valid_; j < n; ++j) {
+      s += v[j];
+      prefix[j + 1] = s;
+    }
+    prefix_valid_ = n;
+    sum = s;
+    return true;
+  }
+  // sum |slot - avg| in the fixed four-partial-sum order (after a successful push).
+  double abs_deviation_sum(double avg) const {
+    const size_t n = static_cast<size_t>(n_);
+    const double* v = ring_.data();
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t j = 0;
     for (; j + 4 <= n; j += 4) {
@@ -43,9 +72,7 @@ class Cci {
     if (j < n) s0 += std::fabs(v[j] - avg);
     if (j + 1 < n) s1 += std::fabs(v[j + 1] - avg);
     if (j + 2 < n) s2 += std::fabs(v[j + 2] - avg);
-    const double dev = (s0 + s1) + (s2 + s3);
-    if (dev == 0.0) return kNull;
-    return (tp - avg) / (0.015 * (dev / n_));
+    return (s0 + s1) + (s2 + s3);
   }
 
   void save(StateWriter& out) const {
@@ -57,15 +84,63 @@ class Cci {
     ring_.load(in);
     in.get(last_);
     in.get(run_);
+    prefix_valid_ = 0;  // derived from the ring: rebuilt on the next update
   }
 
-  void prefetch() const { ring_.prefetch(); }
+  // The ring and the prefixes the next update re-adds (from the slot it writes on).
+  void prefetch() const {
+    ring_.prefetch();
+    const size_t from = ring_.pos() < prefix_valid_ ? ring_.pos() : prefix_valid_;
+    prefetch_write(prefix_.data() + from, (prefix_.size() - from) * sizeof(double));
+  }
 
  private:
   int n_;
   Ring ring_;
+  std::vector<double> prefix_;  // prefix_[0] = 0; prefix_[1..prefix_valid_] valid
+  size_t prefix_valid_ = 0;
   double last_ = 0;
   uint64_t run_ = 0;
+};
+
+
+// N (<= 8) CCIs of the same bars: the typical price computed once and each stage run for
+// all N before the next (their serial chains overlap); the same operations as Cci::update.
+template <size_t N>
+class CciBank {
+  static_assert(N >= 1 && N <= 8, "one 8-lane register");
+
+ public:
+  explicit CciBank(const std::array<int, N>& periods) {
+    for (size_t i = 0; i < N; ++i) {
+      lanes_[i] = Cci(periods[i]);
+      period_[i] = static_cast<double>(periods[i]);
+    }
+  }
+  void update(double h, double l, double c, double* out) {
+    const double tp = (h + l + c) / 3;
+    double sum[N], avg[N];
+    bool ok[N];
+    for (size_t i = 0; i < N; ++i) ok[i] = lanes_[i].push(tp, sum[i]);
+    for (size_t i = 0; i < N; ++i) avg[i] = sum[i] / period_[i];
+    for (size_t i = 0; i < N; ++i) {
+      const double dev = ok[i] ? lanes_[i].abs_deviation_sum(avg[i]) : 0.0;
+      out[i] = dev != 0.0 ? (tp - avg[i]) / (0.015 * (dev / period_[i])) : kNull;
+    }
+  }
+  void save(StateWriter& out) const {
+    for (const auto& k : lanes_) k.save(out);
+  }
+  void load(StateReader& in) {
+    for (auto& k : lanes_) k.load(in);
+  }
+  void prefetch() const {
+    for (const auto& k : lanes_) k.prefetch();
+  }
+
+ private:
+  std::array<Cci, N> lanes_;
+  double period_[N] = {};
 };
 
 }  // namespace bqx::features::ta

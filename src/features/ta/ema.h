@@ -4,6 +4,8 @@
 // k = 2 / (period + 1). Lookback period - 1 (TA_EMA_Lookback).
 #pragma once
 
+#include <array>
+
 #include "features/ta/common.h"
 
 namespace bqx::features::ta {
@@ -15,6 +17,7 @@ class Ema {
   static int lookback(int period) { return period - 1; }
   bool ready() const { return seen_ >= period_; }
   double value() const { return ready() ? value_ : kNull; }
+  void set_value(double v) { value_ = v; }
 
   double update(double x) {
     if (seen_ >= period_) {
@@ -45,6 +48,90 @@ class Ema {
   double k_;
   int seen_ = 0;  // inputs consumed, saturating at period
   double sum_ = 0, value_ = 0;
+};
+
+
+// N (<= 8) TA-Lib EMAs of the same series with their distances (x - EMA) / x, each lane
+// exactly Ema's arithmetic and saved in Ema's format (seen, sum, value per lane). Until
+// every lane is seeded the lanes run one by one (Ema::update); afterwards the recursion
+// e = ((x - e) * k) + e and the distance run as SIMD lanes: per-lane IEEE ops,
+// bit-identical to the scalar form.
+template <size_t N>
+class EmaDistBank {
+  static_assert(N >= 1 && N <= 8, "one 8-lane register");
+
+ public:
+  explicit EmaDistBank(const std::array<int, N>& periods) {
+    for (size_t i = 0; i < N; ++i) {
+      lanes_[i] = Ema(periods[i]);
+      k_[i] = per_to_k(periods[i]);
+    }
+  }
+
+  // Pushes x and writes dist[i] = (x - EMA_i) / x, NULL while EMA_i is.
+  void update(double x, double* dist) {
+    if (steady_) {
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+      if (cpu_has_avx512dq()) {
+        step_avx512(value_, k_, x, dist);
+        return;
+      }
+#endif
+      for (size_t i = 0; i < N; ++i) {
+        value_[i] = ((x - value_[i]) * k_[i]) + value_[i];
+        dist[i] = (x - value_[i]) / x;
+      }
+      return;
+    }
+    steady_ = true;
+    for (size_t i = 0; i < N; ++i) {
+      const double e = lanes_[i].update(x);
+      dist[i] = std::isnan(e) ? kNull : (x - e) / x;
+      steady_ = steady_ && lanes_[i].ready();
+    }
+    if (steady_) {
+      for (size_t i = 0; i < N; ++i) value_[i] = lanes_[i].value();
+    }
+  }
+
+  void save(StateWriter& out) const {
+    for (size_t i = 0; i < N; ++i) lane(i).save(out);
+  }
+  void load(StateReader& in) {
+    steady_ = true;
+    for (size_t i = 0; i < N; ++i) {
+      lanes_[i].load(in);
+      steady_ = steady_ && lanes_[i].ready();
+    }
+    if (steady_) {
+      for (size_t i = 0; i < N; ++i) value_[i] = lanes_[i].value();
+    }
+  }
+
+ private:
+  // Lane i as an Ema (in the steady state its value lives in value_[i]).
+  Ema lane(size_t i) const {
+    Ema e = lanes_[i];
+    if (steady_) e.set_value(value_[i]);
+    return e;
+  }
+
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+  __attribute__((target("avx512f"))) static void step_avx512(double* value, const double* k, double x,
+                                                             double* dist) {
+    const __m512d xv = _mm512_set1_pd(x);
+    __m512d e = _mm512_load_pd(value);
+    e = _mm512_add_pd(_mm512_mul_pd(_mm512_sub_pd(xv, e), _mm512_load_pd(k)), e);
+    _mm512_store_pd(value, e);
+    constexpr __mmask8 kLanes = static_cast<__mmask8>((1u << N) - 1);
+    _mm512_mask_storeu_pd(dist, kLanes, _mm512_maskz_div_pd(kLanes, _mm512_sub_pd(xv, e), xv));
+  }
+#endif
+
+  alignas(64) double value_[8] = {};  // the EMAs once steady (lanes N..7 unused)
+  alignas(64) double k_[8] = {};
+  std::array<Ema, N> lanes_;  // warm-up state (seen, seed sum)
+  bool steady_ = false;
 };
 
 }  // namespace bqx::features::ta

@@ -8,6 +8,8 @@
 // |gain + loss| < 1e-14). Lookback period (TA_RSI_Lookback = TA_CMO_Lookback).
 #pragma once
 
+#include <array>
+
 #include "features/ta/common.h"
 
 namespace bqx::features::ta {
@@ -78,6 +80,166 @@ class RsiCmo {
   int period_;
   int seen_ = 0;  // inputs consumed, saturating at period + 1
   double prev_ = 0, gain_ = 0, loss_ = 0;
+};
+
+
+// N (<= 4) RSI/CMO of the same series (periods p0..p{N-1}), each lane exactly RsiCmo's arithmetic
+// and saved in RsiCmo's format (seen, prev, gain, loss per lane). During the seed windows
+// the lanes run one by one (scalar); once every lane is past its seed, the Wilder step runs
+// as eight SIMD lanes (gain 0..3, loss 0..3; lanes >= N idle) and the RSIs as four: per-lane IEEE
+// mul/add/div, bit-identical to the scalar form, and the d < 0 branch (taken at random
+// by price changes) becomes a lane mask.
+template <size_t N>
+class RsiCmoBank {
+  static_assert(N >= 1 && N <= 4, "gain and loss lanes in one 8-lane register");
+
+ public:
+  explicit RsiCmoBank(const std::array<int, N>& periods) {
+    for (size_t i = 0; i < 4; ++i) {  // idle lanes: a period of 2 (no 0 / 0)
+      const int p = i < N ? periods[i] : 2;
+      period_[i] = p;
+      keep_[i] = keep_[4 + i] = static_cast<double>(p - 1);
+      divisor_[i] = divisor_[4 + i] = static_cast<double>(p);
+    }
+  }
+
+  void update(double x) {
+    if (steady_) {
+      const double d = x - prev_;
+      prev_ = x;
+      wilder_step(d);
+      return;
+    }
+    for (size_t i = 0; i < N; ++i) update_lane(i, x);
+    prev_ = x;
+    steady_ = true;
+    for (size_t i = 0; i < N; ++i) steady_ = steady_ && seen_[i] > period_[i];
+  }
+  // RSI of lane i (as RsiCmo::rsi).
+  double rsi(size_t i) const {
+    if (seen_[i] <= period_[i]) return kNull;
+    const double g = wilder_[i], l = wilder_[4 + i];
+    const double s = g + l;
+    return s != 0 ? 100.0 * (g / s) : kNull;
+  }
+  // The N RSIs into out[0..N-1].
+  void rsi_all(double* out) const {
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+    if (N == 4 && steady_ && cpu_has_avx512dq()) {
+      rsi4_avx(wilder_, out);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < N; ++i) out[i] = rsi(i);
+  }
+  double cmo(size_t i) const {
+    if (seen_[i] <= period_[i]) return kNull;
+    const double g = wilder_[i], l = wilder_[4 + i];
+    const double s = g + l;
+    return s != 0 ? 100.0 * ((g - l) / s) : kNull;
+  }
+
+  void save(StateWriter& out) const {
+    for (size_t i = 0; i < N; ++i) {
+      out.put(seen_[i]);
+      out.put(prev_);
+      out.put(wilder_[i]);
+      out.put(wilder_[4 + i]);
+    }
+  }
+  void load(StateReader& in) {
+    steady_ = true;
+    for (size_t i = 0; i < N; ++i) {
+      in.get(seen_[i]);
+      in.get(prev_);
+      in.get(wilder_[i]);
+      in.get(wilder_[4 + i]);
+      steady_ = steady_ && seen_[i] > period_[i];
+    }
+  }
+
+ private:
+  // RsiCmo::update for lane i (prev_ is shared: every lane starts on the same input).
+  void update_lane(size_t i, double x) {
+    double& gain = wilder_[i];
+    double& loss = wilder_[4 + i];
+    const int period = period_[i];
+    if (seen_[i] == 0) {
+      seen_[i] = 1;
+      return;
+    }
+    const double d = x - prev_;
+    if (seen_[i] > period) {
+      loss *= (period - 1);
+      gain *= (period - 1);
+      if (d < 0) {
+        loss -= d;
+      } else {
+        gain += d;
+      }
+      loss /= period;
+      gain /= period;
+      return;
+    }
+    if (d < 0) {
+      loss -= d;
+    } else {
+      gain += d;
+    }
+    if (seen_[i] == period) {
+      loss /= period;
+      gain /= period;
+    }
+    ++seen_[i];
+  }
+
+  // All lanes past their seed: w = w * (p - 1); then loss -= d (d < 0) or gain += d; w /= p
+  // (the idle lanes compute and are never read).
+  void wilder_step(double d) {
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+    if (cpu_has_avx512dq()) {
+      wilder_step_avx512(wilder_, keep_, divisor_, d);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < 8; ++i) wilder_[i] *= keep_[i];
+    if (d < 0) {
+      for (size_t i = 4; i < 8; ++i) wilder_[i] -= d;
+    } else {
+      for (size_t i = 0; i < 4; ++i) wilder_[i] += d;
+    }
+    for (size_t i = 0; i < 8; ++i) wilder_[i] /= divisor_[i];
+  }
+
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+  __attribute__((target("avx512f"))) static void wilder_step_avx512(double* w, const double* keep,
+                                                                    const double* divisor, double d) {
+    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), _mm512_load_pd(keep));
+    const __m512d dv = _mm512_set1_pd(d);
+    // loss - d on the loss lanes when d < 0, else gain + d on the gain lanes (the others kept).
+    const __m512d minus = _mm512_mask_sub_pd(v, 0xF0, v, dv);
+    const __m512d plus = _mm512_mask_add_pd(v, 0x0F, v, dv);
+    const __mmask8 take_minus = d < 0 ? 0xFF : 0x00;
+    v = _mm512_mask_blend_pd(take_minus, plus, minus);
+    _mm512_store_pd(w, _mm512_div_pd(v, _mm512_load_pd(divisor)));
+  }
+  // 100 * (g / (g + l)), NULL where g + l == 0 (every lane ready).
+  __attribute__((target("avx2"))) static void rsi4_avx(const double* w, double* out) {
+    const __m256d g = _mm256_load_pd(w), l = _mm256_load_pd(w + 4);
+    const __m256d s = _mm256_add_pd(g, l);
+    const __m256d r = _mm256_mul_pd(_mm256_set1_pd(100.0), _mm256_div_pd(g, s));
+    const __m256d zero = _mm256_cmp_pd(s, _mm256_setzero_pd(), _CMP_EQ_OQ);
+    _mm256_storeu_pd(out, _mm256_or_pd(_mm256_andnot_pd(zero, r), _mm256_and_pd(zero, _mm256_set1_pd(kNull))));
+  }
+#endif
+
+  alignas(64) double wilder_[8] = {};  // gain of lanes 0..3, loss of lanes 0..3
+  alignas(64) double keep_[8] = {};     // period - 1 per lane
+  alignas(64) double divisor_[8] = {};  // period per lane
+  std::array<int, 4> period_{};
+  std::array<int, 4> seen_{};  // inputs consumed per lane, saturating at period + 1
+  double prev_ = 0;
+  bool steady_ = false;
 };
 
 }  // namespace bqx::features::ta
