@@ -350,13 +350,7 @@ class RegWindowLanes {
   __attribute__((noinline)) void anchor_fit(size_t i, bool regular) {
     const RegRing<double>& values = values_[i];
     since_[i] = 0;
-    double s = pushed_sum_[i];
-    pushed_sum_[i] = 0;
-    if (!regular) {
-      s = 0;
-      values.for_each([&](double y) { s += y; });
-    }
-    const double ref = s / static_cast<double>(values.size());
+    const double ref = anchor_mean(values, pushed_sum_[i], regular);
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = kWin.w[i] * kWin.w[i] - 1.0;
     double v = -kWin.c[i];  // v_k = 2k - C, exact integers

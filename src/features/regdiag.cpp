@@ -201,13 +201,7 @@ class Lag1Lanes {
   __attribute__((noinline)) void anchor(size_t i, bool regular) {
     const RegRing<double>& values = values_[i];
     since_[i] = 0;
-    double s = pushed_sum_[i];
-    pushed_sum_[i] = 0;
-    if (!regular) {
-      s = 0;
-      values.for_each([&](double e) { s += e; });
-    }
-    const double ref = s / static_cast<double>(values.size());
+    const double ref = anchor_mean(values, pushed_sum_[i], regular);
     double s1 = 0, q = 0, p = 0, prev = 0;
     bool first = true;
     values.for_each([&](double e) {
