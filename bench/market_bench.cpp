@@ -48,7 +48,7 @@ void stream_minutes(benchmark::State& state, size_t n_pairs) {
   const bqx::EpochMinute warm_end = start + 10 * bqx::kMinutesPerDay;
   (void)bqx::run_market(*engine, frames, [](bqx::Pair, bqx::EpochMinute, const double*) { return bqx::Status::Ok(); },
                         INT64_MIN, warm_end);
-  std::vector<double> rows;
+  bqx::RowBuffer rows;  // grows without zero-fill (the engine writes every column)
   std::vector<bqx::Pair> pairs;
   std::vector<bqx::PairBar> minute;
   std::vector<size_t> pos(frames.size());

@@ -121,7 +121,7 @@ int run_features(const FeaturesOpts& o) {
     // is written as soon as it is produced.
     std::vector<size_t> pos(frames->size(), 0);
     std::vector<PairBar> minute;
-    std::vector<double> produced;
+    RowBuffer produced;  // the engine writes every column: no zero-fill
     std::vector<Pair> produced_pairs;
     for (;;) {
       EpochMinute g = INT64_MAX;

@@ -119,9 +119,44 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
   return e;
 }
 
+template <class Rows>
+Status MarketEngine::append_rows(EpochMinute g, std::span<const PairBar> bars, const double* const* pair_rows,
+                                 Rows& rows, std::vector<Pair>& row_pairs) {
+  const size_t first = rows.size();
+  const size_t n = bars.size() * columns_.size();
+  rows.resize(first + n);
+#if !defined(NDEBUG) || defined(BQX_CHECKED_BUILD)
+  // Every column of every appended row must be written (a RowBuffer is not zero-filled):
+  // debug and sanitizer builds (BQX_CHECKED_BUILD) check it.
+  constexpr uint64_t kPoisonBits = 0x7FF4DEADBEEF0B5Aull;  // a signalling NaN no kernel produces
+  double poison;
+  std::memcpy(&poison, &kPoisonBits, sizeof poison);
+  std::fill(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.end(), poison);
+#endif
+  Status st = step_impl(g, bars, pair_rows, rows.data() + first, row_pairs);
+  if (!st) {
+    rows.resize(first);
+    return st;
+  }
+#if !defined(NDEBUG) || defined(BQX_CHECKED_BUILD)
+  for (size_t i = first; i < rows.size(); ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &rows[i], sizeof bits);
+    if (bits == kPoisonBits) {
+      return make_error("internal: column " + columns_[(i - first) % columns_.size()].name + " was not written");
+    }
+  }
+#endif
+  return st;
+}
+
 Status MarketEngine::step(EpochMinute g, std::span<const PairBar> bars, std::vector<double>& rows,
                           std::vector<Pair>& row_pairs) {
-  return step_impl(g, bars, nullptr, rows, row_pairs);
+  return append_rows(g, bars, nullptr, rows, row_pairs);
+}
+
+Status MarketEngine::step(EpochMinute g, std::span<const PairBar> bars, RowBuffer& rows, std::vector<Pair>& row_pairs) {
+  return append_rows(g, bars, nullptr, rows, row_pairs);
 }
 
 PairEngine& MarketEngine::pair_engine(Pair pair) { return *impl_->slots[pair_index(pair)].engine; }
@@ -132,11 +167,18 @@ Status MarketEngine::step_with_pair_rows(EpochMinute g, std::span<const PairBar>
                                          std::span<const double* const> pair_rows, std::vector<double>& rows,
                                          std::vector<Pair>& row_pairs) {
   if (pair_rows.size() != bars.size()) return make_error("step_with_pair_rows: one per-pair row per bar is required");
-  return step_impl(g, bars, pair_rows.data(), rows, row_pairs);
+  return append_rows(g, bars, pair_rows.data(), rows, row_pairs);
+}
+
+Status MarketEngine::step_with_pair_rows(EpochMinute g, std::span<const PairBar> bars,
+                                         std::span<const double* const> pair_rows, RowBuffer& rows,
+                                         std::vector<Pair>& row_pairs) {
+  if (pair_rows.size() != bars.size()) return make_error("step_with_pair_rows: one per-pair row per bar is required");
+  return append_rows(g, bars, pair_rows.data(), rows, row_pairs);
 }
 
 Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, const double* const* pair_rows,
-                               std::vector<double>& rows, std::vector<Pair>& row_pairs) {
+                               double* out, std::vector<Pair>& row_pairs) {
   Impl& m = *impl_;
   if (grid_row_ > 0 && g <= last_g_) {
     return make_error("bars must arrive in increasing time order (" + format_iso(g) + " after " + format_iso(last_g_) + ")");
@@ -155,49 +197,63 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     bar_of[slot] = &pb.bar;
     pair_row_of[slot] = pair_rows ? pair_rows[i] : nullptr;
   }
-  // Rows are built in place in `rows` (one per bar, canonical pair order = slot order):
+  // Rows are built in place at `out` (one per bar, canonical pair order = slot order):
   // no per-pair row is kept between minutes, since every column is rewritten at each bar.
   const size_t width = columns_.size();
-  const size_t first_row = rows.size();
-  rows.resize(first_row + bars.size() * width);
   std::array<double*, kPairCount> row_of{};
   {
     size_t ordinal = 0;
     for (int slot = 0; slot < kPairCount; ++slot) {
-      if (has_bar[slot]) row_of[slot] = rows.data() + first_row + (ordinal++) * width;
+      if (has_bar[slot]) row_of[slot] = out + (ordinal++) * width;
     }
   }
-  // The per-pair state of 28 pairs exceeds the caches. Two-stage software prefetch, in
-  // the order the engines run: two pairs ahead, the engine and kernel objects (addresses
-  // known without any load); one pair ahead, PairEngine::prefetch (which reads those
-  // objects to find the window lines the next step touches).
+  // Family-major order: each per-pair family runs for all pairs before the next family
+  // (per pair, the families still run in registry order, so every value is the one
+  // PairEngine::step gives). One family's code and branch history then serve 28 pairs
+  // in a row. The per-pair state of 28 pairs exceeds the data caches: two-stage software
+  // prefetch. While family k runs for pair i, the kernel object of family k + 1 for pair i
+  // is fetched (a whole family's run of lead time: the object holds the window positions
+  // and array pointers, and its vtable pointer is the first load of every call), and
+  // family k's own prefetch() runs two pairs ahead (it reads that object, already cached,
+  // to find the window lines its next update touches).
   std::array<int, kPairCount> compute_order{};
+  std::array<PairEngine*, kPairCount> compute_engine{};
+  std::array<features::BarInput, kPairCount> compute_input;
   size_t n_compute = 0;
   for (int slot = 0; slot < kPairCount; ++slot) {
-    if (has_bar[slot] && !pair_row_of[slot]) compute_order[n_compute++] = slot;
+    if (has_bar[slot] && !pair_row_of[slot]) {
+      compute_order[n_compute] = slot;
+      compute_engine[n_compute] = m.slots[slot].engine.get();
+      compute_input[n_compute] = compute_engine[n_compute]->bar_input(*bar_of[slot]);
+      ++n_compute;
+    }
   }
-  auto prefetch_objects = [&](size_t k) {
-    if (k >= n_compute) return;
-    const PairEngine* engine = m.slots[compute_order[k]].engine.get();
-    features::prefetch_read(engine, sizeof(*engine));
-    for (const auto& span : engine->object_spans()) features::prefetch_read(span.address, span.bytes);
+  const size_t n_kernels = n_compute > 0 ? compute_engine[0]->kernel_count() : 0;
+  constexpr size_t kWindowPrefetchDistance = 2;  // pairs
+  auto prefetch_object = [&](size_t k, size_t i) {
+    const PairEngine::MemorySpan& span = compute_engine[i]->kernel_span(k);
+    features::prefetch_read(span.address, features::kCacheLine);
   };
-  prefetch_objects(0);
-  prefetch_objects(1);
-  if (n_compute > 0) m.slots[compute_order[0]].engine->prefetch();
-  size_t next_compute = 0;  // index in compute_order of the next engine to step
+  if (n_kernels > 0) {
+    for (size_t i = 0; i < n_compute; ++i) prefetch_object(0, i);
+  }
+  for (size_t k = 0; k < n_kernels; ++k) {
+    for (size_t i = 0; i < std::min(kWindowPrefetchDistance, n_compute); ++i) compute_engine[i]->prefetch_kernel(k);
+    const bool has_next_kernel = k + 1 < n_kernels;
+    for (size_t i = 0; i < n_compute; ++i) {
+      if (has_next_kernel) prefetch_object(k + 1, i);
+      if (i + kWindowPrefetchDistance < n_compute) compute_engine[i + kWindowPrefetchDistance]->prefetch_kernel(k);
+      compute_engine[i]->step_kernel(k, compute_input[i], row_of[compute_order[i]]);
+    }
+  }
+  for (size_t i = 0; i < n_compute; ++i) {
+    compute_engine[i]->finish_step(*bar_of[compute_order[i]], row_of[compute_order[i]]);
+  }
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
-    if (pair_row_of[slot]) {
-      std::memcpy(row, pair_row_of[slot], m.per_pair_width * sizeof(double));
-    } else {
-      ++next_compute;
-      prefetch_objects(next_compute + 1);
-      if (next_compute < n_compute) m.slots[compute_order[next_compute]].engine->prefetch();
-      s.engine->step(*bar_of[slot], row);  // the per-pair part, already NULL for non-finite
-    }
+    if (pair_row_of[slot]) std::memcpy(row, pair_row_of[slot], m.per_pair_width * sizeof(double));
     s.has_bar = true;
     s.last_ts = g;
     s.last_close = bar_of[slot]->close;
@@ -345,7 +401,7 @@ Status run_market(MarketEngine& engine, const std::vector<BarFrame>& frames, con
     pos[f] = static_cast<size_t>(std::lower_bound(frames[f].ts.begin(), frames[f].ts.end(), from) - frames[f].ts.begin());
   }
   std::vector<PairBar> minute;
-  std::vector<double> rows;
+  RowBuffer rows;
   std::vector<Pair> row_pairs;
   for (;;) {
     EpochMinute g = INT64_MAX;

@@ -116,7 +116,7 @@ void PairEngine::set_object_spans() {
   for (const auto& kernel : kernels_) object_spans_.push_back(kernel_object_span(kernel.get()));
 }
 
-void PairEngine::step(const Bar& bar, double* row_out) {
+features::BarInput PairEngine::bar_input(const Bar& bar) const {
   features::BarInput in;
   in.ts = bar.ts;
   in.open = bar.open;
@@ -131,6 +131,17 @@ void PairEngine::step(const Bar& bar, double* row_out) {
   in.xh = bar.high * scale;
   in.xl = bar.low * scale;
   in.xc = bar.close * scale;
+  return in;
+}
+
+void PairEngine::finish_step(const Bar& bar, double* row) {
+  features::null_non_finite(row, output_index_.size());
+  ++bars_seen_;
+  last_ts_ = bar.ts;
+}
+
+void PairEngine::step(const Bar& bar, double* row_out) {
+  const features::BarInput in = bar_input(bar);
   if (outputs_all_) {
     // Every computed column is output, in row order: the kernels write row_out directly.
     for (auto& kernel : kernels_) kernel->update(in, row_out);

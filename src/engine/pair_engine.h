@@ -50,6 +50,21 @@ class PairEngine {
   };
   const std::vector<MemorySpan>& object_spans() const { return object_spans_; }
 
+  // Family-major stepping, for multi-pair drivers that run one family for all pairs
+  // before the next family (each kernel's code and branch history stay hot across the
+  // pairs instead of cycling through every kernel's code once per pair). The same
+  // updates as step(), in the same order per pair, so the same results:
+  //   in = bar_input(bar); for k: step_kernel(k, in, row); finish_step(bar, row).
+  // Only for engines whose rows are the computed rows (writes_rows_directly()).
+  bool writes_rows_directly() const { return outputs_all_; }
+  size_t kernel_count() const { return kernels_.size(); }
+  features::BarInput bar_input(const Bar& bar) const;
+  void step_kernel(size_t k, const features::BarInput& in, double* row) { kernels_[k]->update(in, row); }
+  void prefetch_kernel(size_t k) const { kernels_[k]->prefetch(); }
+  // The kernel object of step_kernel(k) (for prefetching it before prefetch_kernel).
+  const MemorySpan& kernel_span(size_t k) const { return object_spans_[k + 1]; }
+  void finish_step(const Bar& bar, double* row);
+
   // Rows [begin, end) of the frame, appended row-major to out.
   void run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out);
 

@@ -176,7 +176,7 @@ class MonthComputer {
     double write_ms = 0;
     std::vector<PairBar> minute;
     std::vector<const double*> minute_rows;
-    std::vector<double> rows;
+    RowBuffer rows;  // the engine writes every column: no zero-fill
     std::vector<Pair> row_pairs;
     std::vector<size_t> cursor(n_pairs);
     if (!blocks.empty()) launch(blocks[0]);

@@ -211,7 +211,7 @@ Status run_point_in_time_checks(Context& ctx, Report& report) {
                                  frames[f].ts.begin());
   }
   std::vector<PairBar> minute;
-  std::vector<double> rows;
+  RowBuffer rows;
   std::vector<Pair> row_pairs;
   for (EpochMinute g = window_start; g < window_end; ++g) {
     minute.clear();
