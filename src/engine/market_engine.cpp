@@ -78,6 +78,8 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     if (m.slots[slot].in_universe) return make_error("pair listed twice in the universe (" + pair_name(p.pair) + ")");
     auto engine = PairEngine::create(p.pair, p.baseline);
     if (!engine) return engine.error();
+    // step_impl runs the families family-major straight into the output rows.
+    if (!engine->writes_rows_directly()) return make_error("internal: a full per-pair engine must write its rows directly");
     Impl::Slot& s = m.slots[slot];
     s.in_universe = true;
     s.baseline = p.baseline;
@@ -211,11 +213,12 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
   // (per pair, the families still run in registry order, so every value is the one
   // PairEngine::step gives). One family's code and branch history then serve 28 pairs
   // in a row. The per-pair state of 28 pairs exceeds the data caches: two-stage software
-  // prefetch. While family k runs for pair i, the kernel object of family k + 1 for pair i
-  // is fetched (a whole family's run of lead time: the object holds the window positions
-  // and array pointers, and its vtable pointer is the first load of every call), and
-  // family k's own prefetch() runs two pairs ahead (it reads that object, already cached,
-  // to find the window lines its next update touches).
+  // prefetch. While family k runs for pair i, the first line of pair i's family k + 1
+  // kernel object is fetched (its vtable pointer, the first load of every call; a whole
+  // family's run of lead time), and family k's own prefetch() runs two pairs ahead (it
+  // reads the kernel's fields to find the window lines its next update touches). Fetching
+  // whole kernel objects (up to 4 KiB each, ~1,800 lines per family) instead filled the
+  // miss queue: the next demand load then waited on it (perf: the stall moved there).
   std::array<int, kPairCount> compute_order{};
   std::array<PairEngine*, kPairCount> compute_engine{};
   std::array<features::BarInput, kPairCount> compute_input;

@@ -38,17 +38,11 @@ class PairEngine {
   // driver can call it for the next pair while this one computes (no effect on results).
   void prefetch() const;
 
-  // The memory step() and prefetch() reach first after this object, as (address, bytes)
-  // spans: the kernel table and each kernel object (up to 4 KiB of each; their fields hold
-  // the window positions and array pointers that prefetch() follows). A multi-pair driver
-  // fetches these (and the engine object) two pairs ahead, so that prefetch() one pair
-  // ahead does not wait on a chain of dependent misses (engine -> kernel table -> kernel
-  // -> its arrays). Stable for the engine's life (kernels are never reallocated).
+  // An (address, bytes) span of memory, for software prefetching.
   struct MemorySpan {
     const void* address;
     size_t bytes;
   };
-  const std::vector<MemorySpan>& object_spans() const { return object_spans_; }
 
   // Family-major stepping, for multi-pair drivers that run one family for all pairs
   // before the next family (each kernel's code and branch history stay hot across the
@@ -61,7 +55,10 @@ class PairEngine {
   features::BarInput bar_input(const Bar& bar) const;
   void step_kernel(size_t k, const features::BarInput& in, double* row) { kernels_[k]->update(in, row); }
   void prefetch_kernel(size_t k) const { kernels_[k]->prefetch(); }
-  // The kernel object of step_kernel(k) (for prefetching it before prefetch_kernel).
+  // The kernel object of step_kernel(k) (up to 4 KiB of it): its fields hold the window
+  // positions and array pointers that prefetch_kernel(k) follows, so a driver fetches it
+  // well before, and prefetch_kernel(k) does not wait on a chain of dependent misses.
+  // Stable for the engine's life (kernels are never reallocated).
   const MemorySpan& kernel_span(size_t k) const { return object_spans_[k + 1]; }
   void finish_step(const Bar& bar, double* row);
 
@@ -83,7 +80,7 @@ class PairEngine {
   std::vector<int> output_index_;                 // output column -> internal row index
   std::vector<features::ColumnInfo> output_columns_;
   std::vector<std::string> family_names_;         // computed families (for snapshot checks)
-  std::vector<MemorySpan> object_spans_;          // see object_spans(); set by create()
+  std::vector<MemorySpan> object_spans_;          // kernel table, then each kernel object; set by create()
   uint64_t bars_seen_ = 0;
   EpochMinute last_ts_ = 0;
 };
