@@ -48,6 +48,11 @@ struct MarketEngine::Impl {
     std::vector<double> global_values;  // the global columns of the current minute
   };
   std::vector<Cross> cross;
+  // family_kernels[k * kPairCount + slot]: family k's kernel of the pair in `slot` (null
+  // outside the universe). One flat table, hot in cache, so that the family-major loop and
+  // its prefetches reach a kernel without a chain of loads through the pair engines.
+  std::vector<features::FamilyKernel*> family_kernels;
+  size_t n_families = 0;
   std::vector<double> scratch;
   features::GridRow grid;
 };
@@ -86,6 +91,15 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     s.engine = std::make_unique<PairEngine>(std::move(*engine));
     ctx.in_universe[slot] = true;
     m.grid.in_universe[slot] = true;
+  }
+  for (int slot = 0; slot < kPairCount; ++slot) {
+    const PairEngine* engine = m.slots[slot].engine.get();
+    if (!engine) continue;
+    if (m.family_kernels.empty()) {
+      m.n_families = engine->kernel_count();
+      m.family_kernels.assign(m.n_families * kPairCount, nullptr);
+    }
+    for (size_t k = 0; k < m.n_families; ++k) m.family_kernels[k * kPairCount + slot] = engine->kernel(k);
   }
   for (const auto& f : features::cross_families()) {
     Impl::Cross c;
@@ -231,22 +245,21 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       ++n_compute;
     }
   }
-  const size_t n_kernels = n_compute > 0 ? compute_engine[0]->kernel_count() : 0;
+  const size_t n_kernels = n_compute > 0 ? m.n_families : 0;
   constexpr size_t kWindowPrefetchDistance = 2;  // pairs
-  auto prefetch_object = [&](size_t k, size_t i) {
-    const PairEngine::MemorySpan& span = compute_engine[i]->kernel_span(k);
-    features::prefetch_read(span.address, features::kCacheLine);
-  };
+  auto kernels_of = [&](size_t k) { return m.family_kernels.data() + k * kPairCount; };
   if (n_kernels > 0) {
-    for (size_t i = 0; i < n_compute; ++i) prefetch_object(0, i);
+    for (size_t i = 0; i < n_compute; ++i) __builtin_prefetch(kernels_of(0)[compute_order[i]], 0, 3);
   }
   for (size_t k = 0; k < n_kernels; ++k) {
-    for (size_t i = 0; i < std::min(kWindowPrefetchDistance, n_compute); ++i) compute_engine[i]->prefetch_kernel(k);
-    const bool has_next_kernel = k + 1 < n_kernels;
+    features::FamilyKernel* const* kernels = kernels_of(k);
+    features::FamilyKernel* const* next_kernels = k + 1 < n_kernels ? kernels_of(k + 1) : nullptr;
+    for (size_t i = 0; i < std::min(kWindowPrefetchDistance, n_compute); ++i) kernels[compute_order[i]]->prefetch();
     for (size_t i = 0; i < n_compute; ++i) {
-      if (has_next_kernel) prefetch_object(k + 1, i);
-      if (i + kWindowPrefetchDistance < n_compute) compute_engine[i + kWindowPrefetchDistance]->prefetch_kernel(k);
-      compute_engine[i]->step_kernel(k, compute_input[i], row_of[compute_order[i]]);
+      const int slot = compute_order[i];
+      if (next_kernels) __builtin_prefetch(next_kernels[slot], 0, 3);
+      if (i + kWindowPrefetchDistance < n_compute) kernels[compute_order[i + kWindowPrefetchDistance]]->prefetch();
+      kernels[slot]->update(compute_input[i], row_of[slot]);
     }
   }
   for (size_t i = 0; i < n_compute; ++i) {
@@ -277,35 +290,32 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
   }
   // 3. Cross-pair kernels, then their columns on the rows of the pairs with a bar.
   // The global columns are the same on every row of the minute: written once here.
-  for (auto& c : m.cross) {
-    c.kernel->update(grid);
-    c.kernel->write_global(c.global_values.data());
-  }
-  // Second-order kernels, in slot order: their objects two pairs ahead, their window
-  // lines (virtual prefetch, which reads the objects) one pair ahead.
+  // Second-order kernels run after them, in slot order. Their objects' first lines (the
+  // vtable pointer and hot fields) are fetched now, a whole cross phase ahead; their
+  // window lines (virtual prefetch, which reads the objects) one pair ahead.
   std::array<int, kPairCount> bar_order{};
   size_t n_bars = 0;
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (has_bar[slot]) bar_order[n_bars++] = slot;
   }
-  auto prefetch_second_order_objects = [&](size_t k) {
-    if (k >= n_bars) return;
+  for (size_t k = 0; k < n_bars; ++k) {
     for (const auto& span : m.slots[bar_order[k]].second_order_spans) {
-      features::prefetch_read(span.address, span.bytes);
+      features::prefetch_read(span.address, features::kCacheLine);
     }
-  };
+  }
+  for (auto& c : m.cross) {
+    c.kernel->update(grid);
+    c.kernel->write_global(c.global_values.data());
+  }
   auto prefetch_second_order_windows = [&](size_t k) {
     if (k >= n_bars) return;
     for (const auto& kernel : m.slots[bar_order[k]].second_order) kernel->prefetch();
   };
-  prefetch_second_order_objects(0);
-  prefetch_second_order_objects(1);
   prefetch_second_order_windows(0);
   for (size_t k = 0; k < n_bars; ++k) {
     const int slot = bar_order[k];
     Impl::Slot& s = m.slots[slot];
     double* row = row_of[slot];
-    prefetch_second_order_objects(k + 2);
     prefetch_second_order_windows(k + 1);
     for (auto& c : m.cross) {
       if (c.pair_run >= 0) {

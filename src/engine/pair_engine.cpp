@@ -96,7 +96,6 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
     engine.outputs_all_ = engine.output_index_[i] == static_cast<int>(i);
   }
   if (!engine.outputs_all_) engine.internal_row_.assign(layout.size(), features::kNull);
-  engine.set_object_spans();
   return engine;
 }
 
@@ -108,12 +107,6 @@ PairEngine::MemorySpan kernel_object_span(const features::FamilyKernel* kernel) 
   const size_t bytes = 4 * features::kCacheLine;
 #endif
   return {kernel, std::min(bytes, kMaxObjectBytes)};
-}
-
-void PairEngine::set_object_spans() {
-  object_spans_.clear();
-  object_spans_.push_back({kernels_.data(), kernels_.size() * sizeof(kernels_[0])});
-  for (const auto& kernel : kernels_) object_spans_.push_back(kernel_object_span(kernel.get()));
 }
 
 features::BarInput PairEngine::bar_input(const Bar& bar) const {

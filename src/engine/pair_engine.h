@@ -45,21 +45,14 @@ class PairEngine {
   };
 
   // Family-major stepping, for multi-pair drivers that run one family for all pairs
-  // before the next family (each kernel's code and branch history stay hot across the
-  // pairs instead of cycling through every kernel's code once per pair). The same
-  // updates as step(), in the same order per pair, so the same results:
-  //   in = bar_input(bar); for k: step_kernel(k, in, row); finish_step(bar, row).
+  // before the next family (each family's code and branch history stay hot across the
+  // pairs). The same updates as step(), in the same order per pair, so the same results:
+  //   in = bar_input(bar); for k: kernel(k)->update(in, row); finish_step(bar, row).
   // Only for engines whose rows are the computed rows (writes_rows_directly()).
   bool writes_rows_directly() const { return outputs_all_; }
   size_t kernel_count() const { return kernels_.size(); }
+  features::FamilyKernel* kernel(size_t k) const { return kernels_[k].get(); }  // stable for the engine's life
   features::BarInput bar_input(const Bar& bar) const;
-  void step_kernel(size_t k, const features::BarInput& in, double* row) { kernels_[k]->update(in, row); }
-  void prefetch_kernel(size_t k) const { kernels_[k]->prefetch(); }
-  // The kernel object of step_kernel(k) (up to 4 KiB of it): its fields hold the window
-  // positions and array pointers that prefetch_kernel(k) follows, so a driver fetches it
-  // well before, and prefetch_kernel(k) does not wait on a chain of dependent misses.
-  // Stable for the engine's life (kernels are never reallocated).
-  const MemorySpan& kernel_span(size_t k) const { return object_spans_[k + 1]; }
   void finish_step(const Bar& bar, double* row);
 
   // Rows [begin, end) of the frame, appended row-major to out.
@@ -70,7 +63,6 @@ class PairEngine {
 
  private:
   PairEngine() = default;
-  void set_object_spans();
 
   Pair pair_{};
   double baseline_ = 0;
@@ -80,7 +72,6 @@ class PairEngine {
   std::vector<int> output_index_;                 // output column -> internal row index
   std::vector<features::ColumnInfo> output_columns_;
   std::vector<std::string> family_names_;         // computed families (for snapshot checks)
-  std::vector<MemorySpan> object_spans_;          // kernel table, then each kernel object; set by create()
   uint64_t bars_seen_ = 0;
   EpochMinute last_ts_ = 0;
 };
