@@ -85,6 +85,16 @@ class DistRateKernel final : public FamilyKernel {
     }
     const bool have_ret = seen_ > 0;
     const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
+    if (have_ret) {
+      // Windows rolling on this push rebuild their suffixes together (interleaved chains:
+      // BlockWindow::roll_together); the pushes below then do not roll.
+      std::array<BlockWindow<stats::Moments4Op>*, kJbWindows.size()> rolling;
+      size_t n_rolling = 0;
+      for (auto& w : rets_) {
+        if (w.rolls_next()) rolling[n_rolling++] = &w;
+      }
+      BlockWindow<stats::Moments4Op>::roll_together(rolling.data(), n_rolling);
+    }
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
       if (have_ret) rets_[i].push(r);
       if (!rets_[i].full()) {

@@ -22,7 +22,7 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
+using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -109,8 +109,19 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 
 struct WindowState {
   explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
-  BlockWindow<stats::Moments4Op> m;
-  BlockWindow<stats::CoMomentsOp> pairs;
+  RingBlockWindow<stats::Moments4Op> m;
+  RingBlockWindow<stats::CoMomentsOp> pairs;
+};
+
+// The windows' values by age, from the ring of the last 1440 q values (RingBlockWindow):
+// the q pushed `age` pushes ago, and the pair (q_{i-1}, q_i) with q_i that q.
+struct QSource {
+  const stats::MirrorRing* ring;
+  double operator()(size_t age) const { return ring->back(age); }
+};
+struct PairSource {
+  const stats::MirrorRing* ring;
+  stats::PairValue operator()(size_t age) const { return stats::PairValue{ring->back(age + 1), ring->back(age)}; }
 };
 
 class StatsBqxKernel final : public FamilyKernel {
@@ -129,11 +140,12 @@ class StatsBqxKernel final : public FamilyKernel {
     }
     const bool have_pair = q_seen_ > 0;
     const stats::PairValue pv{prev_q_, q};
+    roll_due_windows(have_pair);  // before qs_.push: the rings' age 0 is the last value of the full blocks
     qs_.push(q);
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
-    stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
+    stats::count_le_nested(qs_, kWindows, full_windows, q, le);
     min_.push(q);
     max_.push(q);
 #if defined(BQX_COUNT_LE_AVX2)
@@ -191,6 +203,20 @@ class StatsBqxKernel final : public FamilyKernel {
     ++q_seen_;
   }
 
+  // The windows that roll on this push, rolled together per aggregate kind (their suffix
+  // chains interleave: BlockWindow::roll_together); the pushes then do not roll.
+  void roll_due_windows(bool have_pair) {
+    std::array<RingBlockWindow<stats::Moments4Op>*, kWindows.size()> ms;
+    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
+    size_t n_ms = 0, n_pairs = 0;
+    for (auto& s : win_) {
+      if (s.m.rolls_next()) ms[n_ms++] = &s.m;
+      if (have_pair && s.pairs.rolls_next()) pairs[n_pairs++] = &s.pairs;
+    }
+    RingBlockWindow<stats::Moments4Op>::roll_together(ms.data(), n_ms, QSource{&qs_});
+    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&qs_});
+  }
+
   void prefetch() const override {
     for (const auto& s : win_) {
       s.m.prefetch();
@@ -201,25 +227,27 @@ class StatsBqxKernel final : public FamilyKernel {
     qs_.prefetch();
   }
 
+  // The q ring comes first: the windows rebuild their suffixes from it at load().
   void save(StateWriter& out) const override {
+    qs_.save(out);
     for (const auto& s : win_) {
       s.m.save(out);
       s.pairs.save(out);
     }
     min_.save(out);
     max_.save(out);
-    qs_.save(out);
     out.put(prev_q_);
     out.put<uint64_t>(q_seen_);
   }
   void load(StateReader& in) override {
+    qs_.load(in);
+    const size_t qs = qs_.size();
     for (auto& s : win_) {
-      s.m.load(in);
-      s.pairs.load(in);
+      s.m.load(in, QSource{&qs_}, qs);
+      s.pairs.load(in, PairSource{&qs_}, qs > 0 ? qs - 1 : 0);
     }
     min_.load(in);
     max_.load(in);
-    qs_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
   }

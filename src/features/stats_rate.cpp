@@ -12,7 +12,8 @@
 // ret_autocorr1 is the Pearson correlation of the W-1 consecutive pairs (r_{i-1}, r_i)
 // inside the return window (pandas Series.autocorr(lag=1) on the window).
 //
-// Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
+// Implementation: three RingBlockWindow aggregates per window (stats_moments.h; their
+// values live once in two shared histories, bar_values_ and ret_values_): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
 // order 4, sum |dx|, count of r > 0) and return pairs (co-moments); max(high) / min(low)
 // of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared ring of the last 1441 x values gives x_{t-W} and the
@@ -33,7 +34,7 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
+using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -200,9 +201,9 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 struct WindowState {
   explicit WindowState(size_t w = 2)
       : bars(w), rets(w), pairs(w - 1) {}
-  BlockWindow<BarOp> bars;
-  BlockWindow<RetOp> rets;
-  BlockWindow<stats::CoMomentsOp> pairs;
+  RingBlockWindow<BarOp> bars;
+  RingBlockWindow<RetOp> rets;
+  RingBlockWindow<stats::CoMomentsOp> pairs;
 
   void prefetch() const {
     bars.prefetch();
@@ -214,21 +215,22 @@ struct WindowState {
     rets.save(out);
     pairs.save(out);
   }
-  void load(StateReader& in) {
-    bars.load(in);
-    rets.load(in);
-    pairs.load(in);
-  }
 };
 
 class StatsRateKernel final : public FamilyKernel {
  public:
   explicit StatsRateKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1) {
+      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1), bar_values_(kMaxWindow),
+        ret_values_(kMaxWindow) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
   void update(const BarInput& bar, double* row) override {
+    // x_{t-W} of each window (efficiency_ratio; back(W - 1) before this push): scattered
+    // cold lines, fetched now so they arrive during the work below.
+    for (int w : kWindows) {
+      if (xs_.size() >= static_cast<size_t>(w)) __builtin_prefetch(&xs_.end()[-w], 0, 3);
+    }
     const double x = bar.xc;
     const double lhl = log_ratio(bar.high, bar.low);
     const double lco = log_ratio(bar.close, bar.open);
@@ -248,11 +250,12 @@ class StatsRateKernel final : public FamilyKernel {
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
-    stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
+    stats::count_le_nested(xs_, kWindows, full_windows, x, le);
     high_.push(bar.high);
     low_.push(bar.low);
 
     double* out = row + offset_;
+    roll_due_windows(have_ret, have_pair);
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
       OutputLanes in;
@@ -285,7 +288,7 @@ class StatsRateKernel final : public FamilyKernel {
         in.le[i] = static_cast<double>(window ? le[i] : 0);
       }
       outputs_avx512(in, x, bar.close, out);
-      finish_bar(have_ret, rv.r, bar.close);
+      finish_bar(bv, have_ret, rv, bar.close);
       return;
     }
 #endif
@@ -327,24 +330,64 @@ class StatsRateKernel final : public FamilyKernel {
         o[4] = o[5] = o[6] = o[7] = o[9] = o[10] = kNull;
       }
     }
-    finish_bar(have_ret, rv.r, bar.close);
+    finish_bar(bv, have_ret, rv, bar.close);
   }
-  void finish_bar(bool have_ret, double r, double close) {
+  // The windows that roll on this bar's push, rolled together per aggregate kind (their
+  // suffix chains interleave: BlockWindow::roll_together); the pushes then do not roll.
+  void roll_due_windows(bool have_ret, bool have_pair) {
+    std::array<RingBlockWindow<BarOp>*, kWindows.size()> bars;
+    std::array<RingBlockWindow<RetOp>*, kWindows.size()> rets;
+    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
+    size_t n_bars = 0, n_rets = 0, n_pairs = 0;
+    for (auto& s : win_) {
+      if (s.bars.rolls_next()) bars[n_bars++] = &s.bars;
+      if (have_ret && s.rets.rolls_next()) rets[n_rets++] = &s.rets;
+      if (have_pair && s.pairs.rolls_next()) pairs[n_pairs++] = &s.pairs;
+    }
+    RingBlockWindow<BarOp>::roll_together(bars.data(), n_bars, BarSource{&bar_values_});
+    RingBlockWindow<RetOp>::roll_together(rets.data(), n_rets, RetSource{&ret_values_});
+    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&ret_values_});
+  }
+  // The value histories the windows roll from (pushed after the windows: at the next
+  // roll, age 0 is the last value of the full block).
+  void finish_bar(const BarValue& bv, bool have_ret, const RetValue& rv, double close) {
+    bar_values_.push(bv);
     if (have_ret) {
-      prev_r_ = r;
+      ret_values_.push(rv);
+      prev_r_ = rv.r;
       ++rets_seen_;
     }
     prev_close_ = close;
   }
+  // Sources of the windows' values by age (RingBlockWindow::roll_together / load).
+  struct BarSource {
+    const stats::HistoryRing<BarValue>* h;
+    const BarValue& operator()(size_t age) const { return h->back(age); }
+  };
+  struct RetSource {
+    const stats::HistoryRing<RetValue>* h;
+    const RetValue& operator()(size_t age) const { return h->back(age); }
+  };
+  // The pair pushed `age` pushes ago is (r_{i-1}, r_i) with r_i the return pushed `age`
+  // pushes ago.
+  struct PairSource {
+    const stats::HistoryRing<RetValue>* h;
+    stats::PairValue operator()(size_t age) const { return stats::PairValue{h->back(age + 1).r, h->back(age).r}; }
+  };
 
   void prefetch() const override {
     for (const auto& s : win_) s.prefetch();
     high_.prefetch();
     low_.prefetch();
     xs_.prefetch();
+    bar_values_.prefetch();
+    ret_values_.prefetch();
   }
 
+  // The histories come first: the windows rebuild their suffixes from them at load().
   void save(StateWriter& out) const override {
+    bar_values_.save(out);
+    ret_values_.save(out);
     for (const auto& s : win_) s.save(out);
     high_.save(out);
     low_.save(out);
@@ -354,7 +397,14 @@ class StatsRateKernel final : public FamilyKernel {
     out.put<uint64_t>(rets_seen_);
   }
   void load(StateReader& in) override {
-    for (auto& s : win_) s.load(in);
+    bar_values_.load(in);
+    ret_values_.load(in);
+    const size_t rets = ret_values_.size();
+    for (auto& s : win_) {
+      s.bars.load(in, BarSource{&bar_values_}, bar_values_.size());
+      s.rets.load(in, RetSource{&ret_values_}, rets);
+      s.pairs.load(in, PairSource{&ret_values_}, rets > 0 ? rets - 1 : 0);
+    }
     high_.load(in);
     low_.load(in);
     xs_.load(in);
@@ -369,6 +419,8 @@ class StatsRateKernel final : public FamilyKernel {
   stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
   stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
   stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
+  stats::HistoryRing<BarValue> bar_values_;  // the last 1440 bar values (the bar windows' values)
+  stats::HistoryRing<RetValue> ret_values_;  // the last 1440 return values (return and pair windows)
   double prev_close_ = 0;
   double prev_r_ = 0;
   uint64_t rets_seen_ = 0;
