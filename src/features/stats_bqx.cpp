@@ -145,7 +145,7 @@ class StatsBqxKernel final : public FamilyKernel {
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
-    stats::count_le_nested(qs_, kWindows, full_windows, q, le);
+    stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
     min_.push(q);
     max_.push(q);
 #if defined(BQX_COUNT_LE_AVX2)

@@ -29,37 +29,27 @@
 namespace bqx::features::stats {
 
 // Ring of the last `capacity` values stored twice (data[i] == data[i + capacity]), so the
-// newest n values are always one contiguous run, oldest first. Next to it, the same ring of
-// float keys (float(v), see count_le_keyed): the rank pass reads 4 bytes per value instead
-// of 8 (half the cache lines; the ring is cold at every bar in streaming use).
+// newest n values are always one contiguous run, oldest first.
 class MirrorRing {
  public:
-  explicit MirrorRing(size_t capacity = 1) : cap_(capacity), data_(2 * capacity), keys_(2 * capacity) {}
+  explicit MirrorRing(size_t capacity = 1) : cap_(capacity), data_(2 * capacity) {}
   size_t capacity() const { return cap_; }
   size_t size() const { return size_; }
   void push(double v) {
-    const float key = static_cast<float>(v);
     data_[pos_] = v;
     data_[pos_ + cap_] = v;
-    keys_[pos_] = key;
-    keys_[pos_ + cap_] = key;
     pos_ = (pos_ + 1 == cap_) ? 0 : pos_ + 1;
     if (size_ < cap_) ++size_;
-    prefetch_write(&data_[pos_ + cap_], sizeof(double));  // the next push's second copies (cold)
-    prefetch_write(&keys_[pos_ + cap_], sizeof(float));
+    prefetch_write(&data_[pos_ + cap_], sizeof(double));  // the next push's second copy (cold)
   }
-  // The next push writes data_[pos_], data_[pos_ + cap_] and the same keys_.
+  // The next push writes data_[pos_] and data_[pos_ + cap_].
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
     prefetch_write(&data_[pos_], sizeof(double));
     prefetch_write(&data_[pos_ + cap_], sizeof(double));
-    prefetch_write(&keys_[pos_], sizeof(float));
-    prefetch_write(&keys_[pos_ + cap_], sizeof(float));
   }
   // One past the newest value: the newest n (<= size()) values are end() - n .. end() - 1.
   const double* end() const { return data_.data() + pos_ + cap_; }
-  // The same for the keys: keys_end()[-1 - k] = float(back(k)).
-  const float* keys_end() const { return keys_.data() + pos_ + cap_; }
   // back(0) = newest, back(k) = k pushes ago; k < size().
   double back(size_t k) const { return end()[-1 - static_cast<std::ptrdiff_t>(k)]; }
 
@@ -80,13 +70,11 @@ class MirrorRing {
       return;
     }
     for (size_t i = 0; i < cap_; ++i) data_[i + cap_] = data_[i] = in.get<double>();
-    for (size_t i = 0; i < 2 * cap_; ++i) keys_[i] = static_cast<float>(data_[i]);
   }
 
  private:
   size_t cap_;
   StateVector<double> data_;
-  StateVector<float> keys_;  // float(data_[i])
   size_t pos_ = 0;   // next slot to write in the first copy
   size_t size_ = 0;  // values held (<= cap_)
 };
@@ -132,42 +120,6 @@ __attribute__((target("avx512f,popcnt"))) inline size_t count_below_avx512(const
 inline bool cpu_has_avx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
   return has;
-}
-
-// count_le(a, n, v) read mostly from keys[i] = float(a[i]) (16 values per vector, half the
-// bytes). Exact: rounding to float is monotone (non-decreasing), so float(y) < float(v)
-// implies y < v and float(y) > float(v) implies y > v; only where the keys are equal (in
-// practice y == v, a repeated price) is the double a[i] compared. NaN: no key compares
-// true, as no double does. The result is the same integer as count_le.
-// One vector of 16 keys (lanes outside `take` ignored): adds the keys < float(v) to *below
-// and the ties whose double is <= v to *ties_le.
-__attribute__((target("avx512f,popcnt"))) inline void count_le_keyed_chunk(const float* keys, const double* a,
-                                                                          __mmask16 take, __m512 key_v, __m512d vv,
-                                                                          size_t* below, size_t* ties_le) {
-  const __m512 k = _mm512_maskz_loadu_ps(take, keys);
-  *below += static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_ps_mask(take, k, key_v, _CMP_LT_OQ)));
-  const __mmask16 tie = _mm512_mask_cmp_ps_mask(take, k, key_v, _CMP_EQ_OQ);
-  if (tie != 0) {
-    const __mmask8 lo = static_cast<__mmask8>(tie), hi = static_cast<__mmask8>(tie >> 8);
-    *ties_le += static_cast<size_t>(
-        __builtin_popcount(_mm512_mask_cmp_pd_mask(lo, _mm512_maskz_loadu_pd(lo, a), vv, _CMP_LE_OQ)));
-    *ties_le += static_cast<size_t>(
-        __builtin_popcount(_mm512_mask_cmp_pd_mask(hi, _mm512_maskz_loadu_pd(hi, a + 8), vv, _CMP_LE_OQ)));
-  }
-}
-__attribute__((target("avx512f,popcnt"))) inline size_t count_le_keyed_avx512(const float* keys, const double* a,
-                                                                            size_t n, double v) {
-  const __m512 key_v = _mm512_set1_ps(static_cast<float>(v));
-  const __m512d vv = _mm512_set1_pd(v);
-  size_t below = 0, ties_le = 0;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    count_le_keyed_chunk(keys + i, a + i, static_cast<__mmask16>(0xffff), key_v, vv, &below, &ties_le);
-  }
-  if (i < n) {
-    count_le_keyed_chunk(keys + i, a + i, static_cast<__mmask16>((1u << (n - i)) - 1u), key_v, vv, &below, &ties_le);
-  }
-  return below + ties_le;
 }
 #endif
 
@@ -222,27 +174,6 @@ void count_le_nested(const double* end, const std::array<int, N>& windows, size_
   }
 }
 
-// count_le_nested over the newest values of a MirrorRing (the float-key pass where the CPU
-// has AVX-512; the same integers either way).
-template <size_t N>
-void count_le_nested(const MirrorRing& ring, const std::array<int, N>& windows, size_t usable, double v,
-                     std::array<size_t, N>& counts) {
-#if defined(BQX_COUNT_LE_AVX2)
-  if (cpu_has_avx512()) {
-    const double* end = ring.end();
-    const float* keys_end = ring.keys_end();
-    size_t cum = 0, prev = 0;
-    for (size_t i = 0; i < usable; ++i) {
-      const size_t w = static_cast<size_t>(windows[i]);
-      cum += count_le_keyed_avx512(keys_end - w, end - w, w - prev, v);
-      counts[i] = cum;
-      prev = w;
-    }
-    return;
-  }
-#endif
-  count_le_nested(ring.end(), windows, usable, v, counts);
-}
 
 // Sliding maximum (kMax) or minimum of the last W_i values for nested windows
 // W_0 < W_1 < ... < W_{N-1}, from one monotonic deque for the largest window.

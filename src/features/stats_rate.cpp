@@ -226,11 +226,6 @@ class StatsRateKernel final : public FamilyKernel {
   }
 
   void update(const BarInput& bar, double* row) override {
-    // x_{t-W} of each window (efficiency_ratio; back(W - 1) before this push): scattered
-    // cold lines, fetched now so they arrive during the work below.
-    for (int w : kWindows) {
-      if (xs_.size() >= static_cast<size_t>(w)) __builtin_prefetch(&xs_.end()[-w], 0, 3);
-    }
     const double x = bar.xc;
     const double lhl = log_ratio(bar.high, bar.low);
     const double lco = log_ratio(bar.close, bar.open);
@@ -250,7 +245,7 @@ class StatsRateKernel final : public FamilyKernel {
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
-    stats::count_le_nested(xs_, kWindows, full_windows, x, le);
+    stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
     high_.push(bar.high);
     low_.push(bar.low);
 
