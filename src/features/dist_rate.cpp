@@ -43,6 +43,23 @@ constexpr size_t kJbCol = kEntCol + kMadWindows;                        // 22
 constexpr size_t kWidth = kJbCol + kJbWindows.size();                   // 24
 static_assert(kWidth == 24, "FEATURES.md section 5: dist_rate has 24 columns");
 
+// (c/W) log2(W/c) for every possible bin count c of the entropy windows: parameters only,
+// the same for every pair, so one table per process. Why: a per-kernel copy is one more
+// cold cache line per window and bar in streaming use (28 pairs' state exceeds the
+// caches); the shared table stays hot. Same values (entropy_term), same bits.
+const std::array<std::vector<double>, kMadWindows>& entropy_terms() {
+  static const std::array<std::vector<double>, kMadWindows> tables = [] {
+    std::array<std::vector<double>, kMadWindows> t;
+    for (size_t i = 0; i < kMadWindows; ++i) {
+      const size_t w = static_cast<size_t>(kPctWindows[i]);
+      t[i].resize(w + 1);
+      for (size_t c = 0; c <= w; ++c) t[i][c] = stats::entropy_term(c, w);
+    }
+    return t;
+  }();
+  return tables;
+}
+
 class DistRateKernel final : public FamilyKernel {
  public:
   explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
@@ -50,12 +67,7 @@ class DistRateKernel final : public FamilyKernel {
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
       rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
     }
-    // (c/W) log2(W/c) for every possible bin count c: parameters only, not state.
-    for (size_t i = 0; i < kMadWindows; ++i) {
-      const size_t w = static_cast<size_t>(kPctWindows[i]);
-      entropy_terms_[i].resize(w + 1);
-      for (size_t c = 0; c <= w; ++c) entropy_terms_[i][c] = stats::entropy_term(c, w);
-    }
+    for (size_t i = 0; i < kMadWindows; ++i) entropy_terms_[i] = entropy_terms()[i].data();
   }
 
   void update(const BarInput& bar, double* row) override {
@@ -80,7 +92,7 @@ class DistRateKernel final : public FamilyKernel {
       o[kIqrCol + i] = (pv[3] - pv[1]) / x;
       if (i < kMadWindows) {
         o[kMadCol + i] = stats::mad_sorted(s.data(), n) / x;
-        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i].data());
+        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i]);
       }
     }
     const bool have_ret = seen_ > 0;
@@ -131,7 +143,7 @@ class DistRateKernel final : public FamilyKernel {
   int offset_;
   std::array<SortedWindow, kPctWindows.size()> sorted_;
   std::array<BlockWindow<stats::Moments4Op>, kJbWindows.size()> rets_;
-  std::array<std::vector<double>, kMadWindows> entropy_terms_;
+  std::array<const double*, kMadWindows> entropy_terms_;  // entropy_terms() of each window
   double prev_close_ = 0;
   uint64_t seen_ = 0;
 };
