@@ -161,13 +161,15 @@ inline double mad_sorted(const double* a, size_t n) {
   const size_t k = (n % 2 == 1) ? n / 2 : n / 2 - 1;  // (lower) middle rank, 0-based
   // i = how many of the k+1 smallest deviations come from L.
   size_t lo = k + 1 > nr ? k + 1 - nr : 0, hi = std::min(k + 1, nl);
-  // Branch-free steps (conditional moves): the comparisons of a rolling window are
-  // unpredictable, so a branch here mispredicts about every other step.
+  // Branch-free steps (select by mask; GCC keeps a branch for the ?: form): the
+  // comparisons of a rolling window are unpredictable, so a branch here mispredicts about
+  // every other step.
   while (lo < hi) {
     const size_t i = (lo + hi) / 2;
-    const bool take_more = L(i) < R(k - i);  // R(k - i) = R(j - 1) with j = k + 1 - i
-    lo = take_more ? i + 1 : lo;
-    hi = take_more ? hi : i;
+    // take_more: all ones when L(i) < R(k - i) (R(k - i) = R(j - 1) with j = k + 1 - i).
+    const size_t take_more = size_t{0} - static_cast<size_t>(L(i) < R(k - i));
+    lo = ((i + 1) & take_more) | (lo & ~take_more);
+    hi = (hi & take_more) | (i & ~take_more);
   }
   const size_t i = lo, j = k + 1 - lo;
   double kth;
