@@ -60,6 +60,20 @@ const std::array<std::vector<double>, kMadWindows>& entropy_terms() {
   return tables;
 }
 
+// The percentile positions of the full windows (n = W; stats::percentile_point): parameters,
+// computed once per process (same operations as percentile_linear, so the same values).
+using PercentilePoints = std::array<std::array<stats::PercentilePoint, kPcts.size()>, kPctWindows.size()>;
+const PercentilePoints& percentile_points() {
+  static const PercentilePoints points = [] {
+    PercentilePoints p;
+    for (size_t i = 0; i < kPctWindows.size(); ++i) {
+      for (size_t k = 0; k < kPcts.size(); ++k) p[i][k] = stats::percentile_point(static_cast<size_t>(kPctWindows[i]), kPcts[k]);
+    }
+    return p;
+  }();
+  return points;
+}
+
 class DistRateKernel final : public FamilyKernel {
  public:
   explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
@@ -68,11 +82,13 @@ class DistRateKernel final : public FamilyKernel {
       rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
     }
     for (size_t i = 0; i < kMadWindows; ++i) entropy_terms_[i] = entropy_terms()[i].data();
+
   }
 
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
     double* o = row + offset_;
+    const auto& points = percentile_points();
     for (size_t i = 0; i < kPctWindows.size(); ++i) {
       SortedWindow& s = sorted_[i];
       s.push(x);
@@ -86,7 +102,7 @@ class DistRateKernel final : public FamilyKernel {
       const size_t n = s.size();
       double pv[kPcts.size()];
       for (size_t k = 0; k < kPcts.size(); ++k) {
-        pv[k] = stats::percentile_linear(s.data(), n, kPcts[k]);
+        pv[k] = stats::percentile_at(s.data(), n, points[i][k]);  // n == W (full)
         pc[k] = (pv[k] - x) / x;
       }
       o[kIqrCol + i] = (pv[3] - pv[1]) / x;

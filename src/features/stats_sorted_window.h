@@ -131,15 +131,30 @@ class SortedWindow {
 // numpy.percentile(a, p) with the default 'linear' method on sorted values a[0..n-1]:
 // virtual index g = (n - 1) * p / 100, lerp between a[floor(g)] and a[floor(g) + 1]
 // using numpy's _lerp (a + d*t for t < 0.5, b - d*(1 - t) otherwise).
-inline double percentile_linear(const double* a, size_t n, double p) {
+// The position part depends only on (n, p): PercentilePoint holds it, so a window of fixed
+// size computes it once (percentile_linear = percentile_at(percentile_point), the same
+// operations either way).
+struct PercentilePoint {
+  size_t lo = 0;     // floor(g)
+  double t = 0;      // g - floor(g)
+  bool last = true;  // lo >= n - 1: the maximum
+};
+inline PercentilePoint percentile_point(size_t n, double p) {
   const double g = (static_cast<double>(n) - 1.0) * (p / 100.0);
   const double lo_f = std::floor(g);
-  size_t lo = static_cast<size_t>(lo_f);
-  if (lo >= n - 1) return a[n - 1];
-  const double t = g - lo_f;
-  const double x0 = a[lo], x1 = a[lo + 1];
+  const size_t lo = static_cast<size_t>(lo_f);
+  if (lo >= n - 1) return PercentilePoint{lo, 0.0, true};
+  return PercentilePoint{lo, g - lo_f, false};
+}
+inline double percentile_at(const double* a, size_t n, const PercentilePoint& q) {
+  if (q.last) return a[n - 1];
+  const double t = q.t;
+  const double x0 = a[q.lo], x1 = a[q.lo + 1];
   const double d = x1 - x0;
   return t >= 0.5 ? x1 - d * (1.0 - t) : x0 + d * t;
+}
+inline double percentile_linear(const double* a, size_t n, double p) {
+  return percentile_at(a, n, percentile_point(n, p));
 }
 
 // numpy.median of sorted values: middle value, or the mean of the two middle values.
