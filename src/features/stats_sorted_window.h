@@ -47,6 +47,40 @@ inline size_t upper_index(const double* a, size_t n, double v) {  // first i wit
   return static_cast<size_t>(base - a) + (*base <= v ? 1 : 0);
 }
 
+#if defined(BQX_COUNT_LE_AVX2)
+// *lt = count_lt(a, n, lt_value) and *le = count_le(a, n, le_value) from one pass over a
+// (a replace needs both on the same sorted array: one read of it instead of two). Exact
+// integer counts, so the same results as the two calls.
+__attribute__((target("avx512f"))) inline void count_lt_le_avx512(const double* a, size_t n, double lt_value,
+                                                                 double le_value, size_t* lt, size_t* le) {
+  const __m512d lt_v = _mm512_set1_pd(lt_value), le_v = _mm512_set1_pd(le_value);
+  const __m512i one = _mm512_set1_epi64(1);
+  __m512i acc_lt = _mm512_setzero_si512(), acc_le = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d x = _mm512_loadu_pd(a + i);
+    acc_lt = _mm512_mask_add_epi64(acc_lt, _mm512_cmp_pd_mask(x, lt_v, _CMP_LT_OQ), acc_lt, one);
+    acc_le = _mm512_mask_add_epi64(acc_le, _mm512_cmp_pd_mask(x, le_v, _CMP_LE_OQ), acc_le, one);
+  }
+  if (i < n) {
+    const __mmask8 take = static_cast<__mmask8>((1u << (n - i)) - 1u);
+    const __m512d x = _mm512_maskz_loadu_pd(take, a + i);
+    acc_lt = _mm512_mask_add_epi64(acc_lt, _mm512_mask_cmp_pd_mask(take, x, lt_v, _CMP_LT_OQ), acc_lt, one);
+    acc_le = _mm512_mask_add_epi64(acc_le, _mm512_mask_cmp_pd_mask(take, x, le_v, _CMP_LE_OQ), acc_le, one);
+  }
+  alignas(64) uint64_t lanes_lt[8], lanes_le[8];
+  _mm512_store_si512(lanes_lt, acc_lt);
+  _mm512_store_si512(lanes_le, acc_le);
+  size_t c_lt = 0, c_le = 0;
+  for (int l = 0; l < 8; ++l) {
+    c_lt += static_cast<size_t>(lanes_lt[l]);
+    c_le += static_cast<size_t>(lanes_le[l]);
+  }
+  *lt = c_lt;
+  *le = c_le;
+}
+#endif
+
 class SortedWindow {
  public:
   explicit SortedWindow(size_t window = 1) : ring_(window), sorted_(window) {}
@@ -104,10 +138,19 @@ class SortedWindow {
   size_t replace(double old, double v) {
     double* a = sorted_.data();
     const size_t m = ring_.size();
-    // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old).
-    const size_t i = stats::count_lt(a, m, old);
-    // p = number of values <= v: the values before i are < old, those from i on are >= old.
-    const size_t p = stats::count_le(a, m, v);
+    // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old) =
+    // count_lt(a, m, old). p = count_le(a, m, v), the number of values <= v: the values
+    // before i are < old, those from i on are >= old.
+    size_t i = 0, p = 0;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) {
+      count_lt_le_avx512(a, m, old, v, &i, &p);
+    } else
+#endif
+    {
+      i = stats::count_lt(a, m, old);
+      p = stats::count_le(a, m, v);
+    }
     if (v > old) {
       // First element > v after i is at p; shift (i, p) left by one and put v at p - 1.
       std::memmove(a + i, a + i + 1, (p - i - 1) * sizeof(double));
