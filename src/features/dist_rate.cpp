@@ -43,6 +43,37 @@ constexpr size_t kJbCol = kEntCol + kMadWindows;                        // 22
 constexpr size_t kWidth = kJbCol + kJbWindows.size();                   // 24
 static_assert(kWidth == 24, "FEATURES.md section 5: dist_rate has 24 columns");
 
+// (c/W) log2(W/c) for every possible bin count c of the entropy windows: parameters only,
+// the same for every pair, so one table per process. Why: a per-kernel copy is one more
+// cold cache line per window and bar in streaming use (28 pairs' state exceeds the
+// caches); the shared table stays hot. Same values (entropy_term), same bits.
+const std::array<std::vector<double>, kMadWindows>& entropy_terms() {
+  static const std::array<std::vector<double>, kMadWindows> tables = [] {
+    std::array<std::vector<double>, kMadWindows> t;
+    for (size_t i = 0; i < kMadWindows; ++i) {
+      const size_t w = static_cast<size_t>(kPctWindows[i]);
+      t[i].resize(w + 1);
+      for (size_t c = 0; c <= w; ++c) t[i][c] = stats::entropy_term(c, w);
+    }
+    return t;
+  }();
+  return tables;
+}
+
+// The percentile positions of the full windows (n = W; stats::percentile_point): parameters,
+// computed once per process (same operations as percentile_linear, so the same values).
+using PercentilePoints = std::array<std::array<stats::PercentilePoint, kPcts.size()>, kPctWindows.size()>;
+const PercentilePoints& percentile_points() {
+  static const PercentilePoints points = [] {
+    PercentilePoints p;
+    for (size_t i = 0; i < kPctWindows.size(); ++i) {
+      for (size_t k = 0; k < kPcts.size(); ++k) p[i][k] = stats::percentile_point(static_cast<size_t>(kPctWindows[i]), kPcts[k]);
+    }
+    return p;
+  }();
+  return points;
+}
+
 class DistRateKernel final : public FamilyKernel {
  public:
   explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
@@ -50,17 +81,14 @@ class DistRateKernel final : public FamilyKernel {
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
       rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
     }
-    // (c/W) log2(W/c) for every possible bin count c: parameters only, not state.
-    for (size_t i = 0; i < kMadWindows; ++i) {
-      const size_t w = static_cast<size_t>(kPctWindows[i]);
-      entropy_terms_[i].resize(w + 1);
-      for (size_t c = 0; c <= w; ++c) entropy_terms_[i][c] = stats::entropy_term(c, w);
-    }
+    for (size_t i = 0; i < kMadWindows; ++i) entropy_terms_[i] = entropy_terms()[i].data();
+
   }
 
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
     double* o = row + offset_;
+    const auto& points = percentile_points();
     for (size_t i = 0; i < kPctWindows.size(); ++i) {
       SortedWindow& s = sorted_[i];
       s.push(x);
@@ -74,17 +102,27 @@ class DistRateKernel final : public FamilyKernel {
       const size_t n = s.size();
       double pv[kPcts.size()];
       for (size_t k = 0; k < kPcts.size(); ++k) {
-        pv[k] = stats::percentile_linear(s.data(), n, kPcts[k]);
+        pv[k] = stats::percentile_at(s.data(), n, points[i][k]);  // n == W (full)
         pc[k] = (pv[k] - x) / x;
       }
       o[kIqrCol + i] = (pv[3] - pv[1]) / x;
       if (i < kMadWindows) {
         o[kMadCol + i] = stats::mad_sorted(s.data(), n) / x;
-        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i].data());
+        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i]);
       }
     }
     const bool have_ret = seen_ > 0;
     const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
+    if (have_ret) {
+      // Windows rolling on this push rebuild their suffixes together (interleaved chains:
+      // BlockWindow::roll_together); the pushes below then do not roll.
+      std::array<BlockWindow<stats::Moments4Op>*, kJbWindows.size()> rolling;
+      size_t n_rolling = 0;
+      for (auto& w : rets_) {
+        if (w.rolls_next()) rolling[n_rolling++] = &w;
+      }
+      BlockWindow<stats::Moments4Op>::roll_together(rolling.data(), n_rolling);
+    }
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
       if (have_ret) rets_[i].push(r);
       if (!rets_[i].full()) {
@@ -121,7 +159,7 @@ class DistRateKernel final : public FamilyKernel {
   int offset_;
   std::array<SortedWindow, kPctWindows.size()> sorted_;
   std::array<BlockWindow<stats::Moments4Op>, kJbWindows.size()> rets_;
-  std::array<std::vector<double>, kMadWindows> entropy_terms_;
+  std::array<const double*, kMadWindows> entropy_terms_;  // entropy_terms() of each window
   double prev_close_ = 0;
   uint64_t seen_ = 0;
 };

@@ -22,7 +22,7 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
+using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -35,12 +35,13 @@ constexpr const char* kInput = "bqx_w15_return";
 // see stats_rate.cpp: same reasons, same bit-identity argument (the scalar form of each
 // line is in update()).
 struct OutputLanes {
-  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
-  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  // The two parts of each window's aggregates, merged here as lanes: the left parts
+  // (RingBlockWindow::left(); a window without one, and lane 7, point at kEmpty*) and
+  // the heads (HeadLanes fields, already one vector per field).
   const void* m_left[8];
-  const void* m_head[8];
+  const double (*m_head)[8];
   const void* pair_left[8];
-  const void* pair_head[8];
+  const double (*pair_head)[8];
   unsigned m_has_left = 0, pair_has_left = 0;  // bit i: window i
   double le[8], min[8], max[8];                // rank count, extremes
   unsigned full = 0;                           // bit i: window i is full
@@ -56,13 +57,13 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   // value() of every window: merge(left, head) where there is a left part, else the head.
   __m512d left[8], head[8];
   stats::transpose_lanes(in.m_left, 6, left);
-  stats::transpose_lanes(in.m_head, 6, head);
+  for (int k = 0; k < 6; ++k) head[k] = _mm512_load_pd(in.m_head[k]);
   const __mmask8 has_left = static_cast<__mmask8>(in.m_has_left);
   const stats::Moments4Lanes mm = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
                                                      stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
   __m512d pl[8], ph[8];
   stats::transpose_lanes(in.pair_left, 8, pl);
-  stats::transpose_lanes(in.pair_head, 8, ph);
+  for (int k = 0; k < 8; ++k) ph[k] = _mm512_load_pd(in.pair_head[k]);
   const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
   const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
                                                       stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
@@ -109,8 +110,19 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 
 struct WindowState {
   explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
-  BlockWindow<stats::Moments4Op> m;
-  BlockWindow<stats::CoMomentsOp> pairs;
+  RingBlockWindow<stats::Moments4Op> m;
+  RingBlockWindow<stats::CoMomentsOp> pairs;
+};
+
+// The windows' values by age, from the ring of the last 1440 q values (RingBlockWindow):
+// the q pushed `age` pushes ago, and the pair (q_{i-1}, q_i) with q_i that q.
+struct QSource {
+  const stats::MirrorRing* ring;
+  double operator()(size_t age) const { return ring->back(age); }
+};
+struct PairSource {
+  const stats::MirrorRing* ring;
+  stats::PairValue operator()(size_t age) const { return stats::PairValue{ring->back(age + 1), ring->back(age)}; }
 };
 
 class StatsBqxKernel final : public FamilyKernel {
@@ -129,6 +141,7 @@ class StatsBqxKernel final : public FamilyKernel {
     }
     const bool have_pair = q_seen_ > 0;
     const stats::PairValue pv{prev_q_, q};
+    roll_due_windows(have_pair);  // before qs_.push: the rings' age 0 is the last value of the full blocks
     qs_.push(q);
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
@@ -136,16 +149,19 @@ class StatsBqxKernel final : public FamilyKernel {
     stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
     min_.push(q);
     max_.push(q);
+    grow_heads(q, have_pair, pv);
+    for (auto& s : win_) {
+      s.m.advance();
+      if (have_pair) s.pairs.advance();
+    }
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
       OutputLanes in;
+      in.m_head = m_heads_.f;
+      in.pair_head = pair_heads_.f;
       for (size_t i = 0; i < 8; ++i) {
         const bool window = i < kWindows.size();
-        WindowState* s = window ? &win_[i] : nullptr;
-        if (window) {
-          s->m.push(q);
-          if (have_pair) s->pairs.push(pv);
-        }
+        const WindowState* s = window ? &win_[i] : nullptr;
         const bool full = window && s->m.full();
         in.full |= (full ? 1u : 0u) << i;
         const stats::Moments4* m_left = window ? s->m.left() : nullptr;
@@ -154,8 +170,6 @@ class StatsBqxKernel final : public FamilyKernel {
         in.pair_has_left |= (pair_left ? 1u : 0u) << i;
         in.m_left[i] = m_left ? m_left : &kEmptyMoments;
         in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
-        in.m_head[i] = window ? &s->m.head() : &kEmptyMoments;
-        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
         in.le[i] = static_cast<double>(window ? le[i] : 0);
         in.min[i] = full ? min_.value(i) : 0.0;
         in.max[i] = full ? max_.value(i) : 0.0;
@@ -168,14 +182,12 @@ class StatsBqxKernel final : public FamilyKernel {
 #endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
-      s.m.push(q);
-      if (have_pair) s.pairs.push(pv);
       double* o = out + i * kCols;
       if (!s.m.full()) {
         for (int k = 0; k < kCols; ++k) o[k] = kNull;
         continue;
       }
-      const stats::Moments4 m = s.m.value();
+      const stats::Moments4 m = s.m.value(m_heads_.get(i));
       const double sd = stats::std_sample(m.n, m.m2);
       o[0] = m.mean();
       o[1] = sd;
@@ -185,13 +197,66 @@ class StatsBqxKernel final : public FamilyKernel {
       o[5] = static_cast<double>(le[i]) / m.n;
       o[6] = min_.value(i);
       o[7] = max_.value(i);
-      o[8] = stats::pearson(s.pairs.value());
+      o[8] = stats::pearson(s.pairs.value(pair_heads_.get(i)));
     }
     prev_q_ = q;
     ++q_seen_;
   }
 
+  // The windows that roll on this push, rolled together per aggregate kind (their suffix
+  // chains interleave: RingBlockWindow::roll_together); the pushes then do not roll. Their
+  // heads restart empty.
+  void roll_due_windows(bool have_pair) {
+    std::array<RingBlockWindow<stats::Moments4Op>*, kWindows.size()> ms;
+    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
+    size_t n_ms = 0, n_pairs = 0;
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      WindowState& s = win_[i];
+      if (s.m.rolls_next()) {
+        ms[n_ms++] = &s.m;
+        m_heads_.reset(i);
+      }
+      if (have_pair && s.pairs.rolls_next()) {
+        pairs[n_pairs++] = &s.pairs;
+        pair_heads_.reset(i);
+      }
+    }
+    RingBlockWindow<stats::Moments4Op>::roll_together(ms.data(), n_ms, QSource{&qs_});
+    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&qs_});
+  }
+
+  // Each window's push appends q (and the pair) to its head (the windows' other part,
+  // advance(), is in update()). SIMD across windows where the CPU has AVX-512: the same
+  // value into 7 heads, per-lane IEEE operations, bit-identical to the scalar appends.
+  void grow_heads(double q, bool have_pair, const stats::PairValue& pv) {
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      grow_heads_avx512(q, have_pair, pv);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      stats::Moments4 m = m_heads_.get(i);
+      stats::append(m, q);
+      m_heads_.set(i, m);
+      if (have_pair) {
+        stats::CoMoments p = pair_heads_.get(i);
+        stats::CoMomentsOp::append(p, pv);
+        pair_heads_.set(i, p);
+      }
+    }
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  __attribute__((target("avx512f"))) void grow_heads_avx512(double q, bool have_pair, const stats::PairValue& pv) {
+    constexpr __mmask8 kAllWindows = (1u << kWindows.size()) - 1u;
+    stats::append_moments4_lanes(m_heads_.f, q, kAllWindows);
+    if (have_pair) stats::append_comoments_lanes(pair_heads_.f, pv.a, pv.b, kAllWindows);
+  }
+#endif
+
   void prefetch() const override {
+    m_heads_.prefetch();
+    pair_heads_.prefetch();
     for (const auto& s : win_) {
       s.m.prefetch();
       s.pairs.prefetch();
@@ -201,25 +266,31 @@ class StatsBqxKernel final : public FamilyKernel {
     qs_.prefetch();
   }
 
+  // The q ring comes first: the windows rebuild their suffixes from it at load().
   void save(StateWriter& out) const override {
+    qs_.save(out);
+    m_heads_.save(out);
+    pair_heads_.save(out);
     for (const auto& s : win_) {
       s.m.save(out);
       s.pairs.save(out);
     }
     min_.save(out);
     max_.save(out);
-    qs_.save(out);
     out.put(prev_q_);
     out.put<uint64_t>(q_seen_);
   }
   void load(StateReader& in) override {
+    qs_.load(in);
+    m_heads_.load(in);
+    pair_heads_.load(in);
+    const size_t qs = qs_.size();
     for (auto& s : win_) {
-      s.m.load(in);
-      s.pairs.load(in);
+      s.m.load(in, QSource{&qs_}, qs);
+      s.pairs.load(in, PairSource{&qs_}, qs > 0 ? qs - 1 : 0);
     }
     min_.load(in);
     max_.load(in);
-    qs_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
   }
@@ -231,6 +302,8 @@ class StatsBqxKernel final : public FamilyKernel {
   stats::NestedExtremes<false, kWindows.size()> min_;  // of each window (one deque)
   stats::NestedExtremes<true, kWindows.size()> max_;
   stats::MirrorRing qs_;  // the last 1440 q values (q_t = back(0) once pushed)
+  stats::HeadLanes<stats::Moments4> m_heads_;         // lane i: head of win_[i].m
+  stats::HeadLanes<stats::CoMoments> pair_heads_;     // lane i: head of win_[i].pairs
   double prev_q_ = 0;
   uint64_t q_seen_ = 0;
 };

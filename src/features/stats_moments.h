@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "features/kernel.h"
@@ -408,6 +409,91 @@ __attribute__((target("avx512f"))) inline void put_column(double* col, __m512d n
   _mm512_store_pd(col, _mm512_mask_blend_pd(valid, null, v));
 }
 
+// append(a, v) of the scalar aggregates above on the lanes `lanes` of field-major heads
+// (f[field][lane], HeadLanes below; other lanes unchanged). Term by term the scalar
+// append: the same IEEE operations in the same order per lane, so bit-identical; its
+// n == 0 branch (the head starts with the singleton) is a per-lane blend.
+__attribute__((target("avx512f"))) inline void append_moments4_lanes(double (*f)[8], double value, __mmask8 lanes) {
+  const __m512d one = _mm512_set1_pd(1.0), v = _mm512_set1_pd(value), zero = _mm512_setzero_pd();
+  const __m512d na = _mm512_load_pd(f[0]), anchor = _mm512_load_pd(f[1]), off = _mm512_load_pd(f[2]);
+  const __m512d m2 = _mm512_load_pd(f[3]), m3 = _mm512_load_pd(f[4]), m4 = _mm512_load_pd(f[5]);
+  const __mmask8 empty = _mm512_cmp_pd_mask(na, zero, _CMP_EQ_OQ);
+  const __mmask8 grow = static_cast<__mmask8>(lanes & ~empty), start = static_cast<__mmask8>(lanes & empty);
+  const __m512d n = _mm512_add_pd(na, one);
+  const __m512d d = _mm512_sub_pd(_mm512_sub_pd(v, anchor), off);
+  const __m512d dn = _mm512_div_pd(d, n);
+  const __m512d dn2 = _mm512_mul_pd(dn, dn);
+  const __m512d t = _mm512_mul_pd(_mm512_mul_pd(d, dn), na);
+  // m4 += t * dn2 * (na * na - na + 1.0) + 6.0 * dn2 * m2 - 4.0 * dn * m3
+  const __m512d m4_new = _mm512_add_pd(
+      m4, _mm512_sub_pd(
+              _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(t, dn2), _mm512_add_pd(_mm512_sub_pd(_mm512_mul_pd(na, na), na), one)),
+                            _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(6.0), dn2), m2)),
+              _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), dn), m3)));
+  // m3 += t * dn * (na - 1.0) - 3.0 * dn * m2
+  const __m512d m3_new = _mm512_add_pd(m3, _mm512_sub_pd(_mm512_mul_pd(_mm512_mul_pd(t, dn), _mm512_sub_pd(na, one)),
+                                                        _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(3.0), dn), m2)));
+  // grow: the update; start: single4(v) = {1, v, 0, 0, 0, 0}.
+  _mm512_store_pd(f[0], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, na, n), one));
+  _mm512_store_pd(f[1], _mm512_mask_blend_pd(start, anchor, v));
+  _mm512_store_pd(f[2], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, off, _mm512_add_pd(off, dn)), zero));
+  _mm512_store_pd(f[3], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, m2, _mm512_add_pd(m2, t)), zero));
+  _mm512_store_pd(f[4], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, m3, m3_new), zero));
+  _mm512_store_pd(f[5], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, m4, m4_new), zero));
+}
+__attribute__((target("avx512f"))) inline void append_moments2_lanes(double (*f)[8], double value, __mmask8 lanes) {
+  const __m512d one = _mm512_set1_pd(1.0), v = _mm512_set1_pd(value), zero = _mm512_setzero_pd();
+  const __m512d na = _mm512_load_pd(f[0]), anchor = _mm512_load_pd(f[1]), off = _mm512_load_pd(f[2]);
+  const __m512d m2 = _mm512_load_pd(f[3]);
+  const __mmask8 empty = _mm512_cmp_pd_mask(na, zero, _CMP_EQ_OQ);
+  const __mmask8 grow = static_cast<__mmask8>(lanes & ~empty), start = static_cast<__mmask8>(lanes & empty);
+  const __m512d n = _mm512_add_pd(na, one);
+  const __m512d d = _mm512_sub_pd(_mm512_sub_pd(v, anchor), off);
+  const __m512d dn = _mm512_div_pd(d, n);
+  // m2 += d * dn * na; off += dn; start: single2(v) = {1, v, 0, 0}.
+  _mm512_store_pd(f[0], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, na, n), one));
+  _mm512_store_pd(f[1], _mm512_mask_blend_pd(start, anchor, v));
+  _mm512_store_pd(f[2], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, off, _mm512_add_pd(off, dn)), zero));
+  _mm512_store_pd(f[3], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, m2, _mm512_add_pd(m2, _mm512_mul_pd(_mm512_mul_pd(d, dn), na))),
+                            zero));
+}
+__attribute__((target("avx512f"))) inline void append_comoments_lanes(double (*f)[8], double a, double b, __mmask8 lanes) {
+  const __m512d one = _mm512_set1_pd(1.0), va = _mm512_set1_pd(a), vb = _mm512_set1_pd(b), zero = _mm512_setzero_pd();
+  const __m512d nx = _mm512_load_pd(f[0]), anchor_a = _mm512_load_pd(f[1]), anchor_b = _mm512_load_pd(f[2]);
+  const __m512d off_a = _mm512_load_pd(f[3]), off_b = _mm512_load_pd(f[4]);
+  const __m512d m2a = _mm512_load_pd(f[5]), m2b = _mm512_load_pd(f[6]), cab = _mm512_load_pd(f[7]);
+  const __mmask8 empty = _mm512_cmp_pd_mask(nx, zero, _CMP_EQ_OQ);
+  const __mmask8 grow = static_cast<__mmask8>(lanes & ~empty), start = static_cast<__mmask8>(lanes & empty);
+  const __m512d n = _mm512_add_pd(nx, one);
+  const __m512d da = _mm512_sub_pd(_mm512_sub_pd(va, anchor_a), off_a);
+  const __m512d db = _mm512_sub_pd(_mm512_sub_pd(vb, anchor_b), off_b);
+  const __m512d g = _mm512_div_pd(nx, n);  // f = nx / n of the scalar form
+  // off_a += da / n; off_b += db / n; m2a += da * da * f; m2b += db * db * f; cab += da * db * f;
+  // start: single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}.
+  _mm512_store_pd(f[0], _mm512_mask_blend_pd(start, _mm512_mask_blend_pd(grow, nx, n), one));
+  _mm512_store_pd(f[1], _mm512_mask_blend_pd(start, anchor_a, va));
+  _mm512_store_pd(f[2], _mm512_mask_blend_pd(start, anchor_b, vb));
+  _mm512_store_pd(f[3], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, off_a, _mm512_add_pd(off_a, _mm512_div_pd(da, n))), zero));
+  _mm512_store_pd(f[4], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, off_b, _mm512_add_pd(off_b, _mm512_div_pd(db, n))), zero));
+  _mm512_store_pd(f[5], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, m2a, _mm512_add_pd(m2a, _mm512_mul_pd(_mm512_mul_pd(da, da), g))),
+                            zero));
+  _mm512_store_pd(f[6], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, m2b, _mm512_add_pd(m2b, _mm512_mul_pd(_mm512_mul_pd(db, db), g))),
+                            zero));
+  _mm512_store_pd(f[7], _mm512_mask_blend_pd(
+                            start, _mm512_mask_blend_pd(grow, cab, _mm512_add_pd(cab, _mm512_mul_pd(_mm512_mul_pd(da, db), g))),
+                            zero));
+}
+// f[field] += value on `lanes` (the plain sums of the families' aggregates).
+__attribute__((target("avx512f"))) inline void add_lanes(double* field, double value, __mmask8 lanes) {
+  const __m512d x = _mm512_load_pd(field);
+  _mm512_store_pd(field, _mm512_mask_blend_pd(lanes, x, _mm512_add_pd(x, _mm512_set1_pd(value))));
+}
+
 #endif
 
 // ---------------------------------------------------------------------------------------
@@ -432,6 +518,40 @@ class alignas(64) BlockWindow {
   size_t window() const { return w_; }
   uint64_t count() const { return count_; }
   bool full() const { return count_ >= w_; }
+
+  // True when the next push starts a new block (and so rolls: rebuilds the suffixes).
+  bool rolls_next() const { return k_ == w_; }
+
+  // Rolls windows whose next push would roll (rolls_next()), with their suffix chains
+  // interleaved. Why: a suffix rebuild is a chain of dependent prepends (each one waits
+  // for the previous: latency-bound, the core mostly idle); nested windows (15 | 30 | ...)
+  // roll on the same push, and two independent chains advanced in one loop overlap in the
+  // core. Bits: every chain runs the same prepends in the same order as roll() does; only
+  // the order of independent operations across chains changes. Chain A is the longest
+  // window, chain B the others one after another (with nested windows their total is at
+  // most the longest, so the pair takes about the time of the longest chain alone).
+  static void roll_together(BlockWindow* const* windows, size_t count) {
+    if (count == 0) return;
+    size_t longest = 0;
+    for (size_t i = 0; i < count; ++i) {
+      windows[i]->start_block();
+      if (windows[i]->w_ > windows[longest]->w_) longest = i;
+    }
+    SuffixChain a(windows[longest]);
+    size_t next_b = 0;
+    auto next_chain_b = [&]() -> BlockWindow* {
+      if (next_b == longest) ++next_b;
+      return next_b < count ? windows[next_b++] : nullptr;
+    };
+    SuffixChain b(next_chain_b());
+    while (!a.done() || !b.done()) {
+      if (!a.done()) a.step();
+      if (!b.done()) {
+        b.step();
+        if (b.done()) b = SuffixChain(next_chain_b());
+      }
+    }
+  }
 
   void push(const Value& v) {
     if (k_ == w_) roll();
@@ -500,9 +620,13 @@ class alignas(64) BlockWindow {
 
  private:
   void roll() {
+    start_block();
+    build_suffix();
+  }
+  // The full block becomes the previous one (its suffixes still to be built).
+  void start_block() {
     cur_.swap(prev_);  // no allocation: both have capacity W
     have_prev_ = true;
-    build_suffix();
     k_ = 0;
     head_ = Agg{};
   }
@@ -513,6 +637,25 @@ class alignas(64) BlockWindow {
       suffix_[j] = acc;
     }
   }
+  // build_suffix() of one window, one prepend per step() (see roll_together); an empty
+  // chain (no window) is done at once.
+  class SuffixChain {
+   public:
+    explicit SuffixChain(BlockWindow* w)
+        : values_(w ? w->prev_.data() : nullptr), suffix_(w ? w->suffix_.data() : nullptr), j_(w ? w->w_ : 0) {}
+    bool done() const { return j_ == 0; }
+    void step() {
+      --j_;
+      acc_ = Op::prepend(values_[j_], acc_);
+      suffix_[j_] = acc_;
+    }
+
+   private:
+    const Value* values_;
+    Agg* suffix_;
+    size_t j_;
+    Agg acc_{};
+  };
 
   size_t w_;
   size_t k_ = 0;
@@ -522,6 +665,226 @@ class alignas(64) BlockWindow {
   StateVector<Value> cur_;    // values of the block being filled (first k_ valid)
   StateVector<Agg> suffix_;   // suffix_[j] = aggregate of prev_[j .. W-1]
   StateVector<Value> prev_;   // values of the previous (complete) block
+};
+
+// The last `capacity` values pushed, read by age (back(0) = newest): the value history a
+// family's windows share (RingBlockWindow).
+template <class T>
+class HistoryRing {
+ public:
+  explicit HistoryRing(size_t capacity = 1) : cap_(capacity), data_(capacity) {}
+  size_t size() const { return size_; }
+  void push(const T& v) {
+    data_[pos_] = v;
+    pos_ = (pos_ + 1 == cap_) ? 0 : pos_ + 1;
+    if (size_ < cap_) ++size_;
+  }
+  // The value pushed `age` pushes ago; age < size().
+  const T& back(size_t age) const { return data_[pos_ > age ? pos_ - 1 - age : pos_ + cap_ - 1 - age]; }
+  // The next push writes data_[pos_].
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    prefetch_write(&data_[pos_], sizeof(T));
+  }
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(cap_);
+    out.put<uint64_t>(size_);
+    for (size_t age = size_; age-- > 0;) out.put(back(age));  // oldest first
+  }
+  void load(StateReader& in) {
+    const auto cap = in.get<uint64_t>();
+    const auto size = in.get<uint64_t>();
+    pos_ = size_ = 0;
+    if (!in.ok() || cap != cap_ || size > cap_) {
+      in.fail();
+      return;
+    }
+    for (size_t i = 0; i < size; ++i) push(in.get<T>());
+  }
+
+ private:
+  size_t cap_;
+  StateVector<T> data_;
+  size_t pos_ = 0;   // next slot to write
+  size_t size_ = 0;  // values held (<= cap_)
+};
+
+// The head aggregates of up to 8 windows, field-major: f[field][lane] (lane = window).
+// Why: the families grow all their windows' heads with the same value at every bar; stored
+// as lanes, one vector append serves all of them (append_*_lanes above) and the output
+// formulas read them as vectors without a transpose. Agg{} (the empty head) is all zeros.
+template <class Agg>
+struct HeadLanes {
+  static constexpr size_t kFields = sizeof(Agg) / sizeof(double);
+  static_assert(sizeof(Agg) == kFields * sizeof(double), "an aggregate is a row of doubles");
+  alignas(64) double f[kFields][8] = {};
+
+  Agg get(size_t lane) const {
+    double row[kFields];
+    for (size_t k = 0; k < kFields; ++k) row[k] = f[k][lane];
+    Agg a;
+    std::memcpy(&a, row, sizeof(a));
+    return a;
+  }
+  void set(size_t lane, const Agg& a) {
+    double row[kFields];
+    std::memcpy(row, &a, sizeof(a));
+    for (size_t k = 0; k < kFields; ++k) f[k][lane] = row[k];
+  }
+  void reset(size_t lane) {
+    for (size_t k = 0; k < kFields; ++k) f[k][lane] = 0.0;
+  }
+  void prefetch() const { prefetch_read(f, sizeof(f)); }
+  void save(StateWriter& out) const {
+    for (size_t k = 0; k < kFields; ++k) {
+      for (size_t l = 0; l < 8; ++l) out.put(f[k][l]);
+    }
+  }
+  void load(StateReader& in) {
+    for (size_t k = 0; k < kFields; ++k) {
+      for (size_t l = 0; l < 8; ++l) f[k][l] = in.get<double>();
+    }
+  }
+};
+
+// BlockWindow without its own copy of the values and without its head (same aggregates,
+// same schedule, same bits): the values of a block are read from the family's shared
+// history at the roll, and the head (the aggregate of the current block) is one lane of
+// the family's HeadLanes, grown by the family (reset to Agg{} when the window rolls).
+// Why: the 7 windows x 3 aggregates of stats_rate (2 of stats_bqx) all stored the same
+// values (or pairs of neighbours) in their own cur/prev arrays: 21 value writes per bar
+// into as many cold cache lines, and twice the values' memory per window. Here a push only
+// updates the head; the family pushes each value once into a ring.
+//
+// Contract: a window whose next push starts a new block (rolls_next()) must be rolled by
+// roll_together() before that push, with `source(age)` = the value pushed `age` pushes ago
+// into this window (age 0: the last one, i.e. the last value of the full block); the
+// caller resets its head then. A push is advance() here plus the head's append.
+template <class Op>
+class alignas(64) RingBlockWindow {
+ public:
+  using Value = typename Op::Value;
+  using Agg = typename Op::Agg;
+
+  explicit RingBlockWindow(size_t window = 1) : w_(window), suffix_(window) {}
+
+  size_t window() const { return w_; }
+  uint64_t count() const { return count_; }
+  bool full() const { return count_ >= w_; }
+  bool rolls_next() const { return k_ == w_; }
+
+  void advance() {
+    ++k_;
+    ++count_;
+    // This push's value() reads suffix_[k_]; the next one reads suffix_[k_ + 1].
+    if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
+  }
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
+  }
+
+  // The part of the window before the head (null when the head alone is the window): the
+  // window's aggregate is merge(*left(), head), or the head.
+  const Agg* left() const { return (k_ < w_ && have_prev_) ? &suffix_[k_] : nullptr; }
+  Agg value(const Agg& head) const {
+    if (k_ < w_ && have_prev_) return Op::merge(suffix_[k_], head);
+    return head;
+  }
+
+  // Rolls the windows (each with rolls_next()) together: the full block becomes the
+  // previous one and its suffixes suffix[j] = agg(v_j .. v_{W-1}) are rebuilt right to
+  // left, as BlockWindow::roll does, with the chains of two windows interleaved: a chain
+  // of dependent prepends is latency-bound (the core mostly idle), and nested windows
+  // (15 | 30 | ...) roll on the same push, so two chains advanced in one loop overlap.
+  // Bits: each chain runs the same prepends in the same order; only independent
+  // operations of different chains are reordered. Chain A is the longest window, chain B
+  // the others one after another (with nested windows their total is at most the longest).
+  template <class Source>
+  static void roll_together(RingBlockWindow* const* windows, size_t count, const Source& source) {
+    if (count == 0) return;
+    size_t longest = 0;
+    for (size_t i = 0; i < count; ++i) {
+      RingBlockWindow* w = windows[i];
+      w->have_prev_ = true;
+      w->k_ = 0;
+      if (w->w_ > windows[longest]->w_) longest = i;
+    }
+    SuffixChain<Source> a(windows[longest], 0, source);
+    size_t next_b = 0;
+    auto next_chain_b = [&]() -> RingBlockWindow* {
+      if (next_b == longest) ++next_b;
+      return next_b < count ? windows[next_b++] : nullptr;
+    };
+    SuffixChain<Source> b(next_chain_b(), 0, source);
+    while (!a.done() || !b.done()) {
+      if (!a.done()) a.step();
+      if (!b.done()) {
+        b.step();
+        if (b.done()) b = SuffixChain<Source>(next_chain_b(), 0, source);
+      }
+    }
+  }
+
+  // The snapshot holds the counters (the family saves the heads); load() rebuilds the suffixes still in
+  // use (suffix_[j], j >= k: from the previous block's values v_j, pushed k + W - 1 - j
+  // <= W - 1 pushes ago) from the shared history, which must be loaded first and serve
+  // `history_size` ages.
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(w_);
+    out.put<uint64_t>(k_);
+    out.put<uint8_t>(have_prev_ ? 1 : 0);
+    out.put<uint64_t>(count_);
+  }
+  template <class Source>
+  void load(StateReader& in, const Source& source, size_t history_size) {
+    const auto w = in.get<uint64_t>();
+    k_ = in.get<uint64_t>();
+    have_prev_ = in.get<uint8_t>() != 0;
+    count_ = in.get<uint64_t>();
+    if (!in.ok() || w != w_ || k_ > w_ || (k_ == 0 && count_ > 0) || (have_prev_ && w_ > history_size)) {
+      in.fail();
+      k_ = 0;
+      have_prev_ = false;
+      count_ = 0;
+      return;
+    }
+    if (have_prev_) {
+      SuffixChain<Source> chain(this, k_, source);
+      while (chain.remaining() > k_) chain.step();
+    }
+  }
+
+ private:
+  // The suffix chain of one window, one prepend per step(): suffix_[j] for j = W-1 down,
+  // value v_j = source(age0 + W - 1 - j); no window: done at once.
+  template <class Source>
+  class SuffixChain {
+   public:
+    SuffixChain(RingBlockWindow* w, size_t age0, const Source& source)
+        : source_(&source), suffix_(w ? w->suffix_.data() : nullptr), j_(w ? w->w_ : 0), age_(age0) {}
+    bool done() const { return j_ == 0; }
+    size_t remaining() const { return j_; }
+    void step() {
+      --j_;
+      acc_ = Op::prepend((*source_)(age_), acc_);
+      ++age_;
+      suffix_[j_] = acc_;
+    }
+
+   private:
+    const Source* source_;
+    Agg* suffix_;
+    size_t j_;
+    size_t age_;
+    Agg acc_{};
+  };
+
+  size_t w_;
+  size_t k_ = 0;
+  uint64_t count_ = 0;
+  bool have_prev_ = false;
+  StateVector<Agg> suffix_;  // suffix_[j] = aggregate of the previous block's v_j .. v_{W-1}
 };
 
 // Ready-made ops.

@@ -102,18 +102,24 @@ inline bool cpu_has_avx2() {
   static const bool has = __builtin_cpu_supports("avx2");
   return has;
 }
-// AVX-512 form (8 lanes, a compare mask and a popcount per 8 values).
+// AVX-512 form (8 lanes): a compare mask per 8 values, counted by a masked increment of
+// per-lane counters (3 instructions per 8 values; a popcount of each mask needs a mask
+// move, a zero extension, the popcount and an add on top of the compare).
 template <bool kStrict>
 __attribute__((target("avx512f,popcnt"))) inline size_t count_below_avx512(const double* a, size_t n, double v) {
   constexpr int kPred = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
   const __m512d vv = _mm512_set1_pd(v);
-  size_t c0 = 0, c1 = 0;
+  const __m512i one = _mm512_set1_epi64(1);
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    c0 += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(a + i), vv, kPred)));
-    c1 += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(a + i + 8), vv, kPred)));
+    acc0 = _mm512_mask_add_epi64(acc0, _mm512_cmp_pd_mask(_mm512_loadu_pd(a + i), vv, kPred), acc0, one);
+    acc1 = _mm512_mask_add_epi64(acc1, _mm512_cmp_pd_mask(_mm512_loadu_pd(a + i + 8), vv, kPred), acc1, one);
   }
-  size_t c = c0 + c1;
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, _mm512_add_epi64(acc0, acc1));
+  size_t c = 0;
+  for (int l = 0; l < 8; ++l) c += static_cast<size_t>(lanes[l]);
   for (; i < n; ++i) c += (kStrict ? a[i] < v : a[i] <= v) ? 1 : 0;
   return c;
 }

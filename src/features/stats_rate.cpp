@@ -12,7 +12,8 @@
 // ret_autocorr1 is the Pearson correlation of the W-1 consecutive pairs (r_{i-1}, r_i)
 // inside the return window (pandas Series.autocorr(lag=1) on the window).
 //
-// Implementation: three BlockWindow aggregates per window (stats_moments.h): bars
+// Implementation: three RingBlockWindow aggregates per window (stats_moments.h; their
+// values live once in two shared histories, bar_values_ and ret_values_): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
 // order 4, sum |dx|, count of r > 0) and return pairs (co-moments); max(high) / min(low)
 // of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared ring of the last 1441 x values gives x_{t-W} and the
@@ -33,7 +34,7 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
+using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -93,14 +94,15 @@ struct RetOp {
 // order (correctly rounded per lane), and each scalar branch is a per-lane blend of the
 // two computed results; this path is taken only when the CPU has AVX-512 (checked once).
 struct OutputLanes {
-  // The two parts of each window's aggregates (BlockWindow::left() / head(); a window
-  // without a left part, and lane 7, point at kEmpty*), merged here as lanes.
+  // The two parts of each window's aggregates, merged here as lanes: the left parts
+  // (RingBlockWindow::left(); a window without one, and lane 7, point at kEmpty*) and
+  // the heads (HeadLanes fields, already one vector per field).
   const void* ret_left[8];
-  const void* ret_head[8];
+  const double (*ret_head)[8];
   const void* pair_left[8];
-  const void* pair_head[8];
+  const double (*pair_head)[8];
   const void* bar_left[8];
-  const void* bar_head[8];
+  const double (*bar_head)[8];
   unsigned ret_has_left = 0, pair_has_left = 0, bar_has_left = 0;  // bit i: window i
   double x_back[8], high[8], low[8], le[8];  // x_{t-W}, max high, min low, rank count
   unsigned rets_full = 0, bars_full = 0;     // bit i: window i is full
@@ -126,7 +128,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   {
     __m512d left[8], head[8];
     stats::transpose_lanes(in.ret_left, 8, left);
-    stats::transpose_lanes(in.ret_head, 8, head);
+    for (int k = 0; k < 8; ++k) head[k] = _mm512_load_pd(in.ret_head[k]);
     const __mmask8 has_left = static_cast<__mmask8>(in.ret_has_left);
     const stats::Moments4Lanes m = stats::merge_lanes(stats::Moments4Lanes{left[0], left[1], left[2], left[3], left[4], left[5]},
                                                       stats::Moments4Lanes{head[0], head[1], head[2], head[3], head[4], head[5]});
@@ -136,7 +138,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     const __m512d r_adx = sum_lanes(has_left, left[6], head[6]), r_up = sum_lanes(has_left, left[7], head[7]);
     __m512d pl[8], ph[8];
     stats::transpose_lanes(in.pair_left, 8, pl);
-    stats::transpose_lanes(in.pair_head, 8, ph);
+    for (int k = 0; k < 8; ++k) ph[k] = _mm512_load_pd(in.pair_head[k]);
     const __mmask8 pair_has_left = static_cast<__mmask8>(in.pair_has_left);
     const stats::CoMomentsLanes pm = stats::merge_lanes(stats::CoMomentsLanes{pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]},
                                                         stats::CoMomentsLanes{ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7]});
@@ -172,7 +174,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   {
     __m512d left[8], head[8];
     stats::transpose_lanes(in.bar_left, 6, left);
-    stats::transpose_lanes(in.bar_head, 6, head);
+    for (int k = 0; k < 6; ++k) head[k] = _mm512_load_pd(in.bar_head[k]);
     const __mmask8 has_left = static_cast<__mmask8>(in.bar_has_left);
     const stats::Moments2Lanes mx = stats::merge_lanes(stats::Moments2Lanes{left[0], left[1], left[2], left[3]},
                                                        stats::Moments2Lanes{head[0], head[1], head[2], head[3]});
@@ -200,9 +202,9 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 struct WindowState {
   explicit WindowState(size_t w = 2)
       : bars(w), rets(w), pairs(w - 1) {}
-  BlockWindow<BarOp> bars;
-  BlockWindow<RetOp> rets;
-  BlockWindow<stats::CoMomentsOp> pairs;
+  RingBlockWindow<BarOp> bars;
+  RingBlockWindow<RetOp> rets;
+  RingBlockWindow<stats::CoMomentsOp> pairs;
 
   void prefetch() const {
     bars.prefetch();
@@ -214,17 +216,13 @@ struct WindowState {
     rets.save(out);
     pairs.save(out);
   }
-  void load(StateReader& in) {
-    bars.load(in);
-    rets.load(in);
-    pairs.load(in);
-  }
 };
 
 class StatsRateKernel final : public FamilyKernel {
  public:
   explicit StatsRateKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1) {
+      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1), bar_values_(kMaxWindow),
+        ret_values_(kMaxWindow) {
     for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
   }
 
@@ -253,17 +251,22 @@ class StatsRateKernel final : public FamilyKernel {
     low_.push(bar.low);
 
     double* out = row + offset_;
+    roll_due_windows(have_ret, have_pair);
+    grow_heads(bv, have_ret, rv, have_pair, pv);
+    for (auto& s : win_) {
+      s.bars.advance();
+      if (have_ret) s.rets.advance();
+      if (have_pair) s.pairs.advance();
+    }
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
       OutputLanes in;
+      in.ret_head = ret_heads_.f;
+      in.pair_head = pair_heads_.f;
+      in.bar_head = bar_heads_.f;
       for (size_t i = 0; i < 8; ++i) {
         const bool window = i < kWindows.size();
-        WindowState* s = window ? &win_[i] : nullptr;
-        if (window) {
-          s->bars.push(bv);
-          if (have_ret) s->rets.push(rv);
-          if (have_pair) s->pairs.push(pv);
-        }
+        const WindowState* s = window ? &win_[i] : nullptr;
         const bool rets_full = window && s->rets.full(), bars_full = window && s->bars.full();
         in.rets_full |= (rets_full ? 1u : 0u) << i;
         in.bars_full |= (bars_full ? 1u : 0u) << i;
@@ -276,36 +279,30 @@ class StatsRateKernel final : public FamilyKernel {
         in.ret_left[i] = ret_left ? ret_left : &kEmptyRet;
         in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
         in.bar_left[i] = bar_left ? bar_left : &kEmptyBar;
-        in.ret_head[i] = window ? &s->rets.head() : &kEmptyRet;
-        in.pair_head[i] = window ? &s->pairs.head() : &kEmptyPair;
-        in.bar_head[i] = window ? &s->bars.head() : &kEmptyBar;
         in.x_back[i] = rets_full ? xs_.back(static_cast<size_t>(kWindows[i])) : 0.0;
         in.high[i] = bars_full ? high_.value(i) : 0.0;
         in.low[i] = bars_full ? low_.value(i) : 0.0;
         in.le[i] = static_cast<double>(window ? le[i] : 0);
       }
       outputs_avx512(in, x, bar.close, out);
-      finish_bar(have_ret, rv.r, bar.close);
+      finish_bar(bv, have_ret, rv, bar.close);
       return;
     }
 #endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
       WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
-      s.bars.push(bv);
-      if (have_ret) s.rets.push(rv);
-      if (have_pair) s.pairs.push(pv);
 
       double* o = out + i * kCols;
       // Return statistics (lookback W).
       if (s.rets.full()) {
-        const RetAgg ra = s.rets.value();
+        const RetAgg ra = s.rets.value(ret_heads_.get(i));
         const double n = ra.m.n;
         o[0] = ra.m.mean();
         o[1] = stats::std_sample(n, ra.m.m2);
         o[2] = stats::skew_g1(ra.m);
         o[3] = stats::kurt_excess(ra.m);
-        o[8] = stats::pearson(s.pairs.value());
+        o[8] = stats::pearson(s.pairs.value(pair_heads_.get(i)));
         // efficiency_ratio = |x_t - x_{t-W}| / sum |dx|.
         o[11] = ra.adx > 0 ? std::fabs(x - xs_.back(w)) / ra.adx : kNull;
         o[12] = ra.up / n;
@@ -314,7 +311,7 @@ class StatsRateKernel final : public FamilyKernel {
       }
       // Bar statistics (lookback W-1).
       if (s.bars.full()) {
-        const BarAgg ba = s.bars.value();
+        const BarAgg ba = s.bars.value(bar_heads_.get(i));
         const double n = ba.mx.n;
         o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
         o[5] = static_cast<double>(le[i]) / n;
@@ -327,24 +324,124 @@ class StatsRateKernel final : public FamilyKernel {
         o[4] = o[5] = o[6] = o[7] = o[9] = o[10] = kNull;
       }
     }
-    finish_bar(have_ret, rv.r, bar.close);
+    finish_bar(bv, have_ret, rv, bar.close);
   }
-  void finish_bar(bool have_ret, double r, double close) {
+  // The windows that roll on this bar's push, rolled together per aggregate kind (their
+  // suffix chains interleave: BlockWindow::roll_together); the pushes then do not roll.
+  // Their heads restart empty.
+  void roll_due_windows(bool have_ret, bool have_pair) {
+    std::array<RingBlockWindow<BarOp>*, kWindows.size()> bars;
+    std::array<RingBlockWindow<RetOp>*, kWindows.size()> rets;
+    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
+    size_t n_bars = 0, n_rets = 0, n_pairs = 0;
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      WindowState& s = win_[i];
+      if (s.bars.rolls_next()) {
+        bars[n_bars++] = &s.bars;
+        bar_heads_.reset(i);
+      }
+      if (have_ret && s.rets.rolls_next()) {
+        rets[n_rets++] = &s.rets;
+        ret_heads_.reset(i);
+      }
+      if (have_pair && s.pairs.rolls_next()) {
+        pairs[n_pairs++] = &s.pairs;
+        pair_heads_.reset(i);
+      }
+    }
+    RingBlockWindow<BarOp>::roll_together(bars.data(), n_bars, BarSource{&bar_values_});
+    RingBlockWindow<RetOp>::roll_together(rets.data(), n_rets, RetSource{&ret_values_});
+    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&ret_values_});
+  }
+  // Each window's push appends the bar's values to its head (the windows' other part,
+  // advance(), is in update()). SIMD across windows where the CPU has AVX-512: the same
+  // value into 7 heads, per-lane IEEE operations, bit-identical to the scalar appends.
+  void grow_heads(const BarValue& bv, bool have_ret, const RetValue& rv, bool have_pair, const stats::PairValue& pv) {
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      grow_heads_avx512(bv, have_ret, rv, have_pair, pv);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      BarAgg b = bar_heads_.get(i);
+      BarOp::append(b, bv);
+      bar_heads_.set(i, b);
+      if (have_ret) {
+        RetAgg r = ret_heads_.get(i);
+        RetOp::append(r, rv);
+        ret_heads_.set(i, r);
+      }
+      if (have_pair) {
+        stats::CoMoments p = pair_heads_.get(i);
+        stats::CoMomentsOp::append(p, pv);
+        pair_heads_.set(i, p);
+      }
+    }
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  __attribute__((target("avx512f"))) void grow_heads_avx512(const BarValue& bv, bool have_ret, const RetValue& rv,
+                                                            bool have_pair, const stats::PairValue& pv) {
+    constexpr __mmask8 kAllWindows = (1u << kWindows.size()) - 1u;
+    // BarOp::append: moments of x, then the two sums.
+    stats::append_moments2_lanes(bar_heads_.f, bv.x, kAllWindows);
+    stats::add_lanes(bar_heads_.f[4], bv.pk, kAllWindows);
+    stats::add_lanes(bar_heads_.f[5], bv.gk, kAllWindows);
+    if (have_ret) {  // RetOp::append
+      stats::append_moments4_lanes(ret_heads_.f, rv.r, kAllWindows);
+      stats::add_lanes(ret_heads_.f[6], rv.adx, kAllWindows);
+      stats::add_lanes(ret_heads_.f[7], rv.up, kAllWindows);
+    }
+    if (have_pair) stats::append_comoments_lanes(pair_heads_.f, pv.a, pv.b, kAllWindows);
+  }
+#endif
+
+  // The value histories the windows roll from (pushed after the windows: at the next
+  // roll, age 0 is the last value of the full block).
+  void finish_bar(const BarValue& bv, bool have_ret, const RetValue& rv, double close) {
+    bar_values_.push(bv);
     if (have_ret) {
-      prev_r_ = r;
+      ret_values_.push(rv);
+      prev_r_ = rv.r;
       ++rets_seen_;
     }
     prev_close_ = close;
   }
+  // Sources of the windows' values by age (RingBlockWindow::roll_together / load).
+  struct BarSource {
+    const stats::HistoryRing<BarValue>* h;
+    const BarValue& operator()(size_t age) const { return h->back(age); }
+  };
+  struct RetSource {
+    const stats::HistoryRing<RetValue>* h;
+    const RetValue& operator()(size_t age) const { return h->back(age); }
+  };
+  // The pair pushed `age` pushes ago is (r_{i-1}, r_i) with r_i the return pushed `age`
+  // pushes ago.
+  struct PairSource {
+    const stats::HistoryRing<RetValue>* h;
+    stats::PairValue operator()(size_t age) const { return stats::PairValue{h->back(age + 1).r, h->back(age).r}; }
+  };
 
   void prefetch() const override {
     for (const auto& s : win_) s.prefetch();
     high_.prefetch();
     low_.prefetch();
     xs_.prefetch();
+    bar_values_.prefetch();
+    ret_values_.prefetch();
+    bar_heads_.prefetch();
+    ret_heads_.prefetch();
+    pair_heads_.prefetch();
   }
 
+  // The histories come first: the windows rebuild their suffixes from them at load().
   void save(StateWriter& out) const override {
+    bar_values_.save(out);
+    ret_values_.save(out);
+    bar_heads_.save(out);
+    ret_heads_.save(out);
+    pair_heads_.save(out);
     for (const auto& s : win_) s.save(out);
     high_.save(out);
     low_.save(out);
@@ -354,7 +451,17 @@ class StatsRateKernel final : public FamilyKernel {
     out.put<uint64_t>(rets_seen_);
   }
   void load(StateReader& in) override {
-    for (auto& s : win_) s.load(in);
+    bar_values_.load(in);
+    ret_values_.load(in);
+    bar_heads_.load(in);
+    ret_heads_.load(in);
+    pair_heads_.load(in);
+    const size_t rets = ret_values_.size();
+    for (auto& s : win_) {
+      s.bars.load(in, BarSource{&bar_values_}, bar_values_.size());
+      s.rets.load(in, RetSource{&ret_values_}, rets);
+      s.pairs.load(in, PairSource{&ret_values_}, rets > 0 ? rets - 1 : 0);
+    }
     high_.load(in);
     low_.load(in);
     xs_.load(in);
@@ -369,6 +476,11 @@ class StatsRateKernel final : public FamilyKernel {
   stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
   stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
   stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
+  stats::HistoryRing<BarValue> bar_values_;  // the last 1440 bar values (the bar windows' values)
+  stats::HistoryRing<RetValue> ret_values_;  // the last 1440 return values (return and pair windows)
+  stats::HeadLanes<BarAgg> bar_heads_;       // lane i: head of win_[i].bars
+  stats::HeadLanes<RetAgg> ret_heads_;       // lane i: head of win_[i].rets
+  stats::HeadLanes<stats::CoMoments> pair_heads_;  // lane i: head of win_[i].pairs
   double prev_close_ = 0;
   double prev_r_ = 0;
   uint64_t rets_seen_ = 0;

@@ -47,6 +47,40 @@ inline size_t upper_index(const double* a, size_t n, double v) {  // first i wit
   return static_cast<size_t>(base - a) + (*base <= v ? 1 : 0);
 }
 
+#if defined(BQX_COUNT_LE_AVX2)
+// *lt = count_lt(a, n, lt_value) and *le = count_le(a, n, le_value) from one pass over a
+// (a replace needs both on the same sorted array: one read of it instead of two). Exact
+// integer counts, so the same results as the two calls.
+__attribute__((target("avx512f"))) inline void count_lt_le_avx512(const double* a, size_t n, double lt_value,
+                                                                 double le_value, size_t* lt, size_t* le) {
+  const __m512d lt_v = _mm512_set1_pd(lt_value), le_v = _mm512_set1_pd(le_value);
+  const __m512i one = _mm512_set1_epi64(1);
+  __m512i acc_lt = _mm512_setzero_si512(), acc_le = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d x = _mm512_loadu_pd(a + i);
+    acc_lt = _mm512_mask_add_epi64(acc_lt, _mm512_cmp_pd_mask(x, lt_v, _CMP_LT_OQ), acc_lt, one);
+    acc_le = _mm512_mask_add_epi64(acc_le, _mm512_cmp_pd_mask(x, le_v, _CMP_LE_OQ), acc_le, one);
+  }
+  if (i < n) {
+    const __mmask8 take = static_cast<__mmask8>((1u << (n - i)) - 1u);
+    const __m512d x = _mm512_maskz_loadu_pd(take, a + i);
+    acc_lt = _mm512_mask_add_epi64(acc_lt, _mm512_mask_cmp_pd_mask(take, x, lt_v, _CMP_LT_OQ), acc_lt, one);
+    acc_le = _mm512_mask_add_epi64(acc_le, _mm512_mask_cmp_pd_mask(take, x, le_v, _CMP_LE_OQ), acc_le, one);
+  }
+  alignas(64) uint64_t lanes_lt[8], lanes_le[8];
+  _mm512_store_si512(lanes_lt, acc_lt);
+  _mm512_store_si512(lanes_le, acc_le);
+  size_t c_lt = 0, c_le = 0;
+  for (int l = 0; l < 8; ++l) {
+    c_lt += static_cast<size_t>(lanes_lt[l]);
+    c_le += static_cast<size_t>(lanes_le[l]);
+  }
+  *lt = c_lt;
+  *le = c_le;
+}
+#endif
+
 class SortedWindow {
  public:
   explicit SortedWindow(size_t window = 1) : ring_(window), sorted_(window) {}
@@ -104,10 +138,19 @@ class SortedWindow {
   size_t replace(double old, double v) {
     double* a = sorted_.data();
     const size_t m = ring_.size();
-    // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old).
-    const size_t i = stats::count_lt(a, m, old);
-    // p = number of values <= v: the values before i are < old, those from i on are >= old.
-    const size_t p = stats::count_le(a, m, v);
+    // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old) =
+    // count_lt(a, m, old). p = count_le(a, m, v), the number of values <= v: the values
+    // before i are < old, those from i on are >= old.
+    size_t i = 0, p = 0;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) {
+      count_lt_le_avx512(a, m, old, v, &i, &p);
+    } else
+#endif
+    {
+      i = stats::count_lt(a, m, old);
+      p = stats::count_le(a, m, v);
+    }
     if (v > old) {
       // First element > v after i is at p; shift (i, p) left by one and put v at p - 1.
       std::memmove(a + i, a + i + 1, (p - i - 1) * sizeof(double));
@@ -131,15 +174,30 @@ class SortedWindow {
 // numpy.percentile(a, p) with the default 'linear' method on sorted values a[0..n-1]:
 // virtual index g = (n - 1) * p / 100, lerp between a[floor(g)] and a[floor(g) + 1]
 // using numpy's _lerp (a + d*t for t < 0.5, b - d*(1 - t) otherwise).
-inline double percentile_linear(const double* a, size_t n, double p) {
+// The position part depends only on (n, p): PercentilePoint holds it, so a window of fixed
+// size computes it once (percentile_linear = percentile_at(percentile_point), the same
+// operations either way).
+struct PercentilePoint {
+  size_t lo = 0;     // floor(g)
+  double t = 0;      // g - floor(g)
+  bool last = true;  // lo >= n - 1: the maximum
+};
+inline PercentilePoint percentile_point(size_t n, double p) {
   const double g = (static_cast<double>(n) - 1.0) * (p / 100.0);
   const double lo_f = std::floor(g);
-  size_t lo = static_cast<size_t>(lo_f);
-  if (lo >= n - 1) return a[n - 1];
-  const double t = g - lo_f;
-  const double x0 = a[lo], x1 = a[lo + 1];
+  const size_t lo = static_cast<size_t>(lo_f);
+  if (lo >= n - 1) return PercentilePoint{lo, 0.0, true};
+  return PercentilePoint{lo, g - lo_f, false};
+}
+inline double percentile_at(const double* a, size_t n, const PercentilePoint& q) {
+  if (q.last) return a[n - 1];
+  const double t = q.t;
+  const double x0 = a[q.lo], x1 = a[q.lo + 1];
   const double d = x1 - x0;
   return t >= 0.5 ? x1 - d * (1.0 - t) : x0 + d * t;
+}
+inline double percentile_linear(const double* a, size_t n, double p) {
+  return percentile_at(a, n, percentile_point(n, p));
 }
 
 // numpy.median of sorted values: middle value, or the mean of the two middle values.
@@ -161,13 +219,15 @@ inline double mad_sorted(const double* a, size_t n) {
   const size_t k = (n % 2 == 1) ? n / 2 : n / 2 - 1;  // (lower) middle rank, 0-based
   // i = how many of the k+1 smallest deviations come from L.
   size_t lo = k + 1 > nr ? k + 1 - nr : 0, hi = std::min(k + 1, nl);
+  // Branch-free steps (select by mask; GCC keeps a branch for the ?: form): the
+  // comparisons of a rolling window are unpredictable, so a branch here mispredicts about
+  // every other step.
   while (lo < hi) {
     const size_t i = (lo + hi) / 2;
-    if (L(i) < R(k - i)) {  // R(k - i) = R(j - 1) with j = k + 1 - i
-      lo = i + 1;
-    } else {
-      hi = i;
-    }
+    // take_more: all ones when L(i) < R(k - i) (R(k - i) = R(j - 1) with j = k + 1 - i).
+    const size_t take_more = size_t{0} - static_cast<size_t>(L(i) < R(k - i));
+    lo = ((i + 1) & take_more) | (lo & ~take_more);
+    hi = (hi & take_more) | (i & ~take_more);
   }
   const size_t i = lo, j = k + 1 - lo;
   double kth;
