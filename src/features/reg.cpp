@@ -80,8 +80,8 @@ class RegWindowLanes {
     step_lanes(y, out, columns_per_window);
   }
 
-  void prefetch() const {
-    prefetch_read(this, sizeof(*this));
+  __attribute__((always_inline)) inline void prefetch() const {
+    reg_prefetch_read(this, sizeof(*this));
     for (size_t i = 0; i < kNW; ++i) {
       values_[i].prefetch();
       rows_[i].prefetch();

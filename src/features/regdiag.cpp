@@ -172,8 +172,8 @@ class Lag1Lanes {
     }
   }
 
-  void prefetch() const {
-    prefetch_read(this, sizeof(*this));
+  __attribute__((always_inline)) inline void prefetch() const {
+    reg_prefetch_read(this, sizeof(*this));
     for (const auto& v : values_) v.prefetch();
   }
   void save(StateWriter& out) const {
@@ -356,8 +356,8 @@ class DomainDiag {
     c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
   }
 
-  void prefetch() const {
-    prefetch_read(this, sizeof(*this));
+  __attribute__((always_inline)) inline void prefetch() const {
+    reg_prefetch_read(this, sizeof(*this));
     autocorr_.prefetch();
     slope60_.prefetch();
   }
