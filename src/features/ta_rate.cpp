@@ -65,8 +65,7 @@ class TaRateKernel final : public FamilyKernel {
     const double h = bar.xh, l = bar.xl, c = bar.xc;
     double* o = row + offset_;
     // RSI {7,14,21,28} (CMO 14 shares RSI 14's Wilder sums).
-    rsi_.update(c);
-    rsi_.rsi_all(o);
+    rsi_.update_outputs<1>(c, o, o + 61);  // CMO 14 (lane 1) is the last column
     o += kRsi.size();
     // MACD(12,26,9), MACD(5,35,5)
     for (ta::Macd* m : {&macd_a_, &macd_b_}) {
@@ -139,7 +138,7 @@ class TaRateKernel final : public FamilyKernel {
       o[i] = closes_.ready(lane) ? closes_.deviation(lane) / c : kNull;
     }
     o += kMa.size();
-    // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10, CMO 14
+    // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10 (CMO 14 written with the RSIs)
     o[0] = trix_.update(c);
     o[1] = ult_.update(h, l, c);
     const auto ar = aroon_.update(h, l);
@@ -147,7 +146,6 @@ class TaRateKernel final : public FamilyKernel {
     o[3] = ar.down;
     o[4] = ar.osc;
     o[5] = closes_.mom(kMom);
-    o[6] = rsi_.cmo(1);
   }
 
   // The window arrays of the indicators that keep any (the rest of the state lives in this
