@@ -11,84 +11,13 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "features/families.h"
 #include "features/rolling.h"
 
 namespace bqx::features {
 namespace {
-
-// Rolling z-score of the newest value over the last W values, with exact missing,
-// non-zero and flatness bookkeeping. O(1) per push.
-class ZWindow {
- public:
-  explicit ZWindow(size_t window = 2) : window_(window), moments_(window), flags_(window) {}
-
-  void push(double v) {
-    const bool missing = !std::isfinite(v);
-    const uint8_t f = missing ? kMissing : (v != 0 ? kNonZero : 0);
-    uint8_t old = 0;
-    if (flags_.push(f, &old)) {
-      missing_ -= (old & kMissing) ? 1 : 0;
-      nonzero_ -= (old & kNonZero) ? 1 : 0;
-    }
-    missing_ += (f & kMissing) ? 1 : 0;
-    nonzero_ += (f & kNonZero) ? 1 : 0;
-    moments_.push(missing ? 0.0 : v);
-    if (missing) {
-      run_ = 0;
-    } else {
-      run_ = (run_ > 0 && v == last_) ? run_ + 1 : 1;
-      last_ = v;
-    }
-  }
-  // Full window without missing values.
-  bool ready() const { return flags_.full() && missing_ == 0; }
-  bool flat() const { return run_ >= window_; }
-  uint64_t nonzero() const { return nonzero_; }
-  double mean() const { return ready() ? moments_.mean() : kNull; }
-  // z(v) is defined unless the window is not ready or flat (or has sd 0, tested after).
-  bool z_candidate() const { return ready() && !flat(); }
-  const RollingMoments& moments() const { return moments_; }
-  // z-score of v (the newest value) against the window.
-  double z(double v) const {
-    if (!ready() || flat()) return kNull;
-    const double sd = std::sqrt(moments_.var_sample());
-    if (!(sd > 0)) return kNull;
-    return (v - moments_.mean()) / sd;
-  }
-
-  void prefetch() const {
-    moments_.prefetch();
-    flags_.prefetch();
-  }
-
-  void save(StateWriter& out) const {
-    moments_.save(out);
-    flags_.save(out);
-    out.put(missing_);
-    out.put(nonzero_);
-    out.put(run_);
-    out.put(last_);
-  }
-  void load(StateReader& in) {
-    moments_.load(in);
-    flags_.load(in);
-    in.get(missing_);
-    in.get(nonzero_);
-    in.get(run_);
-    in.get(last_);
-  }
-
- private:
-  static constexpr uint8_t kMissing = 1, kNonZero = 2;
-  uint64_t window_;
-  RollingMoments moments_;
-  RingBuffer<uint8_t> flags_;
-  uint64_t missing_ = 0, nonzero_ = 0;
-  uint64_t run_ = 0;  // trailing count of equal non-missing values
-  double last_ = 0;
-};
 
 // Timestamps of this pair's bars in (t - 60, t]: a monotonic queue of at most 60 entries
 // (timestamps strictly increase, so at most 60 distinct minutes fit in the interval).
@@ -133,24 +62,28 @@ constexpr std::array<int, 3> kVolWindows = {15, 60, 240};
 constexpr int kRangeWindow = 60;
 constexpr int kSpreadWindow = 60;
 
+// The five z-score windows as lanes: volume over 15, 60 and 240 rows (one shared ring of
+// volumes), bar range over 60 and spread over 60. Per lane exactly the arithmetic of a
+// rolling z-score window: RollingMoments' shifted sums (a missing value enters as 0),
+// a missing / non-zero count over the window and the run of equal non-missing values
+// (flat window). Sharing one volume ring instead of three windows with a value ring and a
+// flag ring each removes bookkeeping and cache lines, not operations on values.
+constexpr size_t kZ = 5;      // lanes in use
+constexpr size_t kLanes = 8;  // one AVX-512 register; lanes >= kZ idle
+constexpr std::array<uint64_t, kZ> kLaneWindow = {15, 60, 240, kRangeWindow, kSpreadWindow};
+// The window as a double (RollingMoments' n once full) and n - 1; idle lanes 2 and 1.
+alignas(64) constexpr double kLaneN[kLanes] = {15, 60, 240, kRangeWindow, kSpreadWindow, 2, 2, 2};
+alignas(64) constexpr double kLaneN1[kLanes] = {14, 59, 239, kRangeWindow - 1, kSpreadWindow - 1, 1, 1, 1};
+
 class ActivityKernel final : public FamilyKernel {
  public:
-  explicit ActivityKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), range_(kRangeWindow), spread_(kSpreadWindow) {
-    for (size_t i = 0; i < kVolWindows.size(); ++i) vol_[i] = ZWindow(kVolWindows[i]);
-  }
+  explicit ActivityKernel(const KernelContext& ctx) : offset_(ctx.offset) {}
 
   void update(const BarInput& bar, double* row) override {
     double* o = row + offset_;
     const double v = bar.volume;
-    for (size_t i = 0; i < kVolWindows.size(); ++i) vol_[i].push(v);
-    // mean(v, 15) / mean(v, 240): NULL with a missing volume in the 240 window or an all-zero one.
-    const ZWindow& v15 = vol_[0];
-    const ZWindow& v240 = vol_[2];
-    o[3] = (v240.ready() && v240.nonzero() > 0) ? v15.mean() / v240.mean() : kNull;
     o[4] = static_cast<double>(recent_.push(bar.ts));
     const double r = (bar.high - bar.low) / bar.close;
-    range_.push(r);
     double s = kNull;
     if (!std::isnan(bar.bid) && !std::isnan(bar.ask)) {
       const double mid = (bar.ask + bar.bid) / 2;
@@ -158,75 +91,195 @@ class ActivityKernel final : public FamilyKernel {
       if (!std::isfinite(s)) s = kNull;
     }
     o[6] = s;
-    spread_.push(s);
-    // The five z-scores (each window already holds its newest value).
-    const ZWindow* windows[5] = {&vol_[0], &vol_[1], &vol_[2], &range_, &spread_};
-    const double values[5] = {v, v, v, r, s};
-    double* outs[5] = {o + 0, o + 1, o + 2, o + 5, o + 7};
+    alignas(64) double value[kLanes] = {v, v, v, r, s, 0, 0, 0};
+    push(value);
+    // The five z-scores (each window already holds its newest value) and the means.
+    alignas(64) double z[kLanes], mean[kLanes];
 #if defined(BQX_NULL_NON_FINITE_AVX2)
     if (cpu_has_avx512dq()) {
-      z_scores_avx512(windows, values, outs);
-      return;
+      z_scores_avx512(value, z, mean);
+    } else {
+      z_scores_default(value, z, mean);
     }
+#else
+    z_scores_default(value, z, mean);
 #endif
-    for (size_t i = 0; i < 5; ++i) *outs[i] = windows[i]->z(values[i]);
+    o[0] = z[0];
+    o[1] = z[1];
+    o[2] = z[2];
+    o[5] = z[3];
+    o[7] = z[4];
+    // mean(v, 15) / mean(v, 240): NULL with a missing volume in the 240 window or an all-zero one.
+    o[3] = (ready(2) && nonzero_[2] > 0) ? (ready(0) ? mean[0] : kNull) / mean[2] : kNull;
   }
-
-#if defined(BQX_NULL_NON_FINITE_AVX2)
-  // ZWindow::z for five windows as SIMD lanes (var = m2 / (n - 1), sd = sqrt(var),
-  // (v - mean) / sd): per-lane IEEE ops, bit-identical to the scalar form; lanes built in
-  // registers (no store-to-load forwarding of scalar stores into vector loads).
-  __attribute__((target("avx512f"))) static void z_scores_avx512(const ZWindow* const* w, const double* value,
-                                                                 double* const* out) {
-    double mean[5], m2[5], n1[5];
-    __mmask8 candidate = 0;
-    for (size_t i = 0; i < 5; ++i) {
-      const bool c = w[i]->z_candidate();
-      candidate = static_cast<__mmask8>(candidate | (c ? 1u << i : 0u));
-      const RollingMoments& m = w[i]->moments();
-      mean[i] = c ? m.mean() : 0.0;
-      m2[i] = c ? m.m2() : 0.0;
-      n1[i] = c ? static_cast<double>(m.size() - 1) : 1.0;
-    }
-    const __m512d m2_v = _mm512_set_pd(0, 0, 0, m2[4], m2[3], m2[2], m2[1], m2[0]);
-    const __m512d n1_v = _mm512_set_pd(1, 1, 1, n1[4], n1[3], n1[2], n1[1], n1[0]);
-    const __m512d mean_v = _mm512_set_pd(0, 0, 0, mean[4], mean[3], mean[2], mean[1], mean[0]);
-    const __m512d val_v = _mm512_set_pd(0, 0, 0, value[4], value[3], value[2], value[1], value[0]);
-    const __m512d sd = _mm512_maskz_sqrt_pd(0xff, _mm512_div_pd(m2_v, n1_v));  // maskz: GCC 12 warns on _mm512_sqrt_pd
-    const __mmask8 ok = _mm512_mask_cmp_pd_mask(candidate, sd, _mm512_setzero_pd(), _CMP_GT_OQ);
-    const __m512d z = _mm512_mask_div_pd(_mm512_set1_pd(kNull), ok, _mm512_sub_pd(val_v, mean_v), sd);
-    alignas(64) double z_out[8];
-    _mm512_store_pd(z_out, z);
-    for (size_t i = 0; i < 5; ++i) *out[i] = z_out[i];
-  }
-#endif
 
   void prefetch() const override {
-    for (const auto& v : vol_) v.prefetch();
+    prefetch_read(&count_, static_cast<size_t>(reinterpret_cast<const char*>(range_ring_.data()) -
+                                               reinterpret_cast<const char*>(&count_)));
+    // Each lane's evicted value, the newest value (run, re-anchoring) and the write slots.
+    for (size_t l = 0; l < kZ; ++l) prefetch_read(slot(l, count_ - kLaneWindow[l]), sizeof(double));
+    for (size_t l = 2; l < kZ; ++l) {
+      prefetch_write(slot(l, count_), sizeof(double));
+      prefetch_read(slot(l, count_ - 1), sizeof(double));
+    }
     recent_.prefetch();
-    range_.prefetch();
-    spread_.prefetch();
   }
 
   void save(StateWriter& out) const override {
-    for (const auto& z : vol_) z.save(out);
+    out.put(count_);
+    for (size_t l = 0; l < kZ; ++l) {
+      out.put(ref_[l]);
+      out.put(s1_[l]);
+      out.put(s2_[l]);
+      out.put(since_[l]);
+      out.put(moment_run_[l]);
+      out.put(missing_[l]);
+      out.put(nonzero_[l]);
+      out.put(run_[l]);
+      out.put(last_[l]);
+    }
+    out.put(vol_ring_);
+    out.put(range_ring_);
+    out.put(spread_ring_);
     recent_.save(out);
-    range_.save(out);
-    spread_.save(out);
   }
   void load(StateReader& in) override {
-    for (auto& z : vol_) z.load(in);
+    in.get(count_);
+    for (size_t l = 0; l < kZ; ++l) {
+      in.get(ref_[l]);
+      in.get(s1_[l]);
+      in.get(s2_[l]);
+      in.get(since_[l]);
+      in.get(moment_run_[l]);
+      in.get(missing_[l]);
+      in.get(nonzero_[l]);
+      in.get(run_[l]);
+      in.get(last_[l]);
+    }
+    in.get(vol_ring_);
+    in.get(range_ring_);
+    in.get(spread_ring_);
     recent_.load(in);
-    range_.load(in);
-    spread_.load(in);
   }
 
  private:
+  static constexpr size_t kVolRing = 256;  // >= 240, power of two
+  static constexpr size_t kRing60 = 64;    // >= 60, power of two
+
+  // The ring slot of push p of lane l's series (lanes 0..2 share the volume ring).
+  const double* slot(size_t l, uint64_t p) const {
+    if (l < 3) return &vol_ring_[p & (kVolRing - 1)];
+    return l == 3 ? &range_ring_[p & (kRing60 - 1)] : &spread_ring_[p & (kRing60 - 1)];
+  }
+  double* slot(size_t l, uint64_t p) { return const_cast<double*>(std::as_const(*this).slot(l, p)); }
+  // The value a missing entry contributes to the moments.
+  static double moment_value(double raw) { return std::isfinite(raw) ? raw : 0.0; }
+  // Full window without missing values.
+  bool ready(size_t l) const { return count_ >= kLaneWindow[l] && missing_[l] == 0; }
+
+  // One push per lane, the operations of the former per-window classes in their order:
+  // flag ring (missing / non-zero counts), RollingMoments::push of (missing ? 0 : v), then
+  // the run of equal non-missing values.
+  void push(const double* value) {
+    for (size_t l = 0; l < kZ; ++l) {
+      const double x = value[l];
+      const uint64_t w = kLaneWindow[l];
+      const bool dropped = count_ >= w;
+      const double old = dropped ? *slot(l, count_ - w) : 0.0;
+      const bool missing = !std::isfinite(x);
+      if (dropped) {
+        const bool old_missing = !std::isfinite(old);
+        missing_[l] -= old_missing ? 1 : 0;
+        nonzero_[l] -= (!old_missing && old != 0) ? 1 : 0;
+      }
+      missing_[l] += missing ? 1 : 0;
+      nonzero_[l] += (!missing && x != 0) ? 1 : 0;
+      // RollingMoments::push(m)
+      const double m = missing ? 0.0 : x;
+      moment_run_[l] = (count_ > 0 && m == moment_value(*slot(l, count_ - 1))) ? moment_run_[l] + 1 : 1;
+      if (count_ == 0) ref_[l] = m;
+      const double d = m - ref_[l];
+      s1_[l] += d;
+      s2_[l] += d * d;
+      if (dropped) {
+        const double od = moment_value(old) - ref_[l];
+        s1_[l] -= od;
+        s2_[l] -= od * od;
+      }
+      if (missing) {
+        run_[l] = 0;
+      } else {
+        run_[l] = (run_[l] > 0 && x == last_[l]) ? run_[l] + 1 : 1;
+        last_[l] = x;
+      }
+    }
+    for (size_t l = 2; l < kZ; ++l) *slot(l, count_) = value[l];  // lanes 0..2: one volume ring
+    ++count_;
+    for (size_t l = 0; l < kZ; ++l) {
+      if (++since_[l] >= kLaneWindow[l]) reanchor(l);
+    }
+  }
+
+  // RollingMoments::reanchor of lane l (after the push): newest to oldest around the newest.
+  void reanchor(size_t l) {
+    since_[l] = 0;
+    const uint64_t size = count_ < kLaneWindow[l] ? count_ : kLaneWindow[l];
+    const double ref = moment_value(*slot(l, count_ - 1));
+    double s1 = 0, s2 = 0;
+    for (uint64_t k = 0; k < size; ++k) {
+      const double d = moment_value(*slot(l, count_ - 1 - k)) - ref;
+      s1 += d;
+      s2 += d * d;
+    }
+    ref_[l] = ref;
+    s1_[l] = s1;
+    s2_[l] = s2;
+  }
+
+  // Per lane: z = (v - mean) / sqrt(m2 / (n - 1)) when the window is full without missing
+  // values, not flat and sd > 0, else NULL; mean = ref + s1 / n, m2 = s2 - s1 * s1 / n
+  // clamped at 0 (0 when the moments' run covers the window). Lanes are independent and
+  // each op is a correctly rounded IEEE op: the SIMD form is bit-identical to the scalar one.
+  __attribute__((always_inline)) inline void z_scores_body(const double* value, double* z, double* mean) const {
+    alignas(64) double candidate[kLanes] = {}, moment_flat[kLanes] = {};
+    for (size_t l = 0; l < kZ; ++l) {
+      candidate[l] = (ready(l) && run_[l] < kLaneWindow[l]) ? 1.0 : 0.0;
+      moment_flat[l] = moment_run_[l] >= kLaneWindow[l] ? 1.0 : 0.0;
+    }
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double n = kLaneN[l];
+      const double s1 = s1_[l], s2 = s2_[l];
+      mean[l] = ref_[l] + s1 / n;
+      const double v = s2 - s1 * s1 / n;
+      const double m2 = moment_flat[l] != 0 ? 0.0 : (v > 0 ? v : 0.0);
+      const double sd = std::sqrt(m2 / kLaneN1[l]);
+      const double q = (value[l] - mean[l]) / sd;
+      z[l] = (candidate[l] != 0 && sd > 0) ? q : kNull;
+    }
+  }
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+  __attribute__((target("avx512f"))) void z_scores_avx512(const double* value, double* z, double* mean) const {
+    z_scores_body(value, z, mean);
+  }
+#endif
+  void z_scores_default(const double* value, double* z, double* mean) const { z_scores_body(value, z, mean); }
+
+  // Hot scalars and lanes first (the engine prefetches the first line; prefetch() the rest).
   int offset_;
-  std::array<ZWindow, kVolWindows.size()> vol_;
+  uint64_t count_ = 0;  // bars pushed
+  alignas(64) double ref_[kLanes] = {};
+  alignas(64) double s1_[kLanes] = {};
+  alignas(64) double s2_[kLanes] = {};
+  std::array<uint64_t, kZ> since_{};       // pushes since the lane's re-anchoring
+  std::array<uint64_t, kZ> moment_run_{};  // run of equal moment values (missing = 0)
+  std::array<uint64_t, kZ> missing_{};     // missing values in the window
+  std::array<uint64_t, kZ> nonzero_{};     // non-zero values in the window
+  std::array<uint64_t, kZ> run_{};         // trailing count of equal non-missing values
+  std::array<double, kZ> last_{};          // the last non-missing value
+  std::array<double, kRing60> range_ring_{};   // raw values (missing as pushed: NaN / inf)
+  std::array<double, kRing60> spread_ring_{};
+  std::array<double, kVolRing> vol_ring_{};
   RecentBars recent_;
-  ZWindow range_;
-  ZWindow spread_;
 };
 
 }  // namespace

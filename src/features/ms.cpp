@@ -94,6 +94,8 @@ class Scale {
     rets_.load(in);
     in.get(ret_run_);
     in.get(last_ret_);
+    refresh_committed();
+    forming_ret_valid_ = false;
   }
 
  private:
@@ -104,7 +106,8 @@ class Scale {
     adx_.add(b);
     if (committed_ > 0) {
       const double prev = closes_.back(0);
-      const double r = std::log(b.close / prev);
+      // The last peek computed this very log return (same close, same previous close).
+      const double r = forming_ret_valid_ ? forming_ret_ : std::log(b.close / prev);
       ret_run_ = (committed_ > 1 && r == last_ret_) ? ret_run_ + 1 : 1;
       last_ret_ = r;
       rets_.push(r);
@@ -115,10 +118,22 @@ class Scale {
     closes_.push(b.close);
     bb_.push(b.close);
     ++committed_;
+    forming_ret_valid_ = false;
+    refresh_committed();
+  }
+
+  // The parts of every peek that read committed state only, computed once per commit
+  // (the same function calls and operations as in the peek, so the same values).
+  void refresh_committed() {
+    bb_mean_ = bb_.mean();
+    bb_m2_ = bb_.m2();
+    ret_mean_ = rets_.mean();
+    ret_m2_ = rets_.m2();
+    adx_decay_ = adx_.decay();
   }
 
   // Outputs for the series (committed buckets, forming bucket), committing nothing.
-  void peek(double* o) const {
+  void peek(double* o) {
     const double c = forming_.close;
     RsiState<kRsi> rsi = rsi_;
     rsi.add(c);
@@ -143,10 +158,10 @@ class Scale {
       const uint64_t run = (c == closes_.back(0)) ? close_run_ + 1 : 1;
       if (run < static_cast<uint64_t>(kBb)) {
         const double n = kBb;
-        const double mean_a = bb_.mean();
+        const double mean_a = bb_mean_;
         const double delta = c - mean_a;
         const double mean = mean_a + delta / n;
-        const double m2 = bb_.m2() + delta * (c - mean);
+        const double m2 = bb_m2_ + delta * (c - mean);
         const double sd = std::sqrt(m2 / n);
         const double upper = mean + kBbDev * sd;
         const double lower = mean - kBbDev * sd;
@@ -159,22 +174,22 @@ class Scale {
     o[4] = kNull;
     if (committed_ >= static_cast<uint64_t>(kRv)) {
       const double r = std::log(c / closes_.back(0));
+      forming_ret_ = r;
+      forming_ret_valid_ = true;
       const uint64_t run = (r == last_ret_) ? ret_run_ + 1 : 1;
       if (run >= static_cast<uint64_t>(kRv)) {
         o[4] = 0.0;
       } else {
         const double n = kRv;
-        const double mean_a = rets_.mean();
+        const double mean_a = ret_mean_;
         const double delta = r - mean_a;
         const double mean = mean_a + delta / n;
-        const double m2 = rets_.m2() + delta * (r - mean);
+        const double m2 = ret_m2_ + delta * (r - mean);
         o[4] = std::sqrt(m2 / (n - 1));
       }
     }
 
-    AdxState<kAdx> adx = adx_;
-    adx.add(forming_);
-    o[6] = adx.value();
+    o[6] = adx_.peek(forming_, adx_decay_);
   }
 
   int64_t minutes_;
@@ -191,6 +206,11 @@ class Scale {
   RollingMoments rets_;        // last 11 committed log returns
   uint64_t ret_run_ = 0;       // trailing run of equal committed log returns
   double last_ret_ = 0;
+  // Derived from the committed state (refresh_committed; not saved).
+  double bb_mean_ = 0, bb_m2_ = 0, ret_mean_ = 0, ret_m2_ = 0;
+  AdxState<kAdx>::Decay adx_decay_;
+  double forming_ret_ = 0;  // log return of the forming bucket, as the last peek computed it
+  bool forming_ret_valid_ = false;
 };
 
 class MsKernel final : public FamilyKernel {

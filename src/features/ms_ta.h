@@ -167,6 +167,41 @@ struct AdxState {
     ++n;
   }
   double value() const { return (n >= 2 * P && dx_defined) ? adx : kNull; }
+
+  // The first half of the smoothing step of the next add (state only, no bucket):
+  // x - x / P for the DMs and TR, ADX * (P - 1).
+  struct Decay {
+    double minus_dm = 0, plus_dm = 0, tr = 0, adx_keep = 0;
+  };
+  Decay decay() const { return {minus_dm - minus_dm / P, plus_dm - plus_dm / P, tr - (tr / P), adx * (P - 1)}; }
+
+  // value() after add(b) on a copy, without changing this state. Once the ADX is seeded
+  // (n >= 2P) the add takes its last branch, written out here with the decay computed at
+  // the last commit: the same operations in the same order as add.
+  double peek(const Ohlc& b, const Decay& d) const {
+    if (n < 2 * P) {
+      AdxState copy = *this;
+      copy.add(b);
+      return copy.value();
+    }
+    const double diff_p = b.high - prev_high;
+    const double diff_m = prev_low - b.low;
+    double minus = d.minus_dm, plus = d.plus_dm;
+    if (diff_m > 0 && diff_p < diff_m) {
+      minus += diff_m;
+    } else if (diff_p > 0 && diff_p > diff_m) {
+      plus += diff_p;
+    }
+    const double range = true_range(b.high, b.low, prev_close);
+    const double tr_new = d.tr + range;
+    if (tr_new == 0) return kNull;
+    const double minus_di = 100.0 * (minus / tr_new);
+    const double plus_di = 100.0 * (plus / tr_new);
+    const double s = minus_di + plus_di;
+    if (s == 0) return kNull;
+    const double dx = 100.0 * (std::fabs(minus_di - plus_di) / s);
+    return (d.adx_keep + dx) / P;
+  }
 };
 
 static_assert(std::is_trivially_copyable_v<RsiState<14>> && sizeof(RsiState<14>) == 4 * 8);

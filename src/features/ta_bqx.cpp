@@ -49,8 +49,7 @@ class TaBqxKernel final : public FamilyKernel {
       for (int i = 0; i < kWidth; ++i) o[i] = kNull;
       return;
     }
-    rsi_.update(q);
-    rsi_.rsi_all(o);  // RSI 14, RSI 21
+    rsi_.update_outputs<0>(q, o, o + 20);  // RSI 14, RSI 21; CMO 14
     const auto m = macd_.update(q);
     o[2] = m.macd;
     o[3] = m.signal;
@@ -72,7 +71,6 @@ class TaBqxKernel final : public FamilyKernel {
       const double e = ema_[i].update(q);
       o[17 + i] = std::isnan(e) ? kNull : q - e;
     }
-    o[20] = rsi_.cmo(0);
     o[21] = apo_.update(q);
   }
 

@@ -14,6 +14,7 @@
 #include "features/ta/atr.h"
 #include "features/ta/bbands.h"
 #include "features/ta/cci.h"
+#include "features/ta/close_windows.h"
 #include "features/ta/ema.h"
 #include "features/ta/macd.h"
 #include "features/ta/mfi.h"
@@ -33,7 +34,11 @@ constexpr std::array<int, 4> kRoc = {5, 12, 30, 60};
 constexpr std::array<int, 2> kDmi = {14, 28};
 constexpr std::array<int, 2> kAtr = {14, 60};
 constexpr std::array<int, 5> kMa = {10, 20, 50, 100, 200};
-constexpr std::array<int, 4> kSmaOwn = {10, 50, 100, 200};  // SMA 20 is BBANDS(20)'s middle
+// The windows of the closes (one ring, lanes): SMA 10/50/100/200 and BBANDS 20/60 (SMA 20 is
+// BBANDS(20)'s middle); the lane of each kMa window and of each BBANDS.
+constexpr std::array<int, 6> kCloseWindows = {10, 20, 50, 60, 100, 200};
+constexpr std::array<size_t, 5> kMaLane = {0, 1, 2, 4, 5};
+constexpr std::array<size_t, 2> kBbLane = {1, 3};
 constexpr int kMom = 10;
 
 class TaRateKernel final : public FamilyKernel {
@@ -45,26 +50,22 @@ class TaRateKernel final : public FamilyKernel {
         macd_b_(5, 35, 5),
         stoch_(14, 3, 3),
         cci_(kCci),
-        lags_(60),
+        closes_(kCloseWindows),
         mfi_(14),
         dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
-        bb20_(20, 2.0, false),
-        bb60_(60, 2.0, false),
         trix_(15),
         ult_(7, 14, 28),
         aroon_(25),
         ema_(kMa) {
     for (size_t i = 0; i < kWillrExtra.size(); ++i) willr_[i] = ta::Willr(kWillrExtra[i]);
     for (size_t i = 0; i < kAtr.size(); ++i) atr_[i] = ta::Atr(kAtr[i]);
-    for (size_t i = 0; i < kSmaOwn.size(); ++i) sma_[i] = ta::RollingMean<false>(kSmaOwn[i]);
   }
 
   void update(const BarInput& bar, double* row) override {
     const double h = bar.xh, l = bar.xl, c = bar.xc;
     double* o = row + offset_;
     // RSI {7,14,21,28} (CMO 14 shares RSI 14's Wilder sums).
-    rsi_.update(c);
-    rsi_.rsi_all(o);
+    rsi_.update_outputs<1>(c, o, o + 61);  // CMO 14 (lane 1) is the last column
     o += kRsi.size();
     // MACD(12,26,9), MACD(5,35,5)
     for (ta::Macd* m : {&macd_a_, &macd_b_}) {
@@ -89,8 +90,8 @@ class TaRateKernel final : public FamilyKernel {
     for (size_t i = 0; i < kWillrExtra.size(); ++i) o[1 + i] = willr_[i].update(h, l, c);
     o += 1 + kWillrExtra.size();
     // ROC {5,12,30,60}
-    lags_.push(c);
-    for (size_t i = 0; i < kRoc.size(); ++i) o[i] = lags_.roc(kRoc[i]);
+    closes_.update(c);
+    for (size_t i = 0; i < kRoc.size(); ++i) o[i] = closes_.roc(kRoc[i]);
     o += kRoc.size();
     // MFI 14
     *o++ = mfi_.update(h, l, c, bar.volume);
@@ -110,40 +111,41 @@ class TaRateKernel final : public FamilyKernel {
     o[1] = atr_[1].update(h, l, c);
     o[2] = std::isnan(atr14) ? kNull : ta::Atr::natr(atr14, c);
     o += 3;
-    // BBANDS(20,2,2,SMA), BBANDS(60,2,2,SMA): upper, middle, lower, pctb, width
-    for (ta::BBands* b : {&bb20_, &bb60_}) {
-      const auto r = b->update(c);
-      o[0] = r.upper;
-      o[1] = r.middle;
-      o[2] = r.lower;
-      o[3] = r.pctb;
-      o[4] = r.width;
+    // BBANDS(20,2,2,SMA), BBANDS(60,2,2,SMA): upper, middle, lower, pctb, width (BBands::update
+    // on the lane's mean and population variance)
+    for (size_t lane : kBbLane) {
+      if (closes_.ready(lane)) {
+        const double middle = closes_.mean(lane);
+        const double t = std::sqrt(closes_.var(lane)) * 2.0;
+        const double upper = middle + t, lower = middle - t;
+        const double range = upper - lower;
+        o[0] = upper;
+        o[1] = middle;
+        o[2] = lower;
+        o[3] = range != 0.0 ? (c - lower) / range : kNull;
+        o[4] = middle != 0.0 ? range / middle : kNull;
+      } else {
+        o[0] = o[1] = o[2] = o[3] = o[4] = kNull;
+      }
       o += 5;
     }
     // ema_dist_n = (x - EMA_n) / x
     ema_.update(c, o);
     o += kMa.size();
     // sma_dist_n = (x - SMA_n) / x, x - SMA from the window's deviation sums
-    for (size_t i = 0, j = 0; i < kMa.size(); ++i) {
-      if (kMa[i] == 20) {
-        const auto& m = bb20_.moments();
-        o[i] = m.ready() ? m.deviation(c) / c : kNull;
-        continue;
-      }
-      ta::RollingMean<false>& own = sma_[j++];
-      own.push(c);
-      o[i] = own.ready() ? own.deviation(c) / c : kNull;
+    for (size_t i = 0; i < kMa.size(); ++i) {
+      const size_t lane = kMaLane[i];
+      o[i] = closes_.ready(lane) ? closes_.deviation(lane) / c : kNull;
     }
     o += kMa.size();
-    // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10, CMO 14
+    // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10 (CMO 14 written with the RSIs)
     o[0] = trix_.update(c);
     o[1] = ult_.update(h, l, c);
     const auto ar = aroon_.update(h, l);
     o[2] = ar.up;
     o[3] = ar.down;
     o[4] = ar.osc;
-    o[5] = lags_.mom(kMom);
-    o[6] = rsi_.cmo(1);
+    o[5] = closes_.mom(kMom);
   }
 
   // The window arrays of the indicators that keep any (the rest of the state lives in this
@@ -152,12 +154,9 @@ class TaRateKernel final : public FamilyKernel {
     stoch_.prefetch();
     cci_.prefetch();
     for (const auto& k : willr_) k.prefetch();
-    lags_.prefetch();
+    closes_.prefetch();
     mfi_.prefetch();
     dmi_.prefetch();
-    bb20_.prefetch();
-    bb60_.prefetch();
-    for (const auto& k : sma_) k.prefetch();
     ult_.prefetch();
     aroon_.prefetch();
   }
@@ -169,14 +168,11 @@ class TaRateKernel final : public FamilyKernel {
     stoch_.save(out);
     cci_.save(out);
     for (const auto& k : willr_) k.save(out);
-    lags_.save(out);
+    closes_.save(out);
     mfi_.save(out);
     dmi_.save(out);
     for (const auto& k : atr_) k.save(out);
-    bb20_.save(out);
-    bb60_.save(out);
     ema_.save(out);
-    for (const auto& k : sma_) k.save(out);
     trix_.save(out);
     ult_.save(out);
     aroon_.save(out);
@@ -188,14 +184,11 @@ class TaRateKernel final : public FamilyKernel {
     stoch_.load(in);
     cci_.load(in);
     for (auto& k : willr_) k.load(in);
-    lags_.load(in);
+    closes_.load(in);
     mfi_.load(in);
     dmi_.load(in);
     for (auto& k : atr_) k.load(in);
-    bb20_.load(in);
-    bb60_.load(in);
     ema_.load(in);
-    for (auto& k : sma_) k.load(in);
     trix_.load(in);
     ult_.load(in);
     aroon_.load(in);
@@ -208,12 +201,10 @@ class TaRateKernel final : public FamilyKernel {
   ta::Stoch stoch_;
   ta::CciBank<kCci.size()> cci_;  // the three CCIs stage by stage, divisions as SIMD lanes
   std::array<ta::Willr, kWillrExtra.size()> willr_;
-  ta::LagHistory lags_;
+  ta::CloseWindows closes_;  // ROC/MOM lags, SMA 10/50/100/200, BBANDS 20/60: one ring, SIMD lanes
   ta::Mfi mfi_;
   ta::Dmi2 dmi_;  // the two DMIs as SIMD lanes
   std::array<ta::Atr, kAtr.size()> atr_;
-  ta::BBands bb20_, bb60_;
-  std::array<ta::RollingMean<false>, kSmaOwn.size()> sma_;
   ta::Trix trix_;
   ta::UltOsc ult_;
   ta::Aroon aroon_;

@@ -9,9 +9,10 @@
 // noise (~1e-14 at index level 100) that the 1/(0.015 * meandev) factor amplifies to ~1e-10.
 // NULL when the window is flat (all n typical prices equal, detected exactly by the run of
 // equal values; TA-Lib prints 0, or a rounding artefact). Lookback n - 1 (TA_CCI_Lookback).
-// The slot-order sum is kept as its running prefixes P[j] = (..((0 + v0) + v1) ..) + v[j-1]:
-// a push into slot p leaves P[0..p] unchanged, so only P[p+1..n] are re-added (n - p adds
-// on the serial chain instead of n; the same additions in the same order, bit-identical).
+// The slot-order sum uses the running prefix P[j] = (..((0 + v0) + v1) ..) + v[j-1] of the
+// write slot: a push into slot p leaves P[0..p] unchanged, so P[p+1] = P[p] + v[p] and only
+// v[p+1..n-1] are re-added (n - p adds on the serial chain instead of n; the same additions
+// in the same order, bit-identical). Only P[p] is kept: the next push writes slot p + 1.
 #pragma once
 
 #include <array>
@@ -23,7 +24,7 @@ namespace bqx::features::ta {
 class Cci {
  public:
   Cci() : Cci(14) {}
-  explicit Cci(int n) : n_(n), ring_(n), prefix_(static_cast<size_t>(n < 1 ? 1 : n) + 1, 0.0) {}
+  explicit Cci(int n) : n_(n), ring_(n) {}
   static int lookback(int n) { return n - 1; }
 
   double update(double h, double l, double c) {
@@ -42,18 +43,15 @@ class Cci {
     run_ = (ring_.pushes() > 0 && tp == last_) ? run_ + 1 : 1;
     last_ = tp;
     const size_t written = ring_.pos();
-    if (written < prefix_valid_) prefix_valid_ = written;  // P[0..written] do not read the slot
-    ring_.push(tp);
     const size_t n = static_cast<size_t>(n_);
+    // P[written + 1] = P[written] + tp; the slot after the last one starts again at P[0] = 0.
+    const double after_written = head_prefix_ + tp;
+    head_prefix_ = written + 1 == n ? 0.0 : after_written;
+    ring_.push(tp);
     if (!ring_.full() || run_ >= n) return false;
     const double* v = ring_.data();
-    double* prefix = prefix_.data();
-    double s = prefix[prefix_valid_];
-    for (size_t j = prefix_valid_; j < n; ++j) {
-      s += v[j];
-      prefix[j + 1] = s;
-    }
-    prefix_valid_ = n;
+    double s = after_written;
+    for (size_t j = written + 1; j < n; ++j) s += v[j];
     sum = s;
     return true;
   }
@@ -84,21 +82,17 @@ class Cci {
     ring_.load(in);
     in.get(last_);
     in.get(run_);
-    prefix_valid_ = 0;  // derived from the ring: rebuilt on the next update
+    // P[pos] = the slot-order sum of slots 0..pos-1 (derived from the ring).
+    head_prefix_ = 0.0;
+    for (size_t j = 0; j < ring_.pos(); ++j) head_prefix_ += ring_.data()[j];
   }
 
-  // The ring and the prefixes the next update re-adds (from the slot it writes on).
-  void prefetch() const {
-    ring_.prefetch();
-    const size_t from = ring_.pos() < prefix_valid_ ? ring_.pos() : prefix_valid_;
-    prefetch_write(prefix_.data() + from, (prefix_.size() - from) * sizeof(double));
-  }
+  void prefetch() const { ring_.prefetch(); }
 
  private:
   int n_;
   Ring ring_;
-  std::vector<double> prefix_;  // prefix_[0] = 0; prefix_[1..prefix_valid_] valid
-  size_t prefix_valid_ = 0;
+  double head_prefix_ = 0.0;  // P[pos]: the slot-order sum of the slots before the write slot
   double last_ = 0;
   uint64_t run_ = 0;
 };

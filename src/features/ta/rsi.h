@@ -115,6 +115,24 @@ class RsiCmoBank {
     steady_ = true;
     for (size_t i = 0; i < N; ++i) steady_ = steady_ && seen_[i] > period_[i];
   }
+  // update(x), then the N RSIs into rsi_out[0..N-1] and lane kCmoLane's CMO into *cmo_out.
+  // In the steady state with AVX-512 the Wilder step and the outputs stay in registers (one
+  // call; no scalar reloads of the lanes just stored).
+  template <size_t kCmoLane>
+  void update_outputs(double x, double* rsi_out, double* cmo_out) {
+    static_assert(kCmoLane < N);
+#if defined(BQX_NULL_NON_FINITE_AVX2)
+    if (steady_ && cpu_has_avx512dq()) {
+      const double d = x - prev_;
+      prev_ = x;
+      step_outputs_avx512<kCmoLane>(wilder_, keep_, divisor_, d, rsi_out, cmo_out);
+      return;
+    }
+#endif
+    update(x);
+    rsi_all(rsi_out);
+    *cmo_out = cmo(kCmoLane);
+  }
   // RSI of lane i (as RsiCmo::rsi).
   double rsi(size_t i) const {
     if (seen_[i] <= period_[i]) return kNull;
@@ -222,6 +240,35 @@ class RsiCmoBank {
     const __mmask8 take_minus = d < 0 ? 0xFF : 0x00;
     v = _mm512_mask_blend_pd(take_minus, plus, minus);
     _mm512_store_pd(w, _mm512_div_pd(v, _mm512_load_pd(divisor)));
+  }
+  // wilder_step_avx512, then per lane s = g + l, RSI = 100 * (g / s) and CMO = 100 * ((g - l) / s),
+  // NULL where s == 0 (every lane ready): the operations of rsi() and cmo(), as lanes.
+  template <size_t kCmoLane>
+  __attribute__((target("avx512f"))) static void step_outputs_avx512(double* w, const double* keep,
+                                                                     const double* divisor, double d,
+                                                                     double* rsi_out, double* cmo_out) {
+    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), _mm512_load_pd(keep));
+    const __m512d dv = _mm512_set1_pd(d);
+    const __m512d minus = _mm512_mask_sub_pd(v, 0xF0, v, dv);
+    const __m512d plus = _mm512_mask_add_pd(v, 0x0F, v, dv);
+    const __mmask8 take_minus = d < 0 ? 0xFF : 0x00;
+    v = _mm512_div_pd(_mm512_mask_blend_pd(take_minus, plus, minus), _mm512_load_pd(divisor));
+    _mm512_store_pd(w, v);
+    // maskz: GCC 12 warns on _mm512_extractf64x4_pd (and _mm512_castpd512_pd256, built on it).
+    const __m256d g = _mm512_maskz_extractf64x4_pd(0xF, v, 0), l = _mm512_maskz_extractf64x4_pd(0xF, v, 1);
+    const __m256d s = _mm256_add_pd(g, l);
+    const __m256d null = _mm256_set1_pd(kNull);
+    const __m256d zero = _mm256_cmp_pd(s, _mm256_setzero_pd(), _CMP_EQ_OQ);
+    const __m256d rsi = _mm256_blendv_pd(_mm256_mul_pd(_mm256_set1_pd(100.0), _mm256_div_pd(g, s)), null, zero);
+    const __m256d cmo =
+        _mm256_blendv_pd(_mm256_mul_pd(_mm256_set1_pd(100.0), _mm256_div_pd(_mm256_sub_pd(g, l), s)), null, zero);
+    if constexpr (N == 4) {
+      _mm256_storeu_pd(rsi_out, rsi);
+    } else {
+      const __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(N)), _mm256_setr_epi64x(0, 1, 2, 3));
+      _mm256_maskstore_pd(rsi_out, lanes, rsi);
+    }
+    _mm_store_sd(cmo_out, _mm256_castpd256_pd128(_mm256_permute4x64_pd(cmo, static_cast<int>(kCmoLane))));
   }
   // 100 * (g / (g + l)), NULL where g + l == 0 (every lane ready).
   __attribute__((target("avx2"))) static void rsi4_avx(const double* w, double* out) {
