@@ -154,6 +154,54 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_cou
   return any_spike != 0;
 }
 
+// accumulate_couples when every return series is non-NULL in both rows (the usual case: all
+// 28 pairs quoting): every mask is 1.0, so x * m = x exactly and each n changes by
+// 1 * 1 - 1 * 1 = +0 (left untouched: adding +0 to a count >= +0 keeps its bits). The same
+// sums as the general form with the 1.0 factors dropped, without the n stream, and nzx only
+// where p's own non-zero flag changed (otherwise its delta is +0 for every q).
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_couples_present(
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start) {
+  uint64_t any_spike = 0;
+  double* nzx = a + kNzx * kCouples;
+  double* nzy = a + kNzy * kCouples;
+  double* sx = a + kSx * kCouples;
+  double* sy = a + kSy * kCouples;
+  double* sxx = a + kSxx * kCouples;
+  double* syy = a + kSyy * kCouples;
+  double* sxy = a + kSxy * kCouples;
+  for (int p = 0; p + 1 < kPairCount; ++p) {
+    const double xp = nw.v[p], xxp = nw.vv[p], zp = nw.nz[p];
+    const double xo = od.v[p], xxo = od.vv[p], zo = od.nz[p];
+    const int len = kPairCount - 1 - p;
+    const double* yv = nw.v.data() + p + 1;
+    const double* yvv = nw.vv.data() + p + 1;
+    const double* yz = nw.nz.data() + p + 1;
+    const double* ov = od.v.data() + p + 1;
+    const double* ovv = od.vv.data() + p + 1;
+    const double* oz = od.nz.data() + p + 1;
+    double* const nzy_p = nzy + couple_start[p];
+    double* const sx_p = sx + couple_start[p];
+    double* const sy_p = sy + couple_start[p];
+    double* const sxx_p = sxx + couple_start[p];
+    double* const syy_p = syy + couple_start[p];
+    double* const sxy_p = sxy + couple_start[p];
+    if (zp != zo) {
+      double* const nzx_p = nzx + couple_start[p];
+      for (int j = 0; j < len; ++j) nzx_p[j] += zp - zo;
+    }
+    for (int j = 0; j < len; ++j) {
+      nzy_p[j] += yz[j] - oz[j];
+      sx_p[j] += xp - xo;
+      sy_p[j] += yv[j] - ov[j];
+      sxx_p[j] += xxp - xxo;
+      syy_p[j] += yvv[j] - ovv[j];
+      sxy_p[j] += xp * yv[j] - xo * ov[j];
+      any_spike |= static_cast<uint64_t>((xxo > kCancellation * sxx_p[j]) | (ovv[j] > kCancellation * syy_p[j]));
+    }
+  }
+  return any_spike != 0;
+}
+
 // Pearson correlations of accumulators [0, count) from their sums, branch-free:
 // (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than n_min[k] rows
 // (max(2, W/2)), no non-zero value, or a centred sum of squares <= kCorrZeroVariance x the
@@ -412,8 +460,12 @@ class CorrKernel final : public CrossKernel {
       const size_t oslot = static_cast<size_t>((r - w) % kRing);
       old[wi].set_all(&ring_rows_[oslot * kSeries]);
     }
+    const bool now_present = returns_present(now);
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      if (accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data())) {
+      const bool spike = now_present && returns_present(old[wi])
+                             ? accumulate_couples_present(mat_[wi].data(), now, old[wi], couple_start_.data())
+                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data());
+      if (spike) {
         recompute_spikes(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
       }
     }
@@ -562,20 +614,6 @@ class CorrKernel final : public CrossKernel {
     return n > 0 ? sum / n : kNull;
   }
 
-  // A value leaving the window whose square exceeds kCancellation times what is left of the
-  // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
-  // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
-  // data-dependent but deterministic rule, so batch and stream still agree).
-  // Called only when accumulate_couples saw a spike (rare): the same test per couple, on the
-  // same sums (no couple of this window was recomputed in between), finds them.
-  void recompute_spikes(double* a, const Prepared& od, int window, uint64_t r) const {
-    for (int k = 0; k < kCouples; ++k) {
-      if (couple_spike(a, kCouples, k, couple_x_[k], couple_y_[k], od)) {
-        recompute(a, kCouples, k, couple_x_[k], couple_y_[k], window, r);
-      }
-    }
-  }
-
   static void accumulate_one(double* a, int count, int k, int x, int y, const Prepared& nw, const Prepared& od) {
     a[kN * count + k] += nw.m[x] * nw.m[y] - od.m[x] * od.m[y];
     a[kNzx * count + k] += nw.nz[x] * nw.m[y] - od.nz[x] * od.m[y];
@@ -585,6 +623,27 @@ class CorrKernel final : public CrossKernel {
     a[kSxx * count + k] += nw.vv[x] * nw.m[y] - od.vv[x] * od.m[y];
     a[kSyy * count + k] += nw.m[x] * nw.vv[y] - od.m[x] * od.vv[y];
     a[kSxy * count + k] += nw.v[x] * nw.v[y] - od.v[x] * od.v[y];
+  }
+
+  // A value leaving the window whose square exceeds kCancellation times what is left of the
+  // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
+  // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
+  // data-dependent but deterministic rule, so batch and stream still agree).
+  // Every return series R_p is non-NULL in this prepared row.
+  static bool returns_present(const Prepared& row) {
+    double all = 1.0;
+    for (int p = 0; p < kPairCount; ++p) all = std::min(all, row.m[kSeriesR + p]);
+    return all == 1.0;
+  }
+
+  // Called only when accumulate_couples saw a spike (rare): the same test per couple, on the
+  // same sums (no couple of this window was recomputed in between), finds them.
+  void recompute_spikes(double* a, const Prepared& od, int window, uint64_t r) const {
+    for (int k = 0; k < kCouples; ++k) {
+      if (couple_spike(a, kCouples, k, couple_x_[k], couple_y_[k], od)) {
+        recompute(a, kCouples, k, couple_x_[k], couple_y_[k], window, r);
+      }
+    }
   }
 
   // Exact sums over rows max(0, r - W + 1) .. r, oldest first (the ring slots of those rows
