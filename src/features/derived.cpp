@@ -119,12 +119,8 @@ class DerivedKernel final : public FamilyKernel {
   }
 
   void update(const BarInput& bar, double* row) override {
-    // Branch-free gather: an absent input (index -1) reads row[0] and selects NULL instead.
     std::array<double, kInputCount> v;
-    for (int i = 0; i < kInputCount; ++i) {
-      const double x = row[std::max(in_[i], 0)];
-      v[i] = in_[i] >= 0 ? x : kNull;
-    }
+    for (int i = 0; i < kInputCount; ++i) v[i] = in_[i] >= 0 ? row[in_[i]] : kNull;
     const double x = bar.xc;
     double* o = row + offset_;
     int k = 0;
@@ -248,8 +244,9 @@ class DerivedKernel final : public FamilyKernel {
     assert(k == kColumnCount);
     // NaN from arithmetic on a NULL is the NULL itself; normalise it (and any non-finite
     // value, which can only come from a non-finite input) to the canonical kNull.
-    // A select, not a branch per column: the loop vectorises.
-    for (int i = 0; i < kColumnCount; ++i) o[i] = std::isfinite(o[i]) ? o[i] : kNull;
+    for (int i = 0; i < kColumnCount; ++i) {
+      if (!std::isfinite(o[i])) o[i] = kNull;
+    }
     x_past_.push(x);
   }
 
