@@ -1,5 +1,5 @@
-// Benchmarks for the cur (FEATURES.md 2.1, + derived_pair_vs_implied_*) and basket (2.2)
-// cross kernels: one grid row for 28 pairs = update + write_global + write_pair for every
+// Benchmarks for the cur (FEATURES.md 2.1, + derived_pair_vs_implied_*), basket (2.2), corr
+// (2.4) and arb (2.3) cross kernels: one grid row for 28 pairs = update + write_global + write_pair for every
 // pair (the engine's work per minute when all 28 pairs have a bar). Two regimes: all 28
 // pairs available (closed-form strengths) and ~3 % of pairs missing per row (Laplacian
 // solve). Reports CPU ns per grid row ("ns_per_row") and a checksum of every finite output.
@@ -87,10 +87,16 @@ void run(benchmark::State& state, bqx::features::CrossFamilyDef (*make)()) {
 }
 
 void BM_CurKernel(benchmark::State& state) { run(state, bqx::features::make_cur_family); }
+// corr (2.4) and arb (2.3) through the same loop, for A/B timing of one kernel with less
+// noise than the whole market part.
+void BM_CorrKernel(benchmark::State& state) { run(state, bqx::features::make_corr_family); }
+void BM_ArbKernel(benchmark::State& state) { run(state, bqx::features::make_arb_family); }
 void BM_BasketKernel(benchmark::State& state) { run(state, bqx::features::make_basket_family); }
 
 BENCHMARK(BM_CurKernel)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_BasketKernel)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_CorrKernel)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_ArbKernel)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 

@@ -6,13 +6,14 @@
 // (reference moved to the window mean) every W pushes - a schedule that depends only on
 // the push count (and immediately when a spike leaves the window), so batch, stream and
 // restored runs are bit-identical. A flat window is
-// detected exactly with a rolling max and min (NULL pushed as -inf / +inf), not by
-// comparing a rounded variance with 0.
+// detected exactly, not by comparing a rounded variance with 0: the window's non-NULL values
+// are the last count() non-NULL values pushed, so they are all equal exactly when the run of
+// equal non-NULL values ending at the newest one is at least count() long (one counter
+// instead of a rolling max and min: the same answer as max == min over the window).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include "features/kernel.h"
 #include "features/rolling.h"
@@ -25,7 +26,7 @@ class NullableWindowStats {
   // squares leaves a rounding residue comparable to it: the sums are then recomputed at once.
   static constexpr double kCancellation = 1e3;
 
-  explicit NullableWindowStats(size_t window = 2) : window_(window), values_(window), max_(window), min_(window) {}
+  explicit NullableWindowStats(size_t window = 2) : window_(window), values_(window) {}
 
   void push(double x) {
     double old = kNull;
@@ -45,10 +46,9 @@ class NullableWindowStats {
       const double d = x - ref_;
       s1_ += d;
       s2_ += d * d;
+      equal_run_ = (equal_run_ > 0 && x == last_) ? equal_run_ + 1 : 1;
+      last_ = x;
     }
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    max_.push(is_null(x) ? -kInf : x);
-    min_.push(is_null(x) ? kInf : x);
     if (++since_anchor_ >= window_ || (spike_left && count_ > 0)) reanchor();
   }
 
@@ -58,7 +58,7 @@ class NullableWindowStats {
   // Sample variance (ddof 1) of the non-NULL values; 0 exactly when they are all equal.
   double var_sample() const {
     if (count_ < 2) return kNull;
-    if (max_.value() == min_.value()) return 0.0;
+    if (equal_run_ >= count_) return 0.0;  // all equal (see the header)
     const double n = static_cast<double>(count_);
     const double m2 = s2_ - s1_ * s1_ / n;
     return (m2 > 0 ? m2 : 0.0) / (n - 1.0);
@@ -66,8 +66,8 @@ class NullableWindowStats {
 
   void save(StateWriter& out) const {
     values_.save(out);
-    max_.save(out);
-    min_.save(out);
+    out.put<uint64_t>(equal_run_);
+    out.put(last_);
     out.put<uint64_t>(count_);
     out.put(ref_);
     out.put(s1_);
@@ -76,8 +76,8 @@ class NullableWindowStats {
   }
   void load(StateReader& in) {
     values_.load(in);
-    max_.load(in);
-    min_.load(in);
+    equal_run_ = in.get<uint64_t>();
+    in.get(last_);
     count_ = in.get<uint64_t>();
     in.get(ref_);
     in.get(s1_);
@@ -110,8 +110,8 @@ class NullableWindowStats {
 
   size_t window_;
   RingBuffer<double> values_;
-  RollingMax max_;
-  RollingMin min_;
+  uint64_t equal_run_ = 0;  // run of equal non-NULL values ending at the newest one
+  double last_ = 0;         // the newest non-NULL value
   size_t count_ = 0;
   double ref_ = 0, s1_ = 0, s2_ = 0;
   uint64_t since_anchor_ = 0;

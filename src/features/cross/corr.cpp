@@ -75,12 +75,16 @@ struct Prepared {
   // No initialisers: every field is written by set() or clear() before use (zeroing the
   // four rows of each grid row showed in the profile).
   std::array<double, kSeries> v, vv, m, nz;
-  void set(int s, double x) {
-    const bool ok = !std::isnan(x);
-    v[s] = ok ? x : 0.0;
-    vv[s] = v[s] * v[s];
-    m[s] = ok ? 1.0 : 0.0;
-    nz[s] = ok && x != 0.0 ? 1.0 : 0.0;
+  // All 64 series of one grid row, branch-free (a NaN test per value mispredicted in the
+  // profile): x == x is "not NULL", (x < 0) | (x > 0) is "not NULL and non-zero".
+  void set_all(const double* x) {
+    for (int s = 0; s < kSeries; ++s) {
+      const bool ok = x[s] == x[s];
+      v[s] = ok ? x[s] : 0.0;
+      m[s] = ok ? 1.0 : 0.0;
+      nz[s] = (x[s] < 0.0) | (x[s] > 0.0) ? 1.0 : 0.0;
+    }
+    for (int s = 0; s < kSeries; ++s) vv[s] = v[s] * v[s];
   }
   void clear() {
     v.fill(0.0);
@@ -90,14 +94,22 @@ struct Prepared {
   }
 };
 
+// The spike test of couple k (x, y) after its row r - W (od) was removed: a value leaving the
+// window is a spike (see CorrKernel::recompute_spikes).
+inline bool couple_spike(const double* a, int count, int k, int x, int y, const Prepared& od) {
+  return (od.vv[x] * od.m[y] > kCancellation * a[kSxx * count + k]) |
+         (od.m[x] * od.vv[y] > kCancellation * a[kSyy * count + k]);
+}
+
 // All couples (p, q > p) of one window: adds row r (nw) and removes row r - W (od) from the
-// sums, then flags in spike[k] (1.0) the couples for which a value leaving the window is a
-// spike (see CorrKernel::recompute_spikes). For fixed p the q-indexed operands are
-// contiguous, so the inner loop is branch-free and vectorises; cloned for AVX-512 / AVX2
-// with runtime dispatch (SIMD across couples: per-lane IEEE ops, bit-identical).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_couples(
-    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start,
-    double* __restrict spike) {
+// sums; returns whether any couple has a spike leaving the window (couple_spike; the rare
+// caller that gets true finds them again with couple_spike: no per-couple flag is stored).
+// For fixed p the q-indexed operands are contiguous, so the inner loop is branch-free and
+// vectorises; cloned for AVX-512 / AVX2 with runtime dispatch (SIMD across couples:
+// per-lane IEEE ops, bit-identical).
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_couples(
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start) {
+  uint64_t any_spike = 0;
   double* n = a + kN * kCouples;
   double* nzx = a + kNzx * kCouples;
   double* nzy = a + kNzy * kCouples;
@@ -126,7 +138,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_cou
     double* const sxx_p = sxx + couple_start[p];
     double* const syy_p = syy + couple_start[p];
     double* const sxy_p = sxy + couple_start[p];
-    double* const spike_p = spike + couple_start[p];
     for (int j = 0; j < len; ++j) {
       n_p[j] += mp * ym[j] - mo * om[j];
       nzx_p[j] += zp * ym[j] - zo * om[j];
@@ -136,9 +147,59 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_cou
       sxx_p[j] += xxp * ym[j] - xxo * om[j];
       syy_p[j] += mp * yvv[j] - mo * ovv[j];
       sxy_p[j] += xp * yv[j] - xo * ov[j];
-      spike_p[j] = (xxo * om[j] > kCancellation * sxx_p[j]) | (mo * ovv[j] > kCancellation * syy_p[j]) ? 1.0 : 0.0;
+      any_spike |= static_cast<uint64_t>((xxo * om[j] > kCancellation * sxx_p[j]) |
+                                         (mo * ovv[j] > kCancellation * syy_p[j]));
     }
   }
+  return any_spike != 0;
+}
+
+// accumulate_couples when every return series is non-NULL in both rows (the usual case: all
+// 28 pairs quoting): every mask is 1.0, so x * m = x exactly and each n changes by
+// 1 * 1 - 1 * 1 = +0 (left untouched: adding +0 to a count >= +0 keeps its bits). The same
+// sums as the general form with the 1.0 factors dropped, without the n stream, and nzx only
+// where p's own non-zero flag changed (otherwise its delta is +0 for every q).
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_couples_present(
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start) {
+  uint64_t any_spike = 0;
+  double* nzx = a + kNzx * kCouples;
+  double* nzy = a + kNzy * kCouples;
+  double* sx = a + kSx * kCouples;
+  double* sy = a + kSy * kCouples;
+  double* sxx = a + kSxx * kCouples;
+  double* syy = a + kSyy * kCouples;
+  double* sxy = a + kSxy * kCouples;
+  for (int p = 0; p + 1 < kPairCount; ++p) {
+    const double xp = nw.v[p], xxp = nw.vv[p], zp = nw.nz[p];
+    const double xo = od.v[p], xxo = od.vv[p], zo = od.nz[p];
+    const int len = kPairCount - 1 - p;
+    const double* yv = nw.v.data() + p + 1;
+    const double* yvv = nw.vv.data() + p + 1;
+    const double* yz = nw.nz.data() + p + 1;
+    const double* ov = od.v.data() + p + 1;
+    const double* ovv = od.vv.data() + p + 1;
+    const double* oz = od.nz.data() + p + 1;
+    double* const nzy_p = nzy + couple_start[p];
+    double* const sx_p = sx + couple_start[p];
+    double* const sy_p = sy + couple_start[p];
+    double* const sxx_p = sxx + couple_start[p];
+    double* const syy_p = syy + couple_start[p];
+    double* const sxy_p = sxy + couple_start[p];
+    if (zp != zo) {
+      double* const nzx_p = nzx + couple_start[p];
+      for (int j = 0; j < len; ++j) nzx_p[j] += zp - zo;
+    }
+    for (int j = 0; j < len; ++j) {
+      nzy_p[j] += yz[j] - oz[j];
+      sx_p[j] += xp - xo;
+      sy_p[j] += yv[j] - ov[j];
+      sxx_p[j] += xxp - xxo;
+      syy_p[j] += yvv[j] - ovv[j];
+      sxy_p[j] += xp * yv[j] - xo * ov[j];
+      any_spike |= static_cast<uint64_t>((xxo > kCancellation * sxx_p[j]) | (ovv[j] > kCancellation * syy_p[j]));
+    }
+  }
+  return any_spike != 0;
 }
 
 // Pearson correlations of accumulators [0, count) from their sums, branch-free:
@@ -178,73 +239,99 @@ constexpr int kRelatedSlots = 2 * kRelated;  // the base-sharing pairs, then the
 constexpr int kNullCell = kCouples;          // index of an always-NULL cell after the couples
 
 // Couple indices read by each lane: related pairs in ascending slot order (base side, then
-// quote side) with their orientation, and the other pairs in ascending slot order. A lane
-// with fewer related pairs (pair outside the universe) or a padding lane reads kNullCell.
+// quote side) with their orientation. A lane with fewer related pairs (pair outside the
+// universe) or a padding lane reads kNullCell.
 struct LaneIndex {
   alignas(64) std::array<std::array<int32_t, kLanes>, kRelatedSlots> rel{};
   alignas(64) std::array<std::array<double, kLanes>, kRelatedSlots> rel_o{};
-  alignas(64) std::array<std::array<int32_t, kLanes>, kPairCount - 1> other{};
 };
 
-// For one window, from its correlations corr[0..kCouples] (corr[kNullCell] is NULL): the
-// 6 related columns (base mean, min, max, quote mean, min, max) into related_out[0..6) x
-// kLanes, the market column into market_out, and (when dispersion_out is not null) the
-// population stdev of the related oriented correlations.
+// One window's correlations as a dense symmetric matrix, row q, lane p: corr_W(R_p, R_q) for
+// p != q both in the universe, else NULL (the diagonal, padding lanes, pairs outside the
+// universe). The market column reads it with whole-vector loads, in the same ascending-q
+// order per lane as the scalar definition (NULL cells are skipped), instead of 27 gathered
+// loads per lane from the couple-ordered array.
+using OtherMatrix = std::array<std::array<double, kLanes>, kPairCount>;
+
+// For one window, from its correlations corr[0..kCouples] (corr[kNullCell] is NULL) and the
+// same values as a dense matrix (others): the 6 related columns (base mean, min, max, quote
+// mean, min, max) into related_out[0..6) x kLanes, the market column into market_out, and
+// (when dispersion_out is not null) the population stdev of the related oriented
+// correlations.
+// 8 pair lanes as one GCC vector (an AVX-512 register, or 2 / 4 narrower ones in the
+// AVX2 / default clones): the accumulators below stay in registers (as plain arrays indexed
+// by lane, GCC kept them on the stack and chained masked stores through memory).
+typedef double Lanes8 __attribute__((vector_size(64)));
+typedef int64_t Mask8 __attribute__((vector_size(64)));
+constexpr int kLaneBlock = 8;
+
+// The helpers take and return 64-byte vectors, which has no stable ABI without AVX-512
+// (-Wpsabi): they are internal and always inlined into the cloned function, so no call
+// ever passes such a vector. (GCC reports it at the end of the file, so the pragma is not
+// popped.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+[[gnu::always_inline]] inline Lanes8 load8(const double* p) {
+  Lanes8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store8(double* p, Lanes8 v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline Lanes8 splat8(double x) { return Lanes8{x, x, x, x, x, x, x, x}; }
+[[gnu::always_inline]] inline Lanes8 abs8(Lanes8 v) {  // std::fabs per lane: clears the sign bit
+  return reinterpret_cast<Lanes8>(reinterpret_cast<Mask8>(v) & std::numeric_limits<int64_t>::max());
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_lanes(
-    const LaneIndex& ix, const double* __restrict corr, double* __restrict related_out,
+    const LaneIndex& ix, const double* __restrict corr, const OtherMatrix& others, double* __restrict related_out,
     double* __restrict market_out, double* __restrict dispersion_out) {
-  alignas(64) double sum[kLanes], mn[kLanes], mx[kLanes], n[kLanes], dsum[kLanes], nd[kLanes];
-  alignas(64) double values[kRelatedSlots][kLanes];
-  for (int p = 0; p < kLanes; ++p) dsum[p] = nd[p] = 0.0;
-  for (int side = 0; side < 2; ++side) {
-    for (int p = 0; p < kLanes; ++p) sum[p] = mn[p] = mx[p] = n[p] = 0.0;
-    for (int i = 0; i < kRelated; ++i) {
-      const int slot = side * kRelated + i;
-      for (int p = 0; p < kLanes; ++p) {
-        const double c = corr[ix.rel[slot][p]];
-        const bool ok = c == c;  // not NULL
-        const double v = ix.rel_o[slot][p] * c;
-        const bool first = n[p] == 0.0;
-        mn[p] = ok & (first | (v < mn[p])) ? v : mn[p];
-        mx[p] = ok & (first | (v > mx[p])) ? v : mx[p];
-        sum[p] = ok ? sum[p] + v : sum[p];
-        n[p] = ok ? n[p] + 1.0 : n[p];
-        dsum[p] = ok ? dsum[p] + v : dsum[p];
-        nd[p] = ok ? nd[p] + 1.0 : nd[p];
-        values[slot][p] = v;  // NULL when c is
+  const Lanes8 zero = splat8(0.0), one = splat8(1.0), null = splat8(kNull);
+  for (int b = 0; b < kLanes; b += kLaneBlock) {
+    Lanes8 dsum = zero, nd = zero;
+    Lanes8 values[kRelatedSlots];
+    for (int side = 0; side < 2; ++side) {
+      Lanes8 sum = zero, mn = zero, mx = zero, n = zero;
+      for (int i = 0; i < kRelated; ++i) {
+        const int slot = side * kRelated + i;
+        Lanes8 c;
+        for (int l = 0; l < kLaneBlock; ++l) c[l] = corr[ix.rel[slot][b + l]];
+        const Mask8 ok = c == c;  // not NULL
+        const Lanes8 v = load8(&ix.rel_o[slot][b]) * c;
+        const Mask8 first = n == zero;
+        mn = (ok & (first | (v < mn))) ? v : mn;
+        mx = (ok & (first | (v > mx))) ? v : mx;
+        sum = ok ? sum + v : sum;
+        n = ok ? n + one : n;
+        dsum = ok ? dsum + v : dsum;
+        nd = ok ? nd + one : nd;
+        values[slot] = v;  // NULL when c is
       }
+      double* o = related_out + 3 * side * kLanes + b;
+      const Mask8 any = n > zero;
+      store8(o, any ? sum / n : null);
+      store8(o + kLanes, any ? mn : null);
+      store8(o + 2 * kLanes, any ? mx : null);
     }
-    double* o = related_out + 3 * side * kLanes;
-    for (int p = 0; p < kLanes; ++p) {
-      const bool any = n[p] > 0.0;
-      o[p] = any ? sum[p] / n[p] : kNull;
-      o[kLanes + p] = any ? mn[p] : kNull;
-      o[2 * kLanes + p] = any ? mx[p] : kNull;
+    Lanes8 sum = zero, n = zero;
+    for (int q = 0; q < kPairCount; ++q) {
+      const Lanes8 c = load8(&others[q][b]);
+      const Mask8 ok = c == c;
+      sum = ok ? sum + abs8(c) : sum;
+      n = ok ? n + one : n;
     }
-  }
-  for (int p = 0; p < kLanes; ++p) sum[p] = n[p] = 0.0;
-  for (int j = 0; j < kPairCount - 1; ++j) {
-    for (int p = 0; p < kLanes; ++p) {
-      const double c = corr[ix.other[j][p]];
-      const bool ok = c == c;
-      sum[p] = ok ? sum[p] + std::fabs(c) : sum[p];
-      n[p] = ok ? n[p] + 1.0 : n[p];
+    store8(market_out + b, n > zero ? sum / n : null);
+    if (dispersion_out == nullptr) continue;
+    const Lanes8 mean = dsum / nd;  // lanes with nd < 2 are NULL below
+    Lanes8 ss = zero;
+    for (int slot = 0; slot < kRelatedSlots; ++slot) {
+      const Lanes8 v = values[slot];
+      const Lanes8 d = v - mean;
+      ss = v == v ? ss + d * d : ss;
     }
+    const Lanes8 var = ss / nd;
+    Lanes8 sd;
+    for (int l = 0; l < kLaneBlock; ++l) sd[l] = std::sqrt(var[l]);
+    store8(dispersion_out + b, nd >= splat8(2.0) ? sd : null);
   }
-  for (int p = 0; p < kLanes; ++p) market_out[p] = n[p] > 0.0 ? sum[p] / n[p] : kNull;
-  if (dispersion_out == nullptr) return;
-  for (int p = 0; p < kLanes; ++p) {
-    mn[p] = dsum[p] / nd[p];  // the mean (lanes with nd < 2 are NULL below)
-    sum[p] = 0.0;
-  }
-  for (int slot = 0; slot < kRelatedSlots; ++slot) {
-    for (int p = 0; p < kLanes; ++p) {
-      const double v = values[slot][p];
-      const double d = v - mn[p];
-      sum[p] = v == v ? sum[p] + d * d : sum[p];
-    }
-  }
-  for (int p = 0; p < kLanes; ++p) dispersion_out[p] = nd[p] >= 2.0 ? std::sqrt(sum[p] / nd[p]) : kNull;
 }
 
 class CorrKernel final : public CrossKernel {
@@ -291,6 +378,14 @@ class CorrKernel final : public CrossKernel {
       other_y_[kStrengthAccs + p] = kSeriesMlag + p;
       other_w_[kStrengthAccs + p] = kCorrLeadLagWindow;
     }
+    // A couple with a pair outside the universe is always NULL (+inf rows needed); its sums stay
+    // empty anyway, this makes it explicit (fill_other_matrix relies on it).
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      for (int c = 0; c < kCouples; ++c) {
+        const bool both_in = in_universe_[couple_x_[c]] && in_universe_[couple_y_[c]];
+        couple_n_min_[wi][c] = both_in ? min_rows(kCorrWindows[wi]) : std::numeric_limits<double>::infinity();
+      }
+    }
     for (auto& a : mat_) a.assign(static_cast<size_t>(kFields) * kCouples, 0.0);
     for (auto& c : mat_corr_) c.assign(kCouples + 1, kNull);  // + the NULL cell (kNullCell)
     other_.assign(static_cast<size_t>(kFields) * kOtherAccs, 0.0);
@@ -301,12 +396,12 @@ class CorrKernel final : public CrossKernel {
     prev_s_.fill(kNull);
     prev_m_.fill(kNull);
     for (auto& row : out_) row.fill(kNull);
+    for (auto& row : others_) row.fill(kNull);
     for (int p = 0; p < kLanes; ++p) {
       for (int slot = 0; slot < kRelatedSlots; ++slot) {
         lane_index_.rel[slot][p] = kNullCell;
         lane_index_.rel_o[slot][p] = 1.0;
       }
-      for (int j = 0; j < kPairCount - 1; ++j) lane_index_.other[j][p] = kNullCell;
       if (p >= kPairCount) continue;
       for (int i = 0; i < base_n_[p]; ++i) {
         lane_index_.rel[i][p] = couple_[p][base_rel_[p][i].q];
@@ -316,17 +411,21 @@ class CorrKernel final : public CrossKernel {
         lane_index_.rel[kRelated + i][p] = couple_[p][quote_rel_[p][i].q];
         lane_index_.rel_o[kRelated + i][p] = quote_rel_[p][i].o;
       }
-      int j = 0;
-      for (int q = 0; q < kPairCount; ++q) {
-        if (q == p) continue;
-        lane_index_.other[j++][p] = in_universe_[q] ? couple_[p][q] : kNullCell;
-      }
     }
   }
 
   void update(const GridRow& grid) override {
     const uint64_t r = rows_;
     const size_t slot = static_cast<size_t>(r % kRing);
+    // The rows leaving the windows (last read W grid rows ago) and the ring slots this row
+    // writes (one line per series) are cold: fetch them while the series are computed.
+    for (int w : kCorrWindows) {
+      if (r >= static_cast<uint64_t>(w)) {
+        prefetch_read(&ring_rows_[static_cast<size_t>((r - static_cast<uint64_t>(w)) % kRing) * kSeries],
+                      sizeof(double) * kSeries);
+      }
+    }
+    for (int i = 0; i < kSeries; ++i) prefetch_write(&ring_[static_cast<size_t>(i) * kRing + slot], sizeof(double));
     // 1. Series at g.
     std::array<double, kSeries> cur{};
     std::array<double, kPairCount> l{};
@@ -350,7 +449,7 @@ class CorrKernel final : public CrossKernel {
 
     // 2. Accumulators: add row r, remove row r - W (masks make a NULL contribute 0).
     Prepared now;
-    for (int i = 0; i < kSeries; ++i) now.set(i, cur[i]);
+    now.set_all(cur.data());
     std::array<Prepared, kCorrWindows.size()> old;
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const uint64_t w = static_cast<uint64_t>(kCorrWindows[wi]);
@@ -359,13 +458,16 @@ class CorrKernel final : public CrossKernel {
         continue;
       }
       const size_t oslot = static_cast<size_t>((r - w) % kRing);
-      const double* old_row = &ring_rows_[oslot * kSeries];
-      for (int i = 0; i < kSeries; ++i) old[wi].set(i, old_row[i]);
+      old[wi].set_all(&ring_rows_[oslot * kSeries]);
     }
+    const bool now_present = returns_present(now);
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      std::array<double, kCouples> spike;
-      accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data(), spike.data());
-      recompute_spikes(mat_[wi].data(), spike, kCorrWindows[wi], r);
+      const bool spike = now_present && returns_present(old[wi])
+                             ? accumulate_couples_present(mat_[wi].data(), now, old[wi], couple_start_.data())
+                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data());
+      if (spike) {
+        recompute_spikes(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
+      }
     }
     for (int j = 0; j < kOtherAccs; ++j) {
       const Prepared& o = old[window_index(other_w_[j])];
@@ -401,9 +503,7 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const int w = kCorrWindows[wi];
       if (r >= static_cast<uint64_t>(w)) {
-        std::array<double, kCouples> n_min;
-        n_min.fill(min_rows(w));
-        pearson_correlations(mat_[wi].data(), kCouples, n_min.data(), mat_corr_[wi].data());
+        pearson_correlations(mat_[wi].data(), kCouples, couple_n_min_[wi].data(), mat_corr_[wi].data());
       }  // else: still all NULL from construction
     }
     // Before its window is full an accumulator's correlation is NULL (as from construction).
@@ -415,8 +515,9 @@ class CorrKernel final : public CrossKernel {
     pearson_correlations(other_.data(), kOtherAccs, other_n_min.data(), other_corr_.data());
     static_assert(kCorrWindows[0] == kCorrDispersionWindow);
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      pair_columns_lanes(lane_index_, mat_corr_[wi].data(), out_[6 * wi].data(), out_[kCorrMarketOffset + wi].data(),
-                         wi == 0 ? out_[kCorrDispersionOffset].data() : nullptr);
+      fill_other_matrix(mat_corr_[wi].data());
+      pair_columns_lanes(lane_index_, mat_corr_[wi].data(), others_, out_[6 * wi].data(),
+                         out_[kCorrMarketOffset + wi].data(), wi == 0 ? out_[kCorrDispersionOffset].data() : nullptr);
     }
     for (int p = 0; p < kPairCount; ++p) {
       for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
@@ -479,6 +580,22 @@ class CorrKernel final : public CrossKernel {
     return 0;
   }
 
+  // others_ from one window's couple-ordered correlations (the diagonal and padding lanes
+  // stay NULL from construction; a couple with a pair outside the universe is NULL in corr,
+  // see couple_n_min_): row p beyond the diagonal is couple row p, the part below the
+  // diagonal its transpose.
+  void fill_other_matrix(const double* corr) {
+    for (int p = 0; p + 1 < kPairCount; ++p) {
+      const double* row = corr + couple_start_[p];  // couples (p, p + 1), (p, p + 2), ...
+      // A plain loop: GCC turns a memcpy of this variable length into rep movsq (slow start).
+      for (int q = p + 1; q < kPairCount; ++q) {
+        const double c = row[q - p - 1];
+        others_[p][q] = c;
+        others_[q][p] = c;
+      }
+    }
+  }
+
   double related_mean(int p, const double* cur) const {
     double sum = 0.0;
     int n = 0;
@@ -497,24 +614,6 @@ class CorrKernel final : public CrossKernel {
     return n > 0 ? sum / n : kNull;
   }
 
-  // A value leaving the window whose square exceeds kCancellation times what is left of the
-  // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
-  // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
-  // data-dependent but deterministic rule, so batch and stream still agree).
-  void recompute_spikes(double* a, const std::array<double, kCouples>& spike, int window, uint64_t r) const {
-    // Spikes are rare: one OR over the flag bits (vectorised) usually ends the search.
-    uint64_t any = 0;
-    for (double flag : spike) {
-      uint64_t bits;
-      std::memcpy(&bits, &flag, sizeof bits);
-      any |= bits;
-    }
-    if (any == 0) return;
-    for (int k = 0; k < kCouples; ++k) {
-      if (spike[k] != 0.0) recompute(a, kCouples, k, couple_x_[k], couple_y_[k], window, r);
-    }
-  }
-
   static void accumulate_one(double* a, int count, int k, int x, int y, const Prepared& nw, const Prepared& od) {
     a[kN * count + k] += nw.m[x] * nw.m[y] - od.m[x] * od.m[y];
     a[kNzx * count + k] += nw.nz[x] * nw.m[y] - od.nz[x] * od.m[y];
@@ -524,6 +623,27 @@ class CorrKernel final : public CrossKernel {
     a[kSxx * count + k] += nw.vv[x] * nw.m[y] - od.vv[x] * od.m[y];
     a[kSyy * count + k] += nw.m[x] * nw.vv[y] - od.m[x] * od.vv[y];
     a[kSxy * count + k] += nw.v[x] * nw.v[y] - od.v[x] * od.v[y];
+  }
+
+  // A value leaving the window whose square exceeds kCancellation times what is left of the
+  // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
+  // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
+  // data-dependent but deterministic rule, so batch and stream still agree).
+  // Every return series R_p is non-NULL in this prepared row.
+  static bool returns_present(const Prepared& row) {
+    double all = 1.0;
+    for (int p = 0; p < kPairCount; ++p) all = std::min(all, row.m[kSeriesR + p]);
+    return all == 1.0;
+  }
+
+  // Called only when accumulate_couples saw a spike (rare): the same test per couple, on the
+  // same sums (no couple of this window was recomputed in between), finds them.
+  void recompute_spikes(double* a, const Prepared& od, int window, uint64_t r) const {
+    for (int k = 0; k < kCouples; ++k) {
+      if (couple_spike(a, kCouples, k, couple_x_[k], couple_y_[k], od)) {
+        recompute(a, kCouples, k, couple_x_[k], couple_y_[k], window, r);
+      }
+    }
   }
 
   // Exact sums over rows max(0, r - W + 1) .. r, oldest first (the ring slots of those rows
@@ -562,6 +682,8 @@ class CorrKernel final : public CrossKernel {
   std::array<std::array<int, kPairCount>, kPairCount> couple_{};  // couple index of (p, q)
   std::array<int, kPairCount> couple_start_{};                    // index of (p, p + 1)
   std::array<int, kCouples> couple_x_{}, couple_y_{};
+  // min_rows(W) for every couple of window W (constant: filled once, not per grid row).
+  std::array<std::array<double, kCouples>, kCorrWindows.size()> couple_n_min_{};
   std::array<int, kOtherAccs> other_x_{}, other_y_{}, other_w_{};
   // state
   std::array<std::vector<double>, kCorrWindows.size()> mat_;       // kFields x kCouples each
@@ -578,6 +700,7 @@ class CorrKernel final : public CrossKernel {
   std::array<double, kCurrencyCount> prev_s_{};
   std::array<double, kPairCount> prev_m_{};
   LaneIndex lane_index_;
+  alignas(64) OtherMatrix others_;  // scratch of pair_columns_lanes (one window at a time)
   alignas(64) std::array<std::array<double, kLanes>, kCorrColumns> out_{};  // column x pair slot
 };
 
