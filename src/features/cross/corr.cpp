@@ -38,6 +38,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "features/cross/corr_kernel.h"
 #include "features/cross/corr_strength.h"
 #include "features/cross/cross_families.h"
@@ -201,6 +205,150 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_cou
   }
   return any_spike != 0;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// accumulate_couples_present with AVX-512 masked loads and stores: a couple row p has
+// 27 - p couples (27 down to 1, 13.5 on average), so the compiled loop above runs most of
+// them in its 4-wide and scalar tails; here every row is whole 8-lane steps, the last one
+// masked. Per lane the same IEEE operations in the same order (mul, sub and add kept
+// separate: no FMA), so the bits are unchanged.
+__attribute__((target("avx512f"))) bool accumulate_couples_present_avx512(double* __restrict a, const Prepared& nw,
+                                                                           const Prepared& od,
+                                                                           const int* couple_start) {
+  const __m512d cancellation = _mm512_set1_pd(kCancellation);
+  __mmask8 any_spike = 0;
+  for (int p = 0; p + 1 < kPairCount; ++p) {
+    const int len = kPairCount - 1 - p;
+    const __m512d xp = _mm512_set1_pd(nw.v[p]), xo = _mm512_set1_pd(od.v[p]);
+    const __m512d dx = _mm512_set1_pd(nw.v[p] - od.v[p]);
+    const __m512d dxx = _mm512_set1_pd(nw.vv[p] - od.vv[p]);
+    const __m512d xxo = _mm512_set1_pd(od.vv[p]);
+    const bool nzx_changes = nw.nz[p] != od.nz[p];
+    const __m512d dz = _mm512_set1_pd(nw.nz[p] - od.nz[p]);
+    double* const base = a + couple_start[p];
+    for (int j = 0; j < len; j += 8) {
+      const __mmask8 m = len - j >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << (len - j)) - 1u);
+      const int q = p + 1 + j;
+      const __m512d yv = _mm512_maskz_loadu_pd(m, nw.v.data() + q);
+      const __m512d yvv = _mm512_maskz_loadu_pd(m, nw.vv.data() + q);
+      const __m512d yz = _mm512_maskz_loadu_pd(m, nw.nz.data() + q);
+      const __m512d ov = _mm512_maskz_loadu_pd(m, od.v.data() + q);
+      const __m512d ovv = _mm512_maskz_loadu_pd(m, od.vv.data() + q);
+      const __m512d oz = _mm512_maskz_loadu_pd(m, od.nz.data() + q);
+      double* const cell = base + j;
+      if (nzx_changes) {
+        double* const f = cell + kNzx * kCouples;
+        _mm512_mask_storeu_pd(f, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, f), dz));
+      }
+      double* const f_nzy = cell + kNzy * kCouples;
+      _mm512_mask_storeu_pd(f_nzy, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_nzy), _mm512_sub_pd(yz, oz)));
+      double* const f_sx = cell + kSx * kCouples;
+      _mm512_mask_storeu_pd(f_sx, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_sx), dx));
+      double* const f_sy = cell + kSy * kCouples;
+      _mm512_mask_storeu_pd(f_sy, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_sy), _mm512_sub_pd(yv, ov)));
+      double* const f_sxx = cell + kSxx * kCouples;
+      const __m512d sxx = _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_sxx), dxx);
+      _mm512_mask_storeu_pd(f_sxx, m, sxx);
+      double* const f_syy = cell + kSyy * kCouples;
+      const __m512d syy = _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_syy), _mm512_sub_pd(yvv, ovv));
+      _mm512_mask_storeu_pd(f_syy, m, syy);
+      double* const f_sxy = cell + kSxy * kCouples;
+      const __m512d dxy = _mm512_sub_pd(_mm512_mul_pd(xp, yv), _mm512_mul_pd(xo, ov));
+      _mm512_mask_storeu_pd(f_sxy, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, f_sxy), dxy));
+      any_spike |= _mm512_mask_cmp_pd_mask(m, xxo, _mm512_mul_pd(cancellation, sxx), _CMP_GT_OQ) |
+                   _mm512_mask_cmp_pd_mask(m, ovv, _mm512_mul_pd(cancellation, syy), _CMP_GT_OQ);
+    }
+  }
+  return any_spike != 0;
+}
+
+// The other accumulators (kOtherAccs, SoA sums in a, field stride kOtherAccs) as 8-lane
+// blocks, using their fixed order (see the CorrKernel constructor): strength accumulators
+// j = si * 56 + 2 p + side pair R_p with ds of p's base (side 0) or quote (side 1), so a
+// block holds 4 pairs: R_p is loaded once and each value duplicated, and the ds values of
+// the 8 currencies (one register) are permuted to the lanes' currencies (ds_lane[b]); then
+// the 28 lead-lag accumulators (R_p with Mlag_p, contiguous, the last block 4 lanes). Per
+// lane the operations of accumulate_one (mul, sub, add kept separate: no FMA), so the bits
+// are unchanged. old_strength[si] is the row leaving strength window si, old_lead_lag the
+// one leaving the lead-lag window. Returns whether any accumulator has a spike leaving.
+struct Operands512 {
+  __m512d v, vv, m, nz;
+};
+[[gnu::always_inline]] __attribute__((target("avx512f"))) inline Operands512 load_operands(const Prepared& row, int first,
+                                                                                           __mmask8 lanes) {
+  return {_mm512_maskz_loadu_pd(lanes, row.v.data() + first), _mm512_maskz_loadu_pd(lanes, row.vv.data() + first),
+          _mm512_maskz_loadu_pd(lanes, row.m.data() + first), _mm512_maskz_loadu_pd(lanes, row.nz.data() + first)};
+}
+[[gnu::always_inline]] __attribute__((target("avx512f"))) inline Operands512 permute_operands(const Operands512& in,
+                                                                                              __m512i index) {
+  // The maskz form: GCC 12's plain _mm512_permutexvar_pd trips -Wuninitialized (its
+  // _mm512_undefined_pd); all lanes are kept.
+  const __mmask8 all = 0xFF;
+  return {_mm512_maskz_permutexvar_pd(all, index, in.v), _mm512_maskz_permutexvar_pd(all, index, in.vv),
+          _mm512_maskz_permutexvar_pd(all, index, in.m), _mm512_maskz_permutexvar_pd(all, index, in.nz)};
+}
+// a[field] += nw_a * nw_b - od_a * od_b on the lanes; returns the new sums.
+[[gnu::always_inline]] __attribute__((target("avx512f"))) inline __m512d update_field(
+    double* a, int field, __mmask8 lanes, __m512d nw_a, __m512d nw_b, __m512d od_a, __m512d od_b) {
+  double* f = a + field * kOtherAccs;
+  const __m512d delta = _mm512_sub_pd(_mm512_mul_pd(nw_a, nw_b), _mm512_mul_pd(od_a, od_b));
+  const __m512d sum = _mm512_add_pd(_mm512_maskz_loadu_pd(lanes, f), delta);
+  _mm512_mask_storeu_pd(f, lanes, sum);
+  return sum;
+}
+[[gnu::always_inline]] __attribute__((target("avx512f"))) inline bool accumulate_block(
+    double* a, __mmask8 lanes, const Operands512& nx, const Operands512& ny, const Operands512& ox,
+    const Operands512& oy) {
+  update_field(a, kN, lanes, nx.m, ny.m, ox.m, oy.m);
+  update_field(a, kNzx, lanes, nx.nz, ny.m, ox.nz, oy.m);
+  update_field(a, kNzy, lanes, nx.m, ny.nz, ox.m, oy.nz);
+  update_field(a, kSx, lanes, nx.v, ny.m, ox.v, oy.m);
+  update_field(a, kSy, lanes, nx.m, ny.v, ox.m, oy.v);
+  const __m512d sxx = update_field(a, kSxx, lanes, nx.vv, ny.m, ox.vv, oy.m);
+  const __m512d syy = update_field(a, kSyy, lanes, nx.m, ny.vv, ox.m, oy.vv);
+  update_field(a, kSxy, lanes, nx.v, ny.v, ox.v, oy.v);
+  const __m512d cancellation = _mm512_set1_pd(kCancellation);
+  const __mmask8 spike =
+      _mm512_mask_cmp_pd_mask(lanes, _mm512_mul_pd(ox.vv, oy.m), _mm512_mul_pd(cancellation, sxx), _CMP_GT_OQ) |
+      _mm512_mask_cmp_pd_mask(lanes, _mm512_mul_pd(ox.m, oy.vv), _mm512_mul_pd(cancellation, syy), _CMP_GT_OQ);
+  return spike != 0;
+}
+constexpr int kStrengthBlocks = kStrengthAccs / 8;
+static_assert(kStrengthAccs % 8 == 0 && (2 * kPairCount) % 8 == 0, "strength blocks of 4 pairs");
+__attribute__((target("avx512f"))) bool accumulate_others_avx512(
+    double* __restrict a, const Prepared& nw, const std::array<const Prepared*, kCorrStrengthWindows.size()>& old_strength,
+    const Prepared& old_lead_lag, const std::array<std::array<int64_t, 8>, kStrengthBlocks>& ds_lane) {
+  const __m512i duplicate = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
+  const __mmask8 all = 0xFF;
+  const Operands512 nds = load_operands(nw, kSeriesDs, all);
+  bool any_spike = false;
+  for (int b = 0; b < kStrengthBlocks; ++b) {
+    const int si = b / (2 * kPairCount / 8);
+    const int p0 = (b % (2 * kPairCount / 8)) * 4;
+    const Prepared& od = *old_strength[si];
+    const __m512i to_currency = _mm512_loadu_si512(ds_lane[b].data());
+    const Operands512 nx = permute_operands(load_operands(nw, kSeriesR + p0, 0x0F), duplicate);
+    const Operands512 ox = permute_operands(load_operands(od, kSeriesR + p0, 0x0F), duplicate);
+    const Operands512 ny = permute_operands(nds, to_currency);
+    const Operands512 oy = permute_operands(load_operands(od, kSeriesDs, all), to_currency);
+    any_spike |= accumulate_block(a + 8 * b, all, nx, ny, ox, oy);
+  }
+  for (int p0 = 0; p0 < kPairCount; p0 += 8) {
+    const __mmask8 lanes = kPairCount - p0 >= 8 ? all : static_cast<__mmask8>((1u << (kPairCount - p0)) - 1u);
+    const Operands512 nx = load_operands(nw, kSeriesR + p0, lanes);
+    const Operands512 ny = load_operands(nw, kSeriesMlag + p0, lanes);
+    const Operands512 ox = load_operands(old_lead_lag, kSeriesR + p0, lanes);
+    const Operands512 oy = load_operands(old_lead_lag, kSeriesMlag + p0, lanes);
+    any_spike |= accumulate_block(a + kStrengthAccs + p0, lanes, nx, ny, ox, oy);
+  }
+  return any_spike;
+}
+
+bool cpu_has_avx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+#endif
 
 // Pearson correlations of accumulators [0, count) from their sums, branch-free:
 // (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)), NULL when fewer than n_min[k] rows
@@ -373,6 +521,7 @@ class CorrKernel final : public CrossKernel {
         }
       }
     }
+    for (int j = 0; j < kStrengthAccs; ++j) strength_ds_lane_[j / 8][j % 8] = other_y_[j] - kSeriesDs;
     for (int p = 0; p < kPairCount; ++p) {
       other_x_[kStrengthAccs + p] = kSeriesR + p;
       other_y_[kStrengthAccs + p] = kSeriesMlag + p;
@@ -463,15 +612,32 @@ class CorrKernel final : public CrossKernel {
     const bool now_present = returns_present(now);
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const bool spike = now_present && returns_present(old[wi])
-                             ? accumulate_couples_present(mat_[wi].data(), now, old[wi], couple_start_.data())
+                             ? accumulate_present(mat_[wi].data(), now, old[wi])
                              : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data());
       if (spike) {
         recompute_spikes(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
       }
     }
-    for (int j = 0; j < kOtherAccs; ++j) {
+    // (Accumulators are independent: updating all, then recomputing the spiked ones, gives
+    // the same sums as updating and checking them one by one.)
+    bool check_spikes = true;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpu_has_avx512f()) {
+      std::array<const Prepared*, kCorrStrengthWindows.size()> old_strength;
+      for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
+        old_strength[si] = &old[window_index(kCorrStrengthWindows[si])];
+      }
+      check_spikes = accumulate_others_avx512(other_.data(), now, old_strength, old[window_index(kCorrLeadLagWindow)],
+                                              strength_ds_lane_);
+    } else
+#endif
+    {
+      for (int j = 0; j < kOtherAccs; ++j) {
+        accumulate_one(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], now, old[window_index(other_w_[j])]);
+      }
+    }
+    for (int j = 0; check_spikes && j < kOtherAccs; ++j) {
       const Prepared& o = old[window_index(other_w_[j])];
-      accumulate_one(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], now, o);
       const double* a = other_.data();
       if (o.vv[other_x_[j]] * o.m[other_y_[j]] > kCancellation * a[kSxx * kOtherAccs + j] ||
           o.m[other_x_[j]] * o.vv[other_y_[j]] > kCancellation * a[kSyy * kOtherAccs + j]) {
@@ -629,6 +795,13 @@ class CorrKernel final : public CrossKernel {
   // sum of squares (a spike) leaves a rounding residue comparable to the remaining sums:
   // those accumulators (flagged by accumulate_couples) are recomputed exactly at once (a
   // data-dependent but deterministic rule, so batch and stream still agree).
+  bool accumulate_present(double* a, const Prepared& nw, const Prepared& od) const {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpu_has_avx512f()) return accumulate_couples_present_avx512(a, nw, od, couple_start_.data());
+#endif
+    return accumulate_couples_present(a, nw, od, couple_start_.data());
+  }
+
   // Every return series R_p is non-NULL in this prepared row.
   static bool returns_present(const Prepared& row) {
     double all = 1.0;
@@ -685,6 +858,8 @@ class CorrKernel final : public CrossKernel {
   // min_rows(W) for every couple of window W (constant: filled once, not per grid row).
   std::array<std::array<double, kCouples>, kCorrWindows.size()> couple_n_min_{};
   std::array<int, kOtherAccs> other_x_{}, other_y_{}, other_w_{};
+  // Lane l of strength block b (accumulator 8 b + l): the currency of its ds series.
+  std::array<std::array<int64_t, 8>, kStrengthAccs / 8> strength_ds_lane_{};
   // state
   std::array<std::vector<double>, kCorrWindows.size()> mat_;       // kFields x kCouples each
   std::array<std::vector<double>, kCorrWindows.size()> mat_corr_;  // kCouples each
