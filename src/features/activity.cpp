@@ -28,14 +28,14 @@ class RecentBars {
   uint64_t push(EpochMinute t) {
     while (len_ > 0 && ts_[start_] <= t - kSpan) pop();
     if (len_ == ts_.size()) pop();  // defensive: only reachable with non-increasing ts
-    ts_[(start_ + len_) % ts_.size()] = t;
+    ts_[wrap(start_ + len_)] = t;
     ++len_;
     return len_;
   }
   // The front (compared, maybe popped) and the slot the next push writes.
   void prefetch() const {
     prefetch_read(&ts_[start_], sizeof(EpochMinute));
-    prefetch_write(&ts_[(start_ + len_) % ts_.size()], sizeof(EpochMinute));
+    prefetch_write(&ts_[wrap(start_ + len_)], sizeof(EpochMinute));
   }
   void save(StateWriter& out) const {
     out.put_vector(ts_);
@@ -50,8 +50,10 @@ class RecentBars {
   }
 
  private:
+  // i < 2 * size: wrap by compare (a 64-bit modulo is a division).
+  uint64_t wrap(uint64_t i) const { return i >= ts_.size() ? i - ts_.size() : i; }
   void pop() {
-    start_ = (start_ + 1) % ts_.size();
+    start_ = wrap(start_ + 1);
     --len_;
   }
   std::vector<EpochMinute> ts_;

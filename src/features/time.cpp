@@ -44,6 +44,7 @@ constexpr std::array<Session, 4> kSessions = {{
 }};
 
 constexpr int kColumns = 11;
+constexpr int64_t kEpochAfterMonday = 3 * kMinutesPerDay;  // epoch minute 0 = Thursday 00:00
 
 // sin/cos of the day and week angles for every minute of the week, computed once per process
 // with exactly the expressions of the former per-bar code (so the same bits): a bar then
@@ -80,8 +81,13 @@ class TimeKernel final : public FamilyKernel {
 
   void update(const BarInput& bar, double* row) override {
     double* o = row + offset_;
-    const int mod = minute_of_day(bar.ts);
-    const int wd = weekday(bar.ts);
+    // Minutes since Monday 00:00 in one floor modulo (1970-01-01 00:00, epoch minute 0, was a
+    // Thursday: 3 days after a Monday), then weekday and minute of day from it: the same
+    // integers as weekday() and minute_of_day() without two out-of-line calls.
+    int64_t in_week = (bar.ts + kEpochAfterMonday) % kMinutesPerWeek;
+    if (in_week < 0) in_week += kMinutesPerWeek;
+    const int mod = static_cast<int>(in_week % kMinutesPerDay);
+    const int wd = static_cast<int>(in_week / kMinutesPerDay);
     const size_t day_minute = static_cast<size_t>(mod);
     const size_t week_minute = static_cast<size_t>(wd) * kMinutesPerDay + day_minute;
     o[0] = angles_.day_sin[day_minute];
@@ -91,7 +97,6 @@ class TimeKernel final : public FamilyKernel {
     for (size_t s = 0; s < kSessions.size(); ++s) {
       o[4 + s] = (mod >= kSessions[s].start && mod < kSessions[s].end) ? 1.0 : 0.0;
     }
-    const int64_t in_week = static_cast<int64_t>(wd) * kMinutesPerDay + mod;  // minutes since Monday 00:00
     o[8] = static_cast<double>((in_week - kSundayOpen + 2 * kMinutesPerWeek) % kMinutesPerWeek);
     o[9] = static_cast<double>((kFridayClose - in_week + kMinutesPerWeek) % kMinutesPerWeek);
     o[10] = has_prev_ ? static_cast<double>(bar.ts - prev_ts_) : kNull;
