@@ -13,7 +13,13 @@ using features::ColumnInfo;
 using features::kNull;
 
 namespace {
-constexpr uint64_t kMarketSnapshotMagic = 0x314B544D58514242ull;  // "BBQXMTK1"
+// "BBQXMTK" + the state format version (the last byte, '1'..). Bump the version whenever
+// any kernel's save()/load() layout changes, so that state written by another build is
+// refused with a clear message instead of being misread. 2: stats families keep one
+// shared value history per family (session 5).
+constexpr uint64_t kMarketSnapshotMagicBase = 0x004B544D58514242ull;  // "BBQXMTK" + version byte
+constexpr uint64_t kStateFormatVersion = 2;
+constexpr uint64_t kMarketSnapshotMagic = kMarketSnapshotMagicBase | ((uint64_t{'0'} + kStateFormatVersion) << 56);
 
 void put_bytes(features::StateWriter& out, const std::vector<uint8_t>& bytes) { out.put_vector(bytes); }
 }  // namespace
@@ -381,7 +387,14 @@ std::vector<uint8_t> MarketEngine::snapshot() const {
 Status MarketEngine::restore(const std::vector<uint8_t>& bytes) {
   Impl& m = *impl_;
   features::StateReader in(bytes.data(), bytes.size());
-  if (in.get<uint64_t>() != kMarketSnapshotMagic || in.get<uint64_t>() != columns_.size()) {
+  const uint64_t magic = in.get<uint64_t>();
+  if (magic != kMarketSnapshotMagic && (magic & 0x00FFFFFFFFFFFFFFull) == kMarketSnapshotMagicBase) {
+    const int version = static_cast<int>((magic >> 56) & 0xFF) - '0';
+    return make_error("market snapshot has state format " + std::to_string(version) + ", this build reads format " +
+                      std::to_string(kStateFormatVersion) +
+                      " (written by another version of bqx): recompute from the first month (bqx run --force)");
+  }
+  if (magic != kMarketSnapshotMagic || in.get<uint64_t>() != columns_.size()) {
     return make_error("market snapshot does not match this engine (catalogue or version differs)");
   }
   last_g_ = in.get<EpochMinute>();

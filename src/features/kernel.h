@@ -106,16 +106,25 @@ inline void null_non_finite(double* v, size_t n) {
 // cache, so every window position a kernel reaches for the first time in a long while is a
 // DRAM miss taken in series with the next one. The rolling structures know which element
 // their next push will touch, and fetch it one push ahead; by then it is in cache.
+//
+// The empty volatile asm matters: GCC's pure/const analysis treats __builtin_prefetch as
+// free of side effects, so a function whose only effect is prefetching (a ring's or a
+// kernel's prefetch()) is deduced const and a call to it is deleted as dead code. In GCC 12
+// that silently emptied the prefetch() of ta_rate, ta_bqx and dist_rate (objdump: a bare
+// ret). The asm is a side effect that survives into every caller; it emits no instruction
+// and, having no memory clobber, does not constrain the surrounding loads and stores.
 inline constexpr size_t kCacheLine = 64;
 inline void prefetch_read(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (size_t off = 0; off < bytes; off += kCacheLine) __builtin_prefetch(c + off, 0, 3);
   if (bytes > 1) __builtin_prefetch(c + bytes - 1, 0, 3);  // the last line (unaligned start)
+  asm volatile("");
 }
 inline void prefetch_write(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (size_t off = 0; off < bytes; off += kCacheLine) __builtin_prefetch(c + off, 1, 3);
   if (bytes > 1) __builtin_prefetch(c + bytes - 1, 1, 3);
+  asm volatile("");
 }
 
 // One bar of one pair in both domains. x* are the rate index 100 * price / B_p

@@ -81,7 +81,7 @@ class RegWindowLanes {
   }
 
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     for (size_t i = 0; i < kNW; ++i) {
       values_[i].prefetch();
       rows_[i].prefetch();

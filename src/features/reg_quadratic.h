@@ -100,24 +100,6 @@ inline bool dispersion_collapsed(double peak, double m2, double n, double ref) {
   return peak > kCollapse * std::max(m2, ulp_floor);
 }
 
-// Software prefetch of the lines holding [p, p + bytes), like prefetch_read / prefetch_write
-// (kernel.h) but always inlined, and so is every prefetch() of the reg families up to the
-// kernel's virtual prefetch(). Why: GCC's pure/const analysis treats __builtin_prefetch as
-// free of side effects, so a function whose only effect is prefetching is deduced const,
-// and a call to it (result unused) is deleted as dead code: RegKernel::prefetch compiled to
-// the `this` lines only, without any ring line (GCC 12, -O1 and up). Inlined, the builtins
-// stay.
-__attribute__((always_inline)) inline void reg_prefetch_read(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t off = 0; off < bytes; off += kCacheLine) __builtin_prefetch(c + off, 0, 3);
-  if (bytes > 1) __builtin_prefetch(c + bytes - 1, 0, 3);  // the last line (unaligned start)
-}
-__attribute__((always_inline)) inline void reg_prefetch_write(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t off = 0; off < bytes; off += kCacheLine) __builtin_prefetch(c + off, 1, 3);
-  if (bytes > 1) __builtin_prefetch(c + bytes - 1, 1, 3);
-}
-
 // Fixed-capacity ring buffer for the reg primitives: like RingBuffer (rolling.h) but
 // wraps with a compare instead of a modulo and walks the window in two contiguous
 // runs, which matters at 12 windows x 2 domains per bar.
@@ -138,7 +120,7 @@ class RegRing {
     data_[head_] = value;
     if (++head_ == data_.size()) head_ = 0;
     // The next push evicts data_[head_], written one window ago (cold): fetch it now.
-    reg_prefetch_write(&data_[head_], sizeof(T));
+    prefetch_write(&data_[head_], sizeof(T));
   }
   // Pushes a value and returns the evicted oldest value (T{} while the ring fills). By
   // value, so that callers can keep it in registers.
@@ -156,16 +138,15 @@ class RegRing {
   const T& back() const { return data_[head_ == 0 ? data_.size() - 1 : head_ - 1]; }
   // The next push reads back() and front(0..1) and writes data_[head_].
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(&back(), sizeof(T));
-    reg_prefetch_write(&data_[head_], sizeof(T));
-    reg_prefetch_read(&data_[head_ + 1 == data_.size() ? 0 : head_ + 1], sizeof(T));
+    prefetch_read(&back(), sizeof(T));
+    prefetch_write(&data_[head_], sizeof(T));
+    prefetch_read(&data_[head_ + 1 == data_.size() ? 0 : head_ + 1], sizeof(T));
   }
   // The whole ring (for readers of every value each push).
   __attribute__((always_inline)) inline void prefetch_all() const {
     const char* begin = reinterpret_cast<const char*>(data_.data());
     const char* end = begin + data_.size() * sizeof(T);
-    for (const char* p = begin; p < end; p += kCacheLine) __builtin_prefetch(p, 0, 3);
-    __builtin_prefetch(end - 1, 0, 3);  // the last line when begin is not line-aligned
+    prefetch_read(begin, static_cast<size_t>(end - begin));
   }
   // Calls f(value) for every value, oldest first.
   template <typename F>
@@ -252,7 +233,7 @@ class RollingQuadraticFit {
   bool ready() const { return values_.full(); }
   uint64_t anchors() const { return anchors_; }  // exact recomputations so far (diagnostic)
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     values_.prefetch();
   }
 
@@ -418,7 +399,7 @@ class RollingCoMoments {
         noise2_((16.0 * static_cast<double>(window) * DBL_EPSILON) * (16.0 * static_cast<double>(window) * DBL_EPSILON)) {}
   bool full() const { return rows_.full(); }
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     rows_.prefetch();
   }
 
@@ -523,7 +504,7 @@ class RollingLag1Autocorr {
   explicit RollingLag1Autocorr(size_t window = 3) : window_(window), values_(window) {}
   bool full() const { return values_.full(); }
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     values_.prefetch();
   }
 

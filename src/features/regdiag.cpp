@@ -173,7 +173,7 @@ class Lag1Lanes {
   }
 
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     for (const auto& v : values_) v.prefetch();
   }
   void save(StateWriter& out) const {
@@ -357,7 +357,7 @@ class DomainDiag {
   }
 
   __attribute__((always_inline)) inline void prefetch() const {
-    reg_prefetch_read(this, sizeof(*this));
+    prefetch_read(this, sizeof(*this));
     autocorr_.prefetch();
     slope60_.prefetch();
   }
