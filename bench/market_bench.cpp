@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -60,6 +61,8 @@ void stream_minutes(benchmark::State& state, size_t n_pairs) {
   double checksum = 0;
   uint64_t bits_hash = 0xcbf29ce484222325ull;
   size_t minutes = 0;
+  std::vector<double> step_us;  // each step's wall time: percentiles resist other load on the machine
+  step_us.reserve(state.max_iterations);
   for (auto _ : state) {
     state.PauseTiming();
     ++g;
@@ -73,8 +76,11 @@ void stream_minutes(benchmark::State& state, size_t n_pairs) {
     rows.clear();
     pairs.clear();
     state.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
     (void)engine->step(g, minute, rows, pairs);
+    const auto t1 = std::chrono::steady_clock::now();
     state.PauseTiming();
+    step_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     ++minutes;
     for (double v : rows) checksum += std::isfinite(v) ? v * 1e-6 : 0.0;
     hash_values(bits_hash, rows.data(), rows.size());
@@ -85,6 +91,11 @@ void stream_minutes(benchmark::State& state, size_t n_pairs) {
                                                        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["us_per_pair"] = benchmark::Counter(static_cast<double>(minutes * n_pairs) * 1e-6,
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  std::sort(step_us.begin(), step_us.end());
+  if (!step_us.empty()) {
+    state.counters["p10_us"] = step_us[step_us.size() / 10];
+    state.counters["p50_us"] = step_us[step_us.size() / 2];
+  }
   state.counters["columns"] = static_cast<double>(engine->width());
   state.counters["checksum"] = checksum;
 }

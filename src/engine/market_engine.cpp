@@ -58,7 +58,13 @@ struct MarketEngine::Impl {
   // outside the universe). One flat table, hot in cache, so that the family-major loop and
   // its prefetches reach a kernel without a chain of loads through the pair engines.
   std::vector<features::FamilyKernel*> family_kernels;
+  std::vector<PairEngine::ColumnRange> family_columns;  // family k's columns in the row (the same for every pair)
   size_t n_families = 0;
+  // The columns after the per-pair part that are not global (cross per-pair and
+  // second-order columns), as [begin, end) runs: the part of a row NULL-mapped per row
+  // when the minute's global values are already mapped (they are the same on every row).
+  std::vector<std::pair<size_t, size_t>> per_row_runs;
+  std::vector<double> mapped_globals;  // scratch for that check
   std::vector<double> scratch;
   features::GridRow grid;
 };
@@ -104,6 +110,7 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     if (m.family_kernels.empty()) {
       m.n_families = engine->kernel_count();
       m.family_kernels.assign(m.n_families * kPairCount, nullptr);
+      for (size_t k = 0; k < m.n_families; ++k) m.family_columns.push_back(engine->kernel_columns(k));
     }
     for (size_t k = 0; k < m.n_families; ++k) m.family_kernels[k * kPairCount + slot] = engine->kernel(k);
   }
@@ -123,6 +130,20 @@ Result<MarketEngine> MarketEngine::create(const std::vector<PairSetup>& universe
     c.global_run = run_start(c.global_index);
     c.global_values.assign(c.global_index.size(), kNull);
     m.cross.push_back(std::move(c));
+  }
+  {
+    std::vector<bool> global(e.columns_.size(), false);
+    for (const auto& c : m.cross) {
+      for (int index : c.global_index) global[static_cast<size_t>(index)] = true;
+    }
+    for (size_t i = m.per_pair_width; i < global.size(); ++i) {
+      if (global[i]) continue;
+      if (!m.per_row_runs.empty() && m.per_row_runs.back().second == i) {
+        m.per_row_runs.back().second = i + 1;
+      } else {
+        m.per_row_runs.emplace_back(i, i + 1);
+      }
+    }
   }
   for (int slot = 0; slot < kPairCount; ++slot) {
     Impl::Slot& s = m.slots[slot];
@@ -260,11 +281,20 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
   for (size_t k = 0; k < n_kernels; ++k) {
     features::FamilyKernel* const* kernels = kernels_of(k);
     features::FamilyKernel* const* next_kernels = k + 1 < n_kernels ? kernels_of(k + 1) : nullptr;
-    for (size_t i = 0; i < std::min(kWindowPrefetchDistance, n_compute); ++i) kernels[compute_order[i]]->prefetch();
+    const PairEngine::ColumnRange columns = m.family_columns[k];
+    // The kernel's window lines and the row lines it is about to write (a row is 136
+    // lines; by the time a late family writes its part, the state streamed through the
+    // caches since the previous minute has evicted it: each store would miss).
+    auto prefetch_for = [&](size_t i) {
+      const int slot = compute_order[i];
+      kernels[slot]->prefetch();
+      features::prefetch_write(row_of[slot] + columns.offset, static_cast<size_t>(columns.count) * sizeof(double));
+    };
+    for (size_t i = 0; i < std::min(kWindowPrefetchDistance, n_compute); ++i) prefetch_for(i);
     for (size_t i = 0; i < n_compute; ++i) {
       const int slot = compute_order[i];
       if (next_kernels) __builtin_prefetch(next_kernels[slot], 0, 3);
-      if (i + kWindowPrefetchDistance < n_compute) kernels[compute_order[i + kWindowPrefetchDistance]]->prefetch();
+      if (i + kWindowPrefetchDistance < n_compute) prefetch_for(i + kWindowPrefetchDistance);
       kernels[slot]->update(compute_input[i], row_of[slot]);
     }
   }
@@ -309,9 +339,18 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       features::prefetch_read(span.address, features::kCacheLine);
     }
   }
+  // Whether NULL-mapping leaves every global value as it is (the usual case): then each
+  // row maps only its non-global runs. Otherwise (an Inf, or a NaN that is not kNull's
+  // bits) the whole part is mapped per row, after the second-order kernels read it, as
+  // always: the result is the same either way.
+  bool globals_mapped = true;
   for (auto& c : m.cross) {
     c.kernel->update(grid);
     c.kernel->write_global(c.global_values.data());
+    m.mapped_globals.assign(c.global_values.begin(), c.global_values.end());
+    features::null_non_finite(m.mapped_globals.data(), m.mapped_globals.size());
+    globals_mapped = globals_mapped && std::memcmp(m.mapped_globals.data(), c.global_values.data(),
+                                                   c.global_values.size() * sizeof(double)) == 0;
   }
   auto prefetch_second_order_windows = [&](size_t k) {
     if (k >= n_bars) return;
@@ -354,7 +393,11 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     in.xc = b.close * scale;
     for (auto& kernel : s.second_order) kernel->update(in, row);
     // Undefined is NULL, never Inf (the per-pair part is already mapped).
-    features::null_non_finite(row + m.per_pair_width, width - m.per_pair_width);
+    if (globals_mapped) {
+      for (const auto& [begin, end] : m.per_row_runs) features::null_non_finite(row + begin, end - begin);
+    } else {
+      features::null_non_finite(row + m.per_pair_width, width - m.per_pair_width);
+    }
     row_pairs.push_back(all_pairs()[slot]);
   }
   last_g_ = g;

@@ -83,6 +83,7 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
       }
     }
     engine.kernels_.push_back(f->make(features::KernelContext{offsets[k], &layout}));
+    engine.kernel_columns_.push_back(ColumnRange{offsets[k], static_cast<int>(f->columns.size())});
     engine.family_names_.push_back(f->name);
     if (wanted_set.count(f->name)) {
       for (size_t c = 0; c < f->columns.size(); ++c) {

@@ -52,6 +52,11 @@ class PairEngine {
   bool writes_rows_directly() const { return outputs_all_; }
   size_t kernel_count() const { return kernels_.size(); }
   features::FamilyKernel* kernel(size_t k) const { return kernels_[k].get(); }  // stable for the engine's life
+  // The row columns kernel k writes: [offset, offset + count).
+  struct ColumnRange {
+    int offset = 0, count = 0;
+  };
+  ColumnRange kernel_columns(size_t k) const { return kernel_columns_[k]; }
   features::BarInput bar_input(const Bar& bar) const;
   void finish_step(const Bar& bar, double* row);
 
@@ -67,6 +72,7 @@ class PairEngine {
   Pair pair_{};
   double baseline_ = 0;
   std::vector<std::unique_ptr<features::FamilyKernel>> kernels_;
+  std::vector<ColumnRange> kernel_columns_;       // per kernel: its columns in the computed row
   std::vector<double> internal_row_;              // only when some computed column is not output
   bool outputs_all_ = false;                      // output columns == computed row (identity)
   std::vector<int> output_index_;                 // output column -> internal row index
