@@ -296,10 +296,20 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       if (next_kernels) __builtin_prefetch(next_kernels[slot], 0, 3);
       if (i + kWindowPrefetchDistance < n_compute) prefetch_for(i + kWindowPrefetchDistance);
       kernels[slot]->update(compute_input[i], row_of[slot]);
+      // Undefined is NULL, never Inf: mapped while the family's columns are still in L1,
+      // unless a later family reads them (it must see them as written: mapped below).
+      if (!columns.read_by_later) {
+        features::null_non_finite(row_of[slot] + columns.offset, static_cast<size_t>(columns.count));
+      }
     }
   }
   for (size_t i = 0; i < n_compute; ++i) {
-    compute_engine[i]->finish_step(*bar_of[compute_order[i]], row_of[compute_order[i]]);
+    double* row = row_of[compute_order[i]];
+    for (size_t k = 0; k < n_kernels; ++k) {
+      const PairEngine::ColumnRange columns = m.family_columns[k];
+      if (columns.read_by_later) features::null_non_finite(row + columns.offset, static_cast<size_t>(columns.count));
+    }
+    compute_engine[i]->finish_step_mapped(*bar_of[compute_order[i]]);
   }
   for (int slot = 0; slot < kPairCount; ++slot) {
     if (!has_bar[slot]) continue;

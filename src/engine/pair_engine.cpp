@@ -92,6 +92,15 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
       }
     }
   }
+  for (size_t k = 0; k < closure->size(); ++k) {
+    ColumnRange& range = engine.kernel_columns_[k];
+    for (size_t j = k + 1; j < closure->size() && !range.read_by_later; ++j) {
+      for (const auto& input : (*closure)[j]->inputs) {
+        const int idx = layout.index_of(input);
+        if (idx >= range.offset && idx < range.offset + range.count) range.read_by_later = true;
+      }
+    }
+  }
   engine.outputs_all_ = engine.output_index_.size() == layout.size();
   for (size_t i = 0; i < engine.output_index_.size() && engine.outputs_all_; ++i) {
     engine.outputs_all_ = engine.output_index_[i] == static_cast<int>(i);
@@ -130,6 +139,10 @@ features::BarInput PairEngine::bar_input(const Bar& bar) const {
 
 void PairEngine::finish_step(const Bar& bar, double* row) {
   features::null_non_finite(row, output_index_.size());
+  finish_step_mapped(bar);
+}
+
+void PairEngine::finish_step_mapped(const Bar& bar) {
   ++bars_seen_;
   last_ts_ = bar.ts;
 }

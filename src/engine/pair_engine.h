@@ -55,10 +55,13 @@ class PairEngine {
   // The row columns kernel k writes: [offset, offset + count).
   struct ColumnRange {
     int offset = 0, count = 0;
+    bool read_by_later = false;  // a later family reads some of these columns from the row
   };
   ColumnRange kernel_columns(size_t k) const { return kernel_columns_[k]; }
   features::BarInput bar_input(const Bar& bar) const;
   void finish_step(const Bar& bar, double* row);
+  // finish_step for a driver that has NULL-mapped the row itself.
+  void finish_step_mapped(const Bar& bar);
 
   // Rows [begin, end) of the frame, appended row-major to out.
   void run(const BarFrame& frame, size_t begin, size_t end, std::vector<double>& out);
