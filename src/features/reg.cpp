@@ -386,14 +386,19 @@ class RegWindowLanes {
     slide_pair<3>(s, dn, dold);
     slide_pair<4>(s, dn, dold);
     slide_pair<5>(s, dn, dold);
-    alignas(64) Lanes any_collapsed{};
-    series_collapsed<0>(s, any_collapsed);
-    series_collapsed<1>(s, any_collapsed);
-    series_collapsed<2>(s, any_collapsed);
-    series_collapsed<3>(s, any_collapsed);
+    // One flag array per series, each written whole and combined at the end: a flag
+    // array updated in place compiled to masked stores, and the next series' load of it
+    // waited for them (masked stores do not forward to loads).
+    alignas(64) std::array<Lanes, kSeries> series_flags;
+    series_collapsed<0>(s, series_flags[0]);
+    series_collapsed<1>(s, series_flags[1]);
+    series_collapsed<2>(s, series_flags[2]);
+    series_collapsed<3>(s, series_flags[3]);
     for (size_t l = 0; l < kLanes; ++l) {
       s.csince[l] += 1.0;
-      due[l] = (s.csince[l] >= kWin.w[l]) ? 1.0 : any_collapsed[l];
+      const bool any_collapsed = (series_flags[0][l] != 0) | (series_flags[1][l] != 0) | (series_flags[2][l] != 0) |
+                                 (series_flags[3][l] != 0);
+      due[l] = (s.csince[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
     }
   }
   template <size_t k>
@@ -415,14 +420,14 @@ class RegWindowLanes {
     constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
     for (size_t l = 0; l < kLanes; ++l) s.csxy[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
   }
+  // flags[l] = 1 where series k of window l collapsed (dispersion_collapsed), else 0.
   template <size_t k>
-  __attribute__((always_inline)) static inline void series_collapsed(LaneState& s, Lanes& any_collapsed) {
+  __attribute__((always_inline)) static inline void series_collapsed(LaneState& s, Lanes& flags) {
     for (size_t l = 0; l < kLanes; ++l) {
       const double sq = s.csq[k][l], sum = s.cs[k][l];
       const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
       s.cpeak[k][l] = peak;
-      any_collapsed[l] =
-          collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : any_collapsed[l];
+      flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
   }
 

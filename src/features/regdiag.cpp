@@ -156,6 +156,10 @@ class Lag1Lanes {
     set_reg_lanes(last_raw, newest);
     set_reg_lanes(pushed, pushed_values);
     Lag1State& st = st_;
+    // The selected sums go to whole-array temporaries, then to the state: selecting in
+    // place compiled to masked stores, which do not forward to value()'s loads of the same
+    // lanes later in this bar (they waited for the stores to commit).
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = st.ref[l];
       const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
@@ -166,14 +170,20 @@ class Lag1Lanes {
       const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
       const double since = st.since[l] + 1.0;
       const bool take = pushed[l] != 0;
-      st.s[l] = take ? s : st.s[l];
-      st.q[l] = take ? q : st.q[l];
-      st.p[l] = take ? p : st.p[l];
-      st.peak[l] = take ? peak : st.peak[l];
-      st.since[l] = take ? since : st.since[l];
-      st.pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
+      new_s[l] = take ? s : st.s[l];
+      new_q[l] = take ? q : st.q[l];
+      new_p[l] = take ? p : st.p[l];
+      new_peak[l] = take ? peak : st.peak[l];
+      new_since[l] = take ? since : st.since[l];
+      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
       due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
+    st.s = new_s;
+    st.q = new_q;
+    st.p = new_p;
+    st.peak = new_peak;
+    st.since = new_since;
+    st.pushed_sum = new_pushed_sum;
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
