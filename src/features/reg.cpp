@@ -220,11 +220,6 @@ class RegWindowLanes {
     LaneState& s = lanes();
     const uint32_t before = pushed_, after = before < kAllFull ? before + 1 : kAllFull;
     pushed_ = after;
-    // The term rows this bar evicts, loaded first: usually cache misses (the state of 28
-    // pairs exceeds the caches), and issued together with the fit's evictions they overlap.
-    std::array<TermRow, kNW> evicted_rows;
-    for (size_t i = 0; i < kNW; ++i) evicted_rows[i] = rows_full(i, before) ? rows_of(i)[row_head_[i]] : TermRow{};
-
     // Run length of equal values (the same for every window: they all see the same y).
     run_ = y == prev_y_ ? (run_ < UINT32_MAX ? run_ + 1 : run_) : 1;
     prev_y_ = y;
@@ -249,19 +244,22 @@ class RegWindowLanes {
     alignas(64) std::array<Lanes, 9> f;
     evaluate(s, y, f);
 
-    // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push).
+    // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push): each
+    // pushed row evicts the row in its slot (T{} while the ring fills).
     std::array<double, kNW> pushed_values{};
+    std::array<Quad, kNW> evicted_rows;
     for (size_t i = 0; i < kNW; ++i) {
+      TermRow& slot = rows_of(i)[row_head_[i]];
+      Quad evicted = {};
+      if (rows_full(i, before)) __builtin_memcpy(&evicted, slot.data(), sizeof evicted);
+      evicted_rows[i] = evicted;
       if (!values_full(i, after)) continue;
       pushed_values[i] = 1.0;
-      rows_of(i)[row_head_[i]] = {f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]};  // evicts evicted_rows[i]
+      slot = {f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]};
       advance(row_head_[i], i);
     }
     alignas(64) std::array<Lanes, kSeries> old;
-    for (size_t k = 0; k < kSeries; ++k) {
-      set_reg_lanes<kNW>(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
-                         evicted_rows[4][k], evicted_rows[5][k]});
-    }
+    transpose_rows(evicted_rows, old);
     alignas(64) Lanes pushed;
     set_reg_lanes(pushed, pushed_values);
     slide_cov(s, f, old, pushed, due);
@@ -284,6 +282,30 @@ class RegWindowLanes {
       const bool cov_ready = rows_full(i, after);
       for (size_t p = 0; p < kPairs; ++p) o[f.size() + p] = cov_ready ? cov[p][i] : kNull;
     }
+  }
+
+  // old[k] lane i = rows[i][k] (lanes 6, 7 = 0), in registers: the 6 x 4 transpose as
+  // shuffles of 8-wide vectors (element moves only, no arithmetic).
+  typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+  typedef double Oct __attribute__((vector_size(sizeof(Lanes))));
+  __attribute__((always_inline)) static inline void transpose_rows(const std::array<Quad, kNW>& rows,
+                                                                   std::array<Lanes, kSeries>& old) {
+    const Oct zero = {};
+    const Oct r01 = __builtin_shufflevector(rows[0], rows[1], 0, 1, 2, 3, 4, 5, 6, 7);
+    const Oct r23 = __builtin_shufflevector(rows[2], rows[3], 0, 1, 2, 3, 4, 5, 6, 7);
+    const Oct r45 = __builtin_shufflevector(rows[4], rows[5], 0, 1, 2, 3, 4, 5, 6, 7);
+    // Series k: lanes 0..3 from r01 / r23, then lanes 4, 5 from r45, then the zeros.
+#define BQX_REG_SERIES(k)                                                                                      \
+  __builtin_shufflevector(                                                                                     \
+      __builtin_shufflevector(__builtin_shufflevector(r01, r23, k, 4 + k, 8 + k, 12 + k, 0, 0, 0, 0), r45, 0, \
+                              1, 2, 3, 8 + k, 12 + k, 0, 0),                                                  \
+      zero, 0, 1, 2, 3, 4, 5, 8, 8)
+    const Oct k0 = BQX_REG_SERIES(0), k1 = BQX_REG_SERIES(1), k2 = BQX_REG_SERIES(2), k3 = BQX_REG_SERIES(3);
+#undef BQX_REG_SERIES
+    __builtin_memcpy(old[0].data(), &k0, sizeof k0);
+    __builtin_memcpy(old[1].data(), &k1, sizeof k1);
+    __builtin_memcpy(old[2].data(), &k2, sizeof k2);
+    __builtin_memcpy(old[3].data(), &k3, sizeof k3);
   }
 
   // Output order of the fit columns (QuadColumns).
@@ -453,9 +475,13 @@ class RegWindowLanes {
   // ring is full). regular: exactly W pushes since the last anchoring (or the first fill),
   // so the window holds exactly the values summed in pushed_sum, oldest first: the first
   // pass, done.
-  __attribute__((noinline)) void anchor_fit(size_t i, bool regular) {
+  // VEX-encoded (the avx2 clone; scalar IEEE operations as in the default one): called from
+  // the AVX-512 step with the upper register halves dirty, the legacy-SSE encoding ran at
+  // ~40 cycles per value (a third of the step), the VEX one at a few.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_fit(size_t i, bool regular) {
     LaneState& s = lanes();
     const RegRingView<double> values{values_of(i), static_cast<size_t>(kWindows[i]), value_head_[i]};
+    values.prefetch_all();
     s.since[i] = 0;
     const double ref = anchor_mean(values, s.pushed_sum[i], regular);
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
@@ -483,6 +509,7 @@ class RegWindowLanes {
   __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i, bool regular) {
     LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
+    rows.prefetch_all();
     s.csince[i] = 0;
     TermRow sum;
     for (size_t k = 0; k < kSeries; ++k) {

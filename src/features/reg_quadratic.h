@@ -194,6 +194,13 @@ struct RegRingView {
     for (size_t i = 0; i < head; ++i) f(data[i]);
   }
   size_t size() const { return capacity; }
+  // Requests every line, oldest first. An anchoring's passes over a cold ring otherwise
+  // wait for one line after another (measured: ~40 cycles per value, a third of reg's
+  // step); requested together, the lines arrive in parallel.
+  void prefetch_all() const {
+    prefetch_read(data + head, (capacity - head) * sizeof(T));
+    if (head > 0) prefetch_read(data, head * sizeof(T));
+  }
 };
 
 // One zeroed, 64-byte-aligned block of kernel state from the huge-page arena

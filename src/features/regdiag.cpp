@@ -235,8 +235,11 @@ class Lag1Lanes {
   // RollingLag1Autocorr::anchor for window i (the ring is full). regular: exactly W pushes
   // since the last anchoring (or the first fill), so pushed_sum is the first pass (oldest
   // first).
-  __attribute__((noinline)) void anchor(size_t i, bool regular) {
+  // VEX-encoded (the avx2 clone, as reg's anchor_fit): from the AVX-512 update with the
+  // upper register halves dirty, legacy-SSE code was several times slower.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i, bool regular) {
     const RegRingView<double> values = rings_.view(i);
+    values.prefetch_all();
     Lag1State& st = st_;
     st.since[i] = 0;
     const double ref = anchor_mean(values, st.pushed_sum[i], regular);
