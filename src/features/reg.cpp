@@ -114,10 +114,12 @@ class RegWindowLanes {
     for (size_t i = 0; i < kNW; ++i) {
       const size_t w = static_cast<size_t>(kWindows[i]);
       put_ring(out, values_of(i), w, value_head_[i], value_count(i, pushed_));
-      for (const Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since, &s.pushed_sum}) out.put((*a)[i]);
+      for (const Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since}) out.put((*a)[i]);
+      out.put(0.0);  // former first-pass sum (see LaneState)
       put_ring(out, rows_of(i), w, row_head_[i], row_count(i, pushed_));
       for (size_t k = 0; k < kSeries; ++k) {
-        for (const auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak, &s.cpushed_sum}) out.put((*a)[k][i]);
+        for (const auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak}) out.put((*a)[k][i]);
+        out.put(0.0);  // former first-pass sum
       }
       for (size_t p = 0; p < kPairs; ++p) out.put(s.csxy[p][i]);
       out.put(s.csince[i]);
@@ -132,10 +134,12 @@ class RegWindowLanes {
     for (size_t i = 0; i < kNW; ++i) {
       const size_t w = static_cast<size_t>(kWindows[i]);
       value_sizes[i] = get_ring(in, values_of(i), w, value_head_[i]);
-      for (Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since, &s.pushed_sum}) in.get((*a)[i]);
+      for (Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since}) in.get((*a)[i]);
+      (void)in.get<double>();  // former first-pass sum
       row_sizes[i] = get_ring(in, rows_of(i), w, row_head_[i]);
       for (size_t k = 0; k < kSeries; ++k) {
-        for (auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak, &s.cpushed_sum}) in.get((*a)[k][i]);
+        for (auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak}) in.get((*a)[k][i]);
+        (void)in.get<double>();  // former first-pass sum
       }
       for (size_t p = 0; p < kPairs; ++p) in.get(s.csxy[p][i]);
       in.get(s.csince[i]);
@@ -157,10 +161,9 @@ class RegWindowLanes {
     alignas(64) std::array<Lanes, kSeries> cref, cs, csq, cpeak;
     alignas(64) std::array<Lanes, kPairs> csxy;
     alignas(64) Lanes csince;
-    // Sums of the values / term rows pushed since the last anchoring, in push order (the
-    // first pass of the next regular anchoring, accumulated as the values arrive).
-    alignas(64) Lanes pushed_sum;
-    alignas(64) std::array<Lanes, kSeries> cpushed_sum;
+    // No running first-pass sums: an anchoring sums its (prefetched) ring again, which
+    // costs less than the 5 lines per bar the sums took (a bar is paid in lines). The
+    // snapshot keeps a 0 in their place, so its layout is unchanged.
   };
   static constexpr size_t kValuesOffset = sizeof(LaneState);
   static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
@@ -237,7 +240,7 @@ class RegWindowLanes {
     slide_fit(s, y, evicted, due);
     for (size_t i = 0; i < kNW; ++i) {
       const bool was_full = values_full(i, before);
-      if (was_full ? due[i] != 0 : values_full(i, after)) anchor_fit(i, !was_full || s.since[i] >= kWin.w[i]);
+      if (was_full ? due[i] != 0 : values_full(i, after)) anchor_fit(i);
     }
 
     // Fit columns (RollingQuadraticFit::evaluate).
@@ -260,13 +263,11 @@ class RegWindowLanes {
     }
     alignas(64) std::array<Lanes, kSeries> old;
     transpose_rows(evicted_rows, old);
-    alignas(64) Lanes pushed;
-    set_reg_lanes(pushed, pushed_values);
-    slide_cov(s, f, old, pushed, due);
+    slide_cov(s, f, old, due);
     for (size_t i = 0; i < kNW; ++i) {
       const bool cov_was_full = rows_full(i, before);
       if (pushed_values[i] != 0 && (cov_was_full ? due[i] != 0 : rows_full(i, after))) {
-        anchor_cov(i, !cov_was_full || s.csince[i] >= kWin.w[i]);
+        anchor_cov(i);
       }
     }
     alignas(64) std::array<Lanes, kPairs> cov;
@@ -329,7 +330,6 @@ class RegWindowLanes {
       const double peak = s.peak[l] < q ? q : s.peak[l];  // std::max(peak, q)
       s.peak[l] = peak;
       s.since[l] += 1.0;
-      s.pushed_sum[l] += y;
       due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
                                                                                                                : 0.0;
     }
@@ -396,12 +396,12 @@ class RegWindowLanes {
   // every lane loop is vectorised on its own.
   __attribute__((always_inline)) static inline void slide_cov(LaneState& s, const std::array<Lanes, 9>& f,
                                                               const std::array<Lanes, kSeries>& old,
-                                                              const Lanes& pushed, Lanes& due) {
+                                                              Lanes& due) {
     alignas(64) std::array<Lanes, kSeries> dn, dold;
-    slide_series<0>(s, f[kQuad], old, pushed, dn, dold);
-    slide_series<1>(s, f[kLin], old, pushed, dn, dold);
-    slide_series<2>(s, f[kConst], old, pushed, dn, dold);
-    slide_series<3>(s, f[kResid], old, pushed, dn, dold);
+    slide_series<0>(s, f[kQuad], old, dn, dold);
+    slide_series<1>(s, f[kLin], old, dn, dold);
+    slide_series<2>(s, f[kConst], old, dn, dold);
+    slide_series<3>(s, f[kResid], old, dn, dold);
     slide_pair<0>(s, dn, dold);
     slide_pair<1>(s, dn, dold);
     slide_pair<2>(s, dn, dold);
@@ -426,10 +426,9 @@ class RegWindowLanes {
   template <size_t k>
   __attribute__((always_inline)) static inline void slide_series(LaneState& s, const Lanes& x,
                                                                  const std::array<Lanes, kSeries>& old,
-                                                                 const Lanes& pushed, std::array<Lanes, kSeries>& dn,
+                                                                 std::array<Lanes, kSeries>& dn,
                                                                  std::array<Lanes, kSeries>& dold) {
     for (size_t l = 0; l < kLanes; ++l) {
-      s.cpushed_sum[k][l] = pushed[l] != 0 ? s.cpushed_sum[k][l] + x[l] : s.cpushed_sum[k][l];
       dn[k][l] = x[l] - s.cref[k][l];
       dold[k][l] = old[k][l] - s.cref[k][l];
       s.cs[k][l] += dn[k][l] - dold[k][l];
@@ -472,18 +471,18 @@ class RegWindowLanes {
   }
 
   // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse; the
-  // ring is full). regular: exactly W pushes since the last anchoring (or the first fill),
-  // so the window holds exactly the values summed in pushed_sum, oldest first: the first
-  // pass, done.
+  // ring is full).
   // VEX-encoded (the avx2 clone; scalar IEEE operations as in the default one): called from
   // the AVX-512 step with the upper register halves dirty, the legacy-SSE encoding ran at
   // ~40 cycles per value (a third of the step), the VEX one at a few.
-  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_fit(size_t i, bool regular) {
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_fit(size_t i) {
     LaneState& s = lanes();
     const RegRingView<double> values{values_of(i), static_cast<size_t>(kWindows[i]), value_head_[i]};
     values.prefetch_all();
     s.since[i] = 0;
-    const double ref = anchor_mean(values, s.pushed_sum[i], regular);
+    double sum = 0;
+    values.for_each([&](double y) { sum += y; });
+    const double ref = sum / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = kWin.w[i] * kWin.w[i] - 1.0;
     double v = -kWin.c[i];  // v_k = 2k - C, exact integers
@@ -505,30 +504,24 @@ class RegWindowLanes {
   }
 
   // RollingCoMoments<4>::anchor for window i (the ring is full); local accumulators, same
-  // order. regular: as for anchor_fit (cpushed_sum is the first pass).
-  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i, bool regular) {
+  // order.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i) {
     LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
     rows.prefetch_all();
     s.csince[i] = 0;
-    TermRow sum;
-    for (size_t k = 0; k < kSeries; ++k) {
-      sum[k] = s.cpushed_sum[k][i];
-      s.cpushed_sum[k][i] = 0;
-    }
-    if (!regular) {
-      sum = TermRow{};
-      rows.for_each([&](const TermRow& r) {
-        for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
-      });
-    }
-    TermRow ref;
-    for (size_t k = 0; k < kSeries; ++k) ref[k] = sum[k] / static_cast<double>(rows.size());
-    // Second pass in 4-wide vectors, one accumulator per lane with the scalar loop's
+    // Both passes in 4-wide vectors, one accumulator per lane with the scalar loop's
     // operations in the same order (bit-identical): lanes = the 4 series, and the 6
     // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
     // vectorisation of the scalar loop stalled on store forwarding.)
-    typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+    Quad sum4 = {};
+    rows.for_each([&](const TermRow& r) {
+      Quad x;
+      __builtin_memcpy(&x, r.data(), sizeof x);
+      sum4 += x;
+    });
+    TermRow ref;
+    for (size_t k = 0; k < kSeries; ++k) ref[k] = sum4[k] / static_cast<double>(rows.size());
     Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};
     __builtin_memcpy(&ref4, ref.data(), sizeof ref4);
     rows.for_each([&](const TermRow& r) {
