@@ -101,8 +101,10 @@ class RegWindowLanes {
   __attribute__((always_inline)) inline void prefetch() const {
     prefetch_write(block_.data(), sizeof(LaneState));
     for (size_t i = 0; i < kNW; ++i) {
-      prefetch_write(&values_of(i)[value_head_[i]], sizeof(double));
-      prefetch_write(&rows_of(i)[row_head_[i]], sizeof(TermRow));
+      // Size 1: a slot never straddles two lines (8- and 32-byte aligned), so one
+      // prefetch instruction each rather than the helper's first-and-last pair.
+      prefetch_write(&values_of(i)[value_head_[i]], 1);
+      prefetch_write(&rows_of(i)[row_head_[i]], 1);
     }
   }
 

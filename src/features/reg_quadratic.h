@@ -228,22 +228,6 @@ class RegStateBlock {
   std::byte* data_ = nullptr;
 };
 
-// The reference of an exact re-anchoring: the window mean. A regular anchoring (exactly W
-// pushes since the last one, or the first fill) finds the first pass, the sum of the
-// window's values oldest first, already in `pushed_sum`; otherwise the window is summed
-// again in the same order. Resets `pushed_sum` for the next period. Shared by the lane
-// kernels of reg and regdiag so that both keep exactly this rule.
-template <typename Ring>
-inline double anchor_mean(const Ring& values, double& pushed_sum, bool regular) {
-  double s = pushed_sum;
-  pushed_sum = 0;
-  if (!regular) {
-    s = 0;
-    values.for_each([&](double v) { s += v; });
-  }
-  return s / static_cast<double>(values.size());
-}
-
 // SIMD across windows (reg.cpp, regdiag.cpp): the windows of a family side by side as the
 // lanes of std::array<double, kRegLanes> (8 = one AVX-512 register), structure-of-arrays.
 // Per-lane add/sub/mul/div/sqrt/compare/select are the scalar IEEE operations, so the lanes

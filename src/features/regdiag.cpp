@@ -83,7 +83,9 @@ constexpr std::array<size_t, kNW + 1> kRingStart = [] {
 
 // The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
 struct Lag1State {
-  alignas(64) RegLanes ref, s, q, p, peak, since, pushed_sum;
+  alignas(64) RegLanes ref, s, q, p, peak, since;
+  // No running first-pass sum: an anchoring sums its (prefetched) ring again, cheaper than
+  // a line per bar. The snapshot keeps a 0 in its place, so its layout is unchanged.
 };
 
 // A domain's residual rings: values in the kernel's state block, heads and fill flags in
@@ -159,7 +161,7 @@ class Lag1Lanes {
     // The selected sums go to whole-array temporaries, then to the state: selecting in
     // place compiled to masked stores, which do not forward to value()'s loads of the same
     // lanes later in this bar (they waited for the stores to commit).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since;
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = st.ref[l];
       const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
@@ -175,7 +177,6 @@ class Lag1Lanes {
       new_p[l] = take ? p : st.p[l];
       new_peak[l] = take ? peak : st.peak[l];
       new_since[l] = take ? since : st.since[l];
-      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
       due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
     st.s = new_s;
@@ -183,11 +184,10 @@ class Lag1Lanes {
     st.p = new_p;
     st.peak = new_peak;
     st.since = new_since;
-    st.pushed_sum = new_pushed_sum;
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
-        anchor(i, !was_full[i] || st.since[i] >= kWin.w[i]);
+        anchor(i);
       }
       if (rings_.is_full(i)) first_values[i] = rings_.front(i, 0);
     }
@@ -232,17 +232,17 @@ class Lag1Lanes {
     return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
   }
 
-  // RollingLag1Autocorr::anchor for window i (the ring is full). regular: exactly W pushes
-  // since the last anchoring (or the first fill), so pushed_sum is the first pass (oldest
-  // first).
+  // RollingLag1Autocorr::anchor for window i (the ring is full).
   // VEX-encoded (the avx2 clone, as reg's anchor_fit): from the AVX-512 update with the
   // upper register halves dirty, legacy-SSE code was several times slower.
-  __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i, bool regular) {
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i) {
     const RegRingView<double> values = rings_.view(i);
     values.prefetch_all();
     Lag1State& st = st_;
     st.since[i] = 0;
-    const double ref = anchor_mean(values, st.pushed_sum[i], regular);
+    double sum = 0;
+    values.for_each([&](double e) { sum += e; });
+    const double ref = sum / static_cast<double>(values.size());
     double s1 = 0, q = 0, p = 0, prev = 0;
     bool first = true;
     values.for_each([&](double e) {
@@ -447,9 +447,10 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
       for (size_t i = 0; i < kNW; ++i) {
         const size_t w = static_cast<size_t>(kWindows[i]), h = lag1_head_[d][i];
         const double* ring = data + kRingStart[i];
-        prefetch_write(&ring[h], sizeof(double));
-        prefetch_read(&ring[h + 1 == w ? 0 : h + 1], sizeof(double));
-        prefetch_read(&ring[h == 0 ? w - 1 : h - 1], sizeof(double));
+        // Size 1: one prefetch instruction per value (a value never straddles two lines).
+        prefetch_write(&ring[h], 1);
+        prefetch_read(&ring[h + 1 == w ? 0 : h + 1], 1);
+        prefetch_read(&ring[h == 0 ? w - 1 : h - 1], 1);
       }
     }
   }
@@ -462,7 +463,8 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         const size_t w = static_cast<size_t>(kWindows[i]);
         put_ring(out, rings.ring(i), w, lag1_head_[d][i], rings.is_full(i) ? w : lag1_head_[d][i]);
         const Lag1State& l = s.lag1[d];
-        for (const RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since, &l.pushed_sum}) out.put((*a)[i]);
+        for (const RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) out.put((*a)[i]);
+        out.put(0.0);  // former first-pass sum (see Lag1State)
       }
       put_ring(out, s.history[d].slope60.data(), s.history[d].slope60.size(), slope_head_[d], slope_size_[d]);
       out.put(s.history[d].prev_quad60);
@@ -481,7 +483,8 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         lag1_head_[d][i] = static_cast<uint16_t>(head);
         if (size == w) lag1_full_[d] = static_cast<uint8_t>(lag1_full_[d] | (1u << i));
         Lag1State& l = s.lag1[d];
-        for (RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since, &l.pushed_sum}) in.get((*a)[i]);
+        for (RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
+        (void)in.get<double>();  // former first-pass sum
       }
       size_t head = 0;
       slope_size_[d] = static_cast<uint8_t>(get_ring(in, s.history[d].slope60.data(), s.history[d].slope60.size(), head));
