@@ -4,7 +4,10 @@
 // O(1) per bar with the arithmetic of RollingQuadraticFit (reg_quadratic.h explains the
 // algebra and the numerics), the six term covariances with that of RollingCoMoments<4>;
 // RegWindowLanes runs both for the 6 windows at once as SIMD lanes.
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <new>
 #include <string>
 
 #include "features/families.h"
@@ -42,6 +45,13 @@ WindowConstants make_window_constants() {
 }
 const WindowConstants kWin = make_window_constants();
 
+// Where each window's ring starts in the state block, in values (prefix sums of the windows).
+constexpr std::array<size_t, kWindows.size() + 1> kRingStart = [] {
+  std::array<size_t, kWindows.size() + 1> start{};
+  for (size_t i = 0; i < kWindows.size(); ++i) start[i + 1] = start[i] + static_cast<size_t>(kWindows[i]);
+  return start;
+}();
+
 // The 6 windows of one domain side by side, structure-of-arrays: lane i of every array is
 // window i (lanes 6 and 7 pad to 8 = one AVX-512 register or two AVX2 / four SSE2
 // registers; they carry window 0's constants and are never read). The per-bar arithmetic
@@ -53,6 +63,14 @@ const WindowConstants kWin = make_window_constants();
 // Windows still filling run the same lane arithmetic on state that is meaningless until
 // the ring fills; the anchoring at that point recomputes every sum from the ring, so
 // nothing of it survives (as in the scalar classes, where the sums start at the anchor).
+//
+// Memory: the state of 28 pairs exceeds the caches, so a bar is paid in cache lines. The
+// lane state and all 12 rings live in one block (RegStateBlock: huge pages); this object
+// holds only what a bar needs to find its lines (block pointer, ring heads, push count),
+// 48 bytes that share the kernel object's first line with its vtable pointer (which the
+// engine fetches a whole family ahead), so prefetch() issues every line's fetch without
+// waiting for a load. Every ring gets its values in lockstep: the value ring of window i
+// holds min(pushed, W) values, its term-row ring min(max(pushed - W + 1, 0), W) rows.
 class RegWindowLanes {
  public:
   static constexpr size_t kNW = kWindows.size();
@@ -64,13 +82,11 @@ class RegWindowLanes {
   // The term pairs in RollingCoMoments order: (0,1), (0,2), (0,3), (1,2), (1,3), (2,3).
   static constexpr std::array<size_t, kPairs> kPairFirst = {0, 0, 0, 1, 1, 2};
   static constexpr std::array<size_t, kPairs> kPairSecond = {1, 2, 3, 2, 3, 3};
+  // pushed_ saturates here: every ring is full from then on (the longest window's term
+  // rows fill at push 2*630 - 1), and every test on pushed_ compares with at most this.
+  static constexpr uint32_t kAllFull = 2 * static_cast<uint32_t>(kWindows.back()) - 1;
 
-  RegWindowLanes() {
-    for (size_t i = 0; i < kNW; ++i) {
-      values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
-      rows_[i] = RegRing<TermRow>(static_cast<size_t>(kWindows[i]));
-    }
-  }
+  RegWindowLanes() : block_(kBlockBytes) {}
 
   // One bar of y (not NULL) for all windows; writes the 15 columns of each window.
   void step(double y, double* out, size_t columns_per_window) {
@@ -80,44 +96,124 @@ class RegWindowLanes {
     step_lanes(y, out, columns_per_window);
   }
 
+  // The lines the next step touches: the lane state, and in each ring the slot it
+  // overwrites (the evicted value / row is read from the same slot).
   __attribute__((always_inline)) inline void prefetch() const {
-    prefetch_read(this, sizeof(*this));
+    prefetch_write(block_.data(), sizeof(LaneState));
     for (size_t i = 0; i < kNW; ++i) {
-      values_[i].prefetch();
-      rows_[i].prefetch();
+      // Size 1: a slot never straddles two lines (8- and 32-byte aligned), so one
+      // prefetch instruction each rather than the helper's first-and-last pair.
+      prefetch_write(&values_of(i)[value_head_[i]], 1);
+      prefetch_write(&rows_of(i)[row_head_[i]], 1);
     }
   }
 
+  // The snapshot layout of the former per-window RegRing objects (unchanged).
   void save(StateWriter& out) const {
+    const LaneState& s = lanes();
     out.put(prev_y_);
     out.put<uint64_t>(run_);
     for (size_t i = 0; i < kNW; ++i) {
-      values_[i].save(out);
-      for (const Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) out.put((*a)[i]);
-      rows_[i].save(out);
+      const size_t w = static_cast<size_t>(kWindows[i]);
+      put_ring(out, values_of(i), w, value_head_[i], value_count(i, pushed_));
+      for (const Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since}) out.put((*a)[i]);
+      out.put(0.0);  // former first-pass sum (see LaneState)
+      put_ring(out, rows_of(i), w, row_head_[i], row_count(i, pushed_));
       for (size_t k = 0; k < kSeries; ++k) {
-        for (const auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) out.put((*a)[k][i]);
+        for (const auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak}) out.put((*a)[k][i]);
+        out.put(0.0);  // former first-pass sum
       }
-      for (size_t p = 0; p < kPairs; ++p) out.put(csxy_[p][i]);
-      out.put(csince_[i]);
+      for (size_t p = 0; p < kPairs; ++p) out.put(s.csxy[p][i]);
+      out.put(s.csince[i]);
     }
   }
   void load(StateReader& in) {
+    LaneState& s = lanes();
     in.get(prev_y_);
-    run_ = in.get<uint64_t>();
+    const uint64_t run = in.get<uint64_t>();
+    run_ = run < UINT32_MAX ? static_cast<uint32_t>(run) : UINT32_MAX;
+    std::array<size_t, kNW> value_sizes{}, row_sizes{};
     for (size_t i = 0; i < kNW; ++i) {
-      values_[i].load(in);
-      for (Lanes* a : {&ref_, &u0_, &u1_, &v2_, &q_, &peak_, &since_, &pushed_sum_}) in.get((*a)[i]);
-      rows_[i].load(in);
+      const size_t w = static_cast<size_t>(kWindows[i]);
+      value_sizes[i] = get_ring(in, values_of(i), w, value_head_[i]);
+      for (Lanes* a : {&s.ref, &s.u0, &s.u1, &s.v2, &s.q, &s.peak, &s.since}) in.get((*a)[i]);
+      (void)in.get<double>();  // former first-pass sum
+      row_sizes[i] = get_ring(in, rows_of(i), w, row_head_[i]);
       for (size_t k = 0; k < kSeries; ++k) {
-        for (auto* a : {&cref_, &cs_, &csq_, &cpeak_, &cpushed_sum_}) in.get((*a)[k][i]);
+        for (auto* a : {&s.cref, &s.cs, &s.csq, &s.cpeak}) in.get((*a)[k][i]);
+        (void)in.get<double>();  // former first-pass sum
       }
-      for (size_t p = 0; p < kPairs; ++p) in.get(csxy_[p][i]);
-      in.get(csince_[i]);
+      for (size_t p = 0; p < kPairs; ++p) in.get(s.csxy[p][i]);
+      in.get(s.csince[i]);
+    }
+    // The push count from the longest window's rings; every ring must agree with it.
+    const size_t longest = kNW - 1, w_max = static_cast<size_t>(kWindows[longest]);
+    const size_t pushed = value_sizes[longest] < w_max ? value_sizes[longest] : w_max - 1 + row_sizes[longest];
+    pushed_ = static_cast<uint32_t>(pushed < kAllFull ? pushed : kAllFull);
+    for (size_t i = 0; i < kNW; ++i) {
+      if (value_sizes[i] != value_count(i, pushed_) || row_sizes[i] != row_count(i, pushed_)) in.fail();
     }
   }
 
  private:
+  // Fit sums (RollingQuadraticFit) and term co-moments (RollingCoMoments<4>), first in the
+  // block; then the value rings, then the term-row rings.
+  struct LaneState {
+    alignas(64) Lanes ref, u0, u1, v2, q, peak, since;
+    alignas(64) std::array<Lanes, kSeries> cref, cs, csq, cpeak;
+    alignas(64) std::array<Lanes, kPairs> csxy;
+    alignas(64) Lanes csince;
+    // No running first-pass sums: an anchoring sums its (prefetched) ring again, which
+    // costs less than the 5 lines per bar the sums took (a bar is paid in lines). The
+    // snapshot keeps a 0 in their place, so its layout is unchanged.
+  };
+  static constexpr size_t kValuesOffset = sizeof(LaneState);
+  static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
+  static constexpr size_t kBlockBytes = kRowsOffset + kRingStart.back() * sizeof(TermRow);
+  static_assert(kValuesOffset % 64 == 0 && kRowsOffset % 64 == 0);
+
+  LaneState& lanes() const { return *std::launder(reinterpret_cast<LaneState*>(block_.data())); }
+  double* values_of(size_t i) const {
+    return reinterpret_cast<double*>(block_.data() + kValuesOffset) + kRingStart[i];
+  }
+  TermRow* rows_of(size_t i) const { return reinterpret_cast<TermRow*>(block_.data() + kRowsOffset) + kRingStart[i]; }
+  // Values in window i's ring / term rows in its co-moment ring after `pushed` pushes.
+  static size_t value_count(size_t i, uint32_t pushed) {
+    const size_t w = static_cast<size_t>(kWindows[i]);
+    return pushed < w ? pushed : w;
+  }
+  static size_t row_count(size_t i, uint32_t pushed) {
+    const size_t w = static_cast<size_t>(kWindows[i]);
+    return pushed < w ? 0 : std::min<size_t>(pushed - w + 1, w);
+  }
+  static bool values_full(size_t i, uint32_t pushed) { return pushed >= static_cast<uint32_t>(kWindows[i]); }
+  static bool rows_full(size_t i, uint32_t pushed) { return pushed >= 2 * static_cast<uint32_t>(kWindows[i]) - 1; }
+  static void advance(uint16_t& head, size_t i) {
+    if (++head == kWindows[i]) head = 0;
+  }
+  template <typename T>
+  static void put_ring(StateWriter& out, const T* data, size_t capacity, size_t head, size_t size) {
+    out.put<uint64_t>(capacity);  // as StateWriter::put_vector
+    for (size_t k = 0; k < capacity; ++k) out.put(data[k]);
+    out.put<uint64_t>(head);
+    out.put<uint64_t>(size);
+  }
+  // Returns the ring's size; a ring still filling must have its head at its size (it
+  // fills from slot 0), the only layout this class keeps.
+  template <typename T>
+  static size_t get_ring(StateReader& in, T* data, size_t capacity, uint16_t& head) {
+    if (in.get<uint64_t>() != capacity) in.fail();
+    for (size_t k = 0; k < capacity && in.ok(); ++k) in.get(data[k]);
+    const uint64_t h = in.get<uint64_t>(), size = in.get<uint64_t>();
+    if (h >= capacity || size > capacity || (size < capacity && h != size)) {
+      in.fail();
+      head = 0;
+      return 0;
+    }
+    head = static_cast<uint16_t>(h);
+    return static_cast<size_t>(size);
+  }
+
 #if defined(__x86_64__)
   // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/blend).
   __attribute__((target("avx512f"))) void step_avx512(double y, double* out, size_t columns_per_window) {
@@ -126,92 +222,118 @@ class RegWindowLanes {
 #endif
 
   __attribute__((always_inline)) inline void step_lanes(double y, double* out, size_t columns_per_window) {
-    // The term rows this bar evicts, loaded first: usually cache misses (the state of 28
-    // pairs exceeds the caches), and issued together with the fit's evictions they overlap.
-    std::array<TermRow, kNW> evicted_rows;
-    for (size_t i = 0; i < kNW; ++i) evicted_rows[i] = rows_[i].full() ? rows_[i].front(0) : TermRow{};
-
+    LaneState& s = lanes();
+    const uint32_t before = pushed_, after = before < kAllFull ? before + 1 : kAllFull;
+    pushed_ = after;
     // Run length of equal values (the same for every window: they all see the same y).
-    run_ = y == prev_y_ ? run_ + 1 : 1;
+    run_ = y == prev_y_ ? (run_ < UINT32_MAX ? run_ + 1 : run_) : 1;
     prev_y_ = y;
 
     // Fit: evict, slide, re-anchor where due (RollingQuadraticFit::push).
     std::array<double, kNW> evicted_values;
-    std::array<bool, kNW> was_full;
     for (size_t i = 0; i < kNW; ++i) {
-      was_full[i] = values_[i].full();
-      evicted_values[i] = values_[i].push_evict(y);
+      double& slot = values_of(i)[value_head_[i]];
+      evicted_values[i] = values_full(i, before) ? slot : 0.0;
+      slot = y;
+      advance(value_head_[i], i);
     }
     alignas(64) Lanes evicted, due;
     set_reg_lanes(evicted, evicted_values);
-    slide_fit(y, evicted, due);
+    slide_fit(s, y, evicted, due);
     for (size_t i = 0; i < kNW; ++i) {
-      if (was_full[i] ? due[i] != 0 : values_[i].full()) anchor_fit(i, !was_full[i] || since_[i] >= kWin.w[i]);
+      const bool was_full = values_full(i, before);
+      if (was_full ? due[i] != 0 : values_full(i, after)) anchor_fit(i);
     }
 
     // Fit columns (RollingQuadraticFit::evaluate).
     alignas(64) std::array<Lanes, 9> f;
-    evaluate(y, f);
+    evaluate(s, y, f);
 
-    // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push).
+    // Term co-moments of the windows whose fit is ready (RollingCoMoments<4>::push): each
+    // pushed row evicts the row in its slot (T{} while the ring fills).
     std::array<double, kNW> pushed_values{};
-    std::array<bool, kNW> cov_was_full;
+    std::array<Quad, kNW> evicted_rows;
     for (size_t i = 0; i < kNW; ++i) {
-      cov_was_full[i] = rows_[i].full();
-      if (!values_[i].full()) continue;
+      TermRow& slot = rows_of(i)[row_head_[i]];
+      Quad evicted = {};
+      if (rows_full(i, before)) __builtin_memcpy(&evicted, slot.data(), sizeof evicted);
+      evicted_rows[i] = evicted;
+      if (!values_full(i, after)) continue;
       pushed_values[i] = 1.0;
-      rows_[i].push({f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]});  // evicts evicted_rows[i]
+      slot = {f[kQuad][i], f[kLin][i], f[kConst][i], f[kResid][i]};
+      advance(row_head_[i], i);
     }
     alignas(64) std::array<Lanes, kSeries> old;
-    for (size_t k = 0; k < kSeries; ++k) {
-      set_reg_lanes<kNW>(old[k], {evicted_rows[0][k], evicted_rows[1][k], evicted_rows[2][k], evicted_rows[3][k],
-                         evicted_rows[4][k], evicted_rows[5][k]});
-    }
-    alignas(64) Lanes pushed;
-    set_reg_lanes(pushed, pushed_values);
-    slide_cov(f, old, pushed, due);
+    transpose_rows(evicted_rows, old);
+    slide_cov(s, f, old, due);
     for (size_t i = 0; i < kNW; ++i) {
-      if (pushed_values[i] != 0 && (cov_was_full[i] ? due[i] != 0 : rows_[i].full())) {
-        anchor_cov(i, !cov_was_full[i] || csince_[i] >= kWin.w[i]);
+      const bool cov_was_full = rows_full(i, before);
+      if (pushed_values[i] != 0 && (cov_was_full ? due[i] != 0 : rows_full(i, after))) {
+        anchor_cov(i);
       }
     }
     alignas(64) std::array<Lanes, kPairs> cov;
-    covariances(cov);
+    covariances(s, cov);
 
     for (size_t i = 0; i < kNW; ++i) {
       double* o = out + i * columns_per_window;
-      if (!values_[i].full()) {
+      if (!values_full(i, after)) {
         for (size_t k = 0; k < columns_per_window; ++k) o[k] = kNull;
         continue;
       }
       for (size_t k = 0; k < f.size(); ++k) o[k] = f[k][i];
-      const bool cov_ready = rows_[i].full();
+      const bool cov_ready = rows_full(i, after);
       for (size_t p = 0; p < kPairs; ++p) o[f.size() + p] = cov_ready ? cov[p][i] : kNull;
     }
+  }
+
+  // old[k] lane i = rows[i][k] (lanes 6, 7 = 0), in registers: the 6 x 4 transpose as
+  // shuffles of 8-wide vectors (element moves only, no arithmetic).
+  typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+  typedef double Oct __attribute__((vector_size(sizeof(Lanes))));
+  __attribute__((always_inline)) static inline void transpose_rows(const std::array<Quad, kNW>& rows,
+                                                                   std::array<Lanes, kSeries>& old) {
+    const Oct zero = {};
+    const Oct r01 = __builtin_shufflevector(rows[0], rows[1], 0, 1, 2, 3, 4, 5, 6, 7);
+    const Oct r23 = __builtin_shufflevector(rows[2], rows[3], 0, 1, 2, 3, 4, 5, 6, 7);
+    const Oct r45 = __builtin_shufflevector(rows[4], rows[5], 0, 1, 2, 3, 4, 5, 6, 7);
+    // Series k: lanes 0..3 from r01 / r23, then lanes 4, 5 from r45, then the zeros.
+#define BQX_REG_SERIES(k)                                                                                      \
+  __builtin_shufflevector(                                                                                     \
+      __builtin_shufflevector(__builtin_shufflevector(r01, r23, k, 4 + k, 8 + k, 12 + k, 0, 0, 0, 0), r45, 0, \
+                              1, 2, 3, 8 + k, 12 + k, 0, 0),                                                  \
+      zero, 0, 1, 2, 3, 4, 5, 8, 8)
+    const Oct k0 = BQX_REG_SERIES(0), k1 = BQX_REG_SERIES(1), k2 = BQX_REG_SERIES(2), k3 = BQX_REG_SERIES(3);
+#undef BQX_REG_SERIES
+    __builtin_memcpy(old[0].data(), &k0, sizeof k0);
+    __builtin_memcpy(old[1].data(), &k1, sizeof k1);
+    __builtin_memcpy(old[2].data(), &k2, sizeof k2);
+    __builtin_memcpy(old[3].data(), &k3, sizeof k3);
   }
 
   // Output order of the fit columns (QuadColumns).
   enum Fit { kQuad, kLin, kConst, kPred, kResid, kR2, kRmse, kSlope, kVertex };
 
   // RollingQuadraticFit::push after the eviction, per lane; due = re-anchor now.
-  __attribute__((always_inline)) inline void slide_fit(double y, const Lanes& evicted, Lanes& due) {
+  __attribute__((always_inline)) static inline void slide_fit(LaneState& s, double y, const Lanes& evicted,
+                                                              Lanes& due) {
     for (size_t l = 0; l < kLanes; ++l) {
-      const double ad = evicted[l] - ref_[l], nd = y - ref_[l];
-      const double k0 = u0_[l] - ad;
-      const double k1 = u1_[l] + kWin.c[l] * ad;
-      const double k2 = v2_[l] - kWin.wc[l] * ad;
-      const double kq = q_[l] - ad * ad;
+      const double ad = evicted[l] - s.ref[l], nd = y - s.ref[l];
+      const double k0 = s.u0[l] - ad;
+      const double k1 = s.u1[l] + kWin.c[l] * ad;
+      const double k2 = s.v2[l] - kWin.wc[l] * ad;
+      const double kq = s.q[l] - ad * ad;
       const double u0 = k0 + nd;
-      u0_[l] = u0;
-      u1_[l] = (k1 - 2.0 * k0) + kWin.c[l] * nd;
-      v2_[l] = ((k2 - 12.0 * k1) + 12.0 * k0) + kWin.wc[l] * nd;
+      s.u0[l] = u0;
+      s.u1[l] = (k1 - 2.0 * k0) + kWin.c[l] * nd;
+      s.v2[l] = ((k2 - 12.0 * k1) + 12.0 * k0) + kWin.wc[l] * nd;
       const double q = kq + nd * nd;
-      q_[l] = q;
-      const double peak = peak_[l] < q ? q : peak_[l];  // std::max(peak, q)
-      peak_[l] = peak;
-      since_[l] += 1.0;
-      pushed_sum_[l] += y;
-      due[l] = ((since_[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], ref_[l])) ? 1.0 : 0.0;
+      s.q[l] = q;
+      const double peak = s.peak[l] < q ? q : s.peak[l];  // std::max(peak, q)
+      s.peak[l] = peak;
+      s.since[l] += 1.0;
+      due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
+                                                                                                               : 0.0;
     }
   }
 
@@ -222,14 +344,14 @@ class RegWindowLanes {
   }
 
   // RollingQuadraticFit::evaluate per lane (y_t = y); the flat-window case is a blend.
-  __attribute__((always_inline)) inline void evaluate(double y, std::array<Lanes, 9>& f) const {
+  __attribute__((always_inline)) inline void evaluate(const LaneState& s, double y, std::array<Lanes, 9>& f) const {
     const double run = static_cast<double>(run_);
     for (size_t l = 0; l < kLanes; ++l) {
       const double c = kWin.c[l];
-      const double b0 = u0_[l] * kWin.inv_w[l], b1 = u1_[l] * kWin.inv_nv[l], b2 = v2_[l] * kWin.inv_nw[l];
-      const double floor = kWin.noise[l] * q_[l];
-      const double sstot = q_[l] - u0_[l] * b0;
-      const double explained = u1_[l] * b1 + v2_[l] * b2;
+      const double b0 = s.u0[l] * kWin.inv_w[l], b1 = s.u1[l] * kWin.inv_nv[l], b2 = s.v2[l] * kWin.inv_nw[l];
+      const double floor = kWin.noise[l] * s.q[l];
+      const double sstot = s.q[l] - s.u0[l] * b0;
+      const double explained = s.u1[l] * b1 + s.v2[l] * b2;
       const double ssres_raw = sstot - explained;
       const bool sstot_zero = !(sstot > floor);
       const double ssres = !(ssres_raw > floor) ? 0.0 : ssres_raw;
@@ -245,7 +367,7 @@ class RegWindowLanes {
       quad = std::fabs(quad) <= zero ? 0.0 : quad;
       lin = std::fabs(lin) <= zero ? 0.0 : lin;
       slope = std::fabs(slope) * c <= zero ? 0.0 : slope;
-      double constant = ref_[l] + ((b0 - c * b1) + kWin.wc[l] * b2);
+      double constant = s.ref[l] + ((b0 - c * b1) + kWin.wc[l] * b2);
       const double v = -b1 / (12.0 * b2) - 0.5 * c;
       const double lim = kWin.lim[l];
       double vertex = quad == 0 ? kNull : (v < -lim ? -lim : (lim < v ? lim : v));  // std::clamp(v, -lim, lim)
@@ -274,83 +396,95 @@ class RegWindowLanes {
   // RollingCoMoments<4>::push after the eviction, per lane; due = re-anchor now. The
   // series and pairs are compile-time indices (one function call each, inlined) so that
   // every lane loop is vectorised on its own.
-  __attribute__((always_inline)) inline void slide_cov(const std::array<Lanes, 9>& f,
-                                                       const std::array<Lanes, kSeries>& old, const Lanes& pushed,
-                                                       Lanes& due) {
+  __attribute__((always_inline)) static inline void slide_cov(LaneState& s, const std::array<Lanes, 9>& f,
+                                                              const std::array<Lanes, kSeries>& old,
+                                                              Lanes& due) {
     alignas(64) std::array<Lanes, kSeries> dn, dold;
-    slide_series<0>(f[kQuad], old, pushed, dn, dold);
-    slide_series<1>(f[kLin], old, pushed, dn, dold);
-    slide_series<2>(f[kConst], old, pushed, dn, dold);
-    slide_series<3>(f[kResid], old, pushed, dn, dold);
-    slide_pair<0>(dn, dold);
-    slide_pair<1>(dn, dold);
-    slide_pair<2>(dn, dold);
-    slide_pair<3>(dn, dold);
-    slide_pair<4>(dn, dold);
-    slide_pair<5>(dn, dold);
-    alignas(64) Lanes any_collapsed{};
-    series_collapsed<0>(any_collapsed);
-    series_collapsed<1>(any_collapsed);
-    series_collapsed<2>(any_collapsed);
-    series_collapsed<3>(any_collapsed);
+    slide_series<0>(s, f[kQuad], old, dn, dold);
+    slide_series<1>(s, f[kLin], old, dn, dold);
+    slide_series<2>(s, f[kConst], old, dn, dold);
+    slide_series<3>(s, f[kResid], old, dn, dold);
+    slide_pair<0>(s, dn, dold);
+    slide_pair<1>(s, dn, dold);
+    slide_pair<2>(s, dn, dold);
+    slide_pair<3>(s, dn, dold);
+    slide_pair<4>(s, dn, dold);
+    slide_pair<5>(s, dn, dold);
+    // One flag array per series, each written whole and combined at the end: a flag
+    // array updated in place compiled to masked stores, and the next series' load of it
+    // waited for them (masked stores do not forward to loads).
+    alignas(64) std::array<Lanes, kSeries> series_flags;
+    series_collapsed<0>(s, series_flags[0]);
+    series_collapsed<1>(s, series_flags[1]);
+    series_collapsed<2>(s, series_flags[2]);
+    series_collapsed<3>(s, series_flags[3]);
     for (size_t l = 0; l < kLanes; ++l) {
-      csince_[l] += 1.0;
-      due[l] = (csince_[l] >= kWin.w[l]) ? 1.0 : any_collapsed[l];
+      s.csince[l] += 1.0;
+      const bool any_collapsed = (series_flags[0][l] != 0) | (series_flags[1][l] != 0) | (series_flags[2][l] != 0) |
+                                 (series_flags[3][l] != 0);
+      due[l] = (s.csince[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
     }
   }
   template <size_t k>
-  __attribute__((always_inline)) inline void slide_series(const Lanes& x, const std::array<Lanes, kSeries>& old,
-                                                          const Lanes& pushed, std::array<Lanes, kSeries>& dn,
-                                                          std::array<Lanes, kSeries>& dold) {
+  __attribute__((always_inline)) static inline void slide_series(LaneState& s, const Lanes& x,
+                                                                 const std::array<Lanes, kSeries>& old,
+                                                                 std::array<Lanes, kSeries>& dn,
+                                                                 std::array<Lanes, kSeries>& dold) {
     for (size_t l = 0; l < kLanes; ++l) {
-      cpushed_sum_[k][l] = pushed[l] != 0 ? cpushed_sum_[k][l] + x[l] : cpushed_sum_[k][l];
-      dn[k][l] = x[l] - cref_[k][l];
-      dold[k][l] = old[k][l] - cref_[k][l];
-      cs_[k][l] += dn[k][l] - dold[k][l];
-      csq_[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
+      dn[k][l] = x[l] - s.cref[k][l];
+      dold[k][l] = old[k][l] - s.cref[k][l];
+      s.cs[k][l] += dn[k][l] - dold[k][l];
+      s.csq[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
     }
   }
   template <size_t p>
-  __attribute__((always_inline)) inline void slide_pair(const std::array<Lanes, kSeries>& dn,
-                                                        const std::array<Lanes, kSeries>& dold) {
+  __attribute__((always_inline)) static inline void slide_pair(LaneState& s, const std::array<Lanes, kSeries>& dn,
+                                                               const std::array<Lanes, kSeries>& dold) {
     constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
-    for (size_t l = 0; l < kLanes; ++l) csxy_[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
+    for (size_t l = 0; l < kLanes; ++l) s.csxy[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
   }
+  // flags[l] = 1 where series k of window l collapsed (dispersion_collapsed), else 0.
   template <size_t k>
-  __attribute__((always_inline)) inline void series_collapsed(Lanes& any_collapsed) {
+  __attribute__((always_inline)) static inline void series_collapsed(LaneState& s, Lanes& flags) {
     for (size_t l = 0; l < kLanes; ++l) {
-      const double sq = csq_[k][l], s = cs_[k][l];
-      const double peak = cpeak_[k][l] < sq ? sq : cpeak_[k][l];  // std::max(peak, sq)
-      cpeak_[k][l] = peak;
-      any_collapsed[l] = collapsed(peak, sq - s * (s * kWin.inv_w[l]), kWin.w[l], cref_[k][l]) ? 1.0 : any_collapsed[l];
+      const double sq = s.csq[k][l], sum = s.cs[k][l];
+      const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
+      s.cpeak[k][l] = peak;
+      flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
   }
 
   // RollingCoMoments<4>::covariances per lane.
-  __attribute__((always_inline)) inline void covariances(std::array<Lanes, kPairs>& out) const {
-    covariance<0>(out);
-    covariance<1>(out);
-    covariance<2>(out);
-    covariance<3>(out);
-    covariance<4>(out);
-    covariance<5>(out);
+  __attribute__((always_inline)) static inline void covariances(const LaneState& s, std::array<Lanes, kPairs>& out) {
+    covariance<0>(s, out);
+    covariance<1>(s, out);
+    covariance<2>(s, out);
+    covariance<3>(s, out);
+    covariance<4>(s, out);
+    covariance<5>(s, out);
   }
   template <size_t p>
-  __attribute__((always_inline)) inline void covariance(std::array<Lanes, kPairs>& out) const {
+  __attribute__((always_inline)) static inline void covariance(const LaneState& s, std::array<Lanes, kPairs>& out) {
     constexpr size_t i = kPairFirst[p], j = kPairSecond[p];
     for (size_t l = 0; l < kLanes; ++l) {
-      const double m = csxy_[p][l] - cs_[i][l] * (cs_[j][l] * kWin.inv_w[l]);
-      out[p][l] = m * m <= kWin.noise2[l] * (csq_[i][l] * csq_[j][l]) ? 0.0 : m * kWin.inv_n1[l];
+      const double m = s.csxy[p][l] - s.cs[i][l] * (s.cs[j][l] * kWin.inv_w[l]);
+      out[p][l] = m * m <= kWin.noise2[l] * (s.csq[i][l] * s.csq[j][l]) ? 0.0 : m * kWin.inv_n1[l];
     }
   }
 
-  // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse).
-  // regular: exactly W pushes since the last anchoring (or the first fill), so the window
-  // holds exactly the values summed in pushed_sum_, oldest first: the first pass, done.
-  __attribute__((noinline)) void anchor_fit(size_t i, bool regular) {
-    const RegRing<double>& values = values_[i];
-    since_[i] = 0;
-    const double ref = anchor_mean(values, pushed_sum_[i], regular);
+  // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse; the
+  // ring is full).
+  // VEX-encoded (the avx2 clone; scalar IEEE operations as in the default one): called from
+  // the AVX-512 step with the upper register halves dirty, the legacy-SSE encoding ran at
+  // ~40 cycles per value (a third of the step), the VEX one at a few.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_fit(size_t i) {
+    LaneState& s = lanes();
+    const RegRingView<double> values{values_of(i), static_cast<size_t>(kWindows[i]), value_head_[i]};
+    values.prefetch_all();
+    s.since[i] = 0;
+    double sum = 0;
+    values.for_each([&](double y) { sum += y; });
+    const double ref = sum / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = kWin.w[i] * kWin.w[i] - 1.0;
     double v = -kWin.c[i];  // v_k = 2k - C, exact integers
@@ -363,37 +497,33 @@ class RegWindowLanes {
       q += d * d;
       v += 2.0;
     });
-    ref_[i] = ref;
-    u0_[i] = u0;
-    u1_[i] = u1;
-    v2_[i] = v2;
-    q_[i] = q;
-    peak_[i] = q;
+    s.ref[i] = ref;
+    s.u0[i] = u0;
+    s.u1[i] = u1;
+    s.v2[i] = v2;
+    s.q[i] = q;
+    s.peak[i] = q;
   }
 
-  // RollingCoMoments<4>::anchor for window i; local accumulators, same order.
-  // regular: as for anchor_fit (cpushed_sum_ is the first pass).
-  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i, bool regular) {
-    const RegRing<TermRow>& rows = rows_[i];
-    csince_[i] = 0;
-    TermRow sum;
-    for (size_t k = 0; k < kSeries; ++k) {
-      sum[k] = cpushed_sum_[k][i];
-      cpushed_sum_[k][i] = 0;
-    }
-    if (!regular) {
-      sum = TermRow{};
-      rows.for_each([&](const TermRow& r) {
-        for (size_t k = 0; k < kSeries; ++k) sum[k] += r[k];
-      });
-    }
-    TermRow ref;
-    for (size_t k = 0; k < kSeries; ++k) ref[k] = sum[k] / static_cast<double>(rows.size());
-    // Second pass in 4-wide vectors, one accumulator per lane with the scalar loop's
+  // RollingCoMoments<4>::anchor for window i (the ring is full); local accumulators, same
+  // order.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_cov(size_t i) {
+    LaneState& s = lanes();
+    const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
+    rows.prefetch_all();
+    s.csince[i] = 0;
+    // Both passes in 4-wide vectors, one accumulator per lane with the scalar loop's
     // operations in the same order (bit-identical): lanes = the 4 series, and the 6
     // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
     // vectorisation of the scalar loop stalled on store forwarding.)
-    typedef double Quad __attribute__((vector_size(sizeof(TermRow))));
+    Quad sum4 = {};
+    rows.for_each([&](const TermRow& r) {
+      Quad x;
+      __builtin_memcpy(&x, r.data(), sizeof x);
+      sum4 += x;
+    });
+    TermRow ref;
+    for (size_t k = 0; k < kSeries; ++k) ref[k] = sum4[k] / static_cast<double>(rows.size());
     Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};
     __builtin_memcpy(&ref4, ref.data(), sizeof ref4);
     rows.for_each([&](const TermRow& r) {
@@ -406,32 +536,27 @@ class RegWindowLanes {
       sxy_b += __builtin_shufflevector(d, d, 1, 2, 1, 2) * __builtin_shufflevector(d, d, 3, 3, 3, 3);
     });
     for (size_t k = 0; k < kSeries; ++k) {
-      cref_[k][i] = ref[k];
-      cs_[k][i] = s4[k];
-      csq_[k][i] = sq4[k];
-      cpeak_[k][i] = sq4[k];
+      s.cref[k][i] = ref[k];
+      s.cs[k][i] = s4[k];
+      s.csq[k][i] = sq4[k];
+      s.cpeak[k][i] = sq4[k];
     }
-    for (size_t p = 0; p < 4; ++p) csxy_[p][i] = sxy_a[p];
-    csxy_[4][i] = sxy_b[0];
-    csxy_[5][i] = sxy_b[1];
+    for (size_t p = 0; p < 4; ++p) s.csxy[p][i] = sxy_a[p];
+    s.csxy[4][i] = sxy_b[0];
+    s.csxy[5][i] = sxy_b[1];
   }
 
-  // Fit sums (RollingQuadraticFit) and term co-moments (RollingCoMoments<4>).
-  alignas(64) Lanes ref_{}, u0_{}, u1_{}, v2_{}, q_{}, peak_{}, since_{};
-  alignas(64) std::array<Lanes, kSeries> cref_{}, cs_{}, csq_{}, cpeak_{};
-  alignas(64) std::array<Lanes, kPairs> csxy_{};
-  alignas(64) Lanes csince_{};
-  // Sums of the values / term rows pushed since the last anchoring, in push order (the
-  // first pass of the next regular anchoring, accumulated as the values arrive).
-  alignas(64) Lanes pushed_sum_{};
-  alignas(64) std::array<Lanes, kSeries> cpushed_sum_{};
+  // The hot header (48 bytes; see the class comment).
+  RegStateBlock block_;
+  std::array<uint16_t, kNW> value_head_{}, row_head_{};
+  uint32_t pushed_ = 0;  // non-NULL bars so far, saturating at kAllFull
+  uint32_t run_ = 0;     // run length of equal values (saturating; compared with W only)
   double prev_y_ = kNull;
-  uint64_t run_ = 0;
-  std::array<RegRing<double>, kNW> values_;
-  std::array<RegRing<TermRow>, kNW> rows_;
 };
 
-class RegKernel final : public FamilyKernel {
+// alignas(64): the vtable pointer, the lanes' header and the fields update() reads share
+// one cache line (64 bytes), fetched by the engine one family ahead.
+class alignas(64) RegKernel final : public FamilyKernel {
  public:
   // input < 0: rate domain (y = bar.xc); otherwise y = row[input].
   RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {}
@@ -451,10 +576,11 @@ class RegKernel final : public FamilyKernel {
   void load(StateReader& in) override { windows_.load(in); }
 
  private:
+  RegWindowLanes windows_;
   int offset_;
   int input_;
-  RegWindowLanes windows_;
 };
+static_assert(sizeof(RegKernel) == 64, "one cache line: see RegWindowLanes");
 
 FamilyDef make_reg_family(const std::string& domain) {
   const bool bqx = domain == "bqx";

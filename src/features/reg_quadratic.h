@@ -71,11 +71,15 @@
 #include <array>
 #include <cfloat>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <vector>
 
 #include "features/kernel.h"
 #include "features/rolling.h"
+#include "features/state_memory.h"
 
 namespace bqx::features {
 
@@ -174,20 +178,55 @@ class RegRing {
   size_t size_ = 0;
 };
 
-// The reference of an exact re-anchoring: the window mean. A regular anchoring (exactly W
-// pushes since the last one, or the first fill) finds the first pass, the sum of the
-// window's values oldest first, already in `pushed_sum`; otherwise the window is summed
-// again in the same order. Resets `pushed_sum` for the next period. Shared by the lane
-// kernels of reg and regdiag so that both keep exactly this rule.
-inline double anchor_mean(const RegRing<double>& values, double& pushed_sum, bool regular) {
-  double s = pushed_sum;
-  pushed_sum = 0;
-  if (!regular) {
-    s = 0;
-    values.for_each([&](double v) { s += v; });
+// A full ring inside a kernel's state block (RegStateBlock): `capacity` values from `data`,
+// the oldest at `head` (the slot the next push overwrites). The lane kernels keep their
+// rings' heads in the kernel object's first cache line and the values in one block, so a
+// bar finds every line it touches from that one line (no ring objects to load first).
+template <typename T>
+struct RegRingView {
+  const T* data;
+  size_t capacity;
+  size_t head;
+  // Calls f(value) for every value, oldest first (as RegRing::for_each on a full ring).
+  template <typename F>
+  __attribute__((always_inline)) inline void for_each(F&& f) const {
+    for (size_t i = head; i < capacity; ++i) f(data[i]);
+    for (size_t i = 0; i < head; ++i) f(data[i]);
   }
-  return s / static_cast<double>(values.size());
-}
+  size_t size() const { return capacity; }
+  // Requests every line, oldest first. An anchoring's passes over a cold ring otherwise
+  // wait for one line after another (measured: ~40 cycles per value, a third of reg's
+  // step); requested together, the lines arrive in parallel.
+  void prefetch_all() const {
+    prefetch_read(data + head, (capacity - head) * sizeof(T));
+    if (head > 0) prefetch_read(data, head * sizeof(T));
+  }
+};
+
+// One zeroed, 64-byte-aligned block of kernel state from the huge-page arena
+// (state_memory.h; operator new where the arena declines): a lane kernel's lane state and
+// all its rings together, so a bar's lines share a few TLB entries (the small rings on
+// their own went to 4 KiB malloc pages) and are found from one pointer.
+class RegStateBlock {
+ public:
+  static constexpr size_t kAlign = 64;
+  RegStateBlock() = default;
+  explicit RegStateBlock(size_t bytes) {
+    void* p = StateArena::instance().allocate(bytes);
+    if (p == nullptr) p = ::operator new(bytes, std::align_val_t{kAlign});
+    std::memset(p, 0, bytes);
+    data_ = static_cast<std::byte*>(p);
+  }
+  RegStateBlock(const RegStateBlock&) = delete;
+  RegStateBlock& operator=(const RegStateBlock&) = delete;
+  ~RegStateBlock() {
+    if (data_ != nullptr && !StateArena::instance().deallocate(data_)) ::operator delete(data_, std::align_val_t{kAlign});
+  }
+  std::byte* data() const { return data_; }
+
+ private:
+  std::byte* data_ = nullptr;
+};
 
 // SIMD across windows (reg.cpp, regdiag.cpp): the windows of a family side by side as the
 // lanes of std::array<double, kRegLanes> (8 = one AVX-512 register), structure-of-arrays.

@@ -5,6 +5,9 @@
 #include <array>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
+#include <cstddef>
+#include <new>
 #include <string>
 
 #include "features/families.h"
@@ -40,7 +43,7 @@ using R2Row = std::array<double, 2 * kNW>;
 // Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
 // windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
 // propagates).
-__attribute__((always_inline)) inline void sample_std10(const RegRing<R2Row>& r, R2Row& out) {
+__attribute__((always_inline)) inline void sample_std10(const RegRingView<R2Row>& r, R2Row& out) {
   const double n = static_cast<double>(r.size());
   R2Row s{}, m2{};
   r.for_each([&](const R2Row& v) __attribute__((always_inline)) {
@@ -71,6 +74,49 @@ WindowConstants make_window_constants() {
 }
 const WindowConstants kWin = make_window_constants();
 
+// Where each window's residual ring starts in a domain's ring area, in values.
+constexpr std::array<size_t, kNW + 1> kRingStart = [] {
+  std::array<size_t, kNW + 1> start{};
+  for (size_t i = 0; i < kNW; ++i) start[i + 1] = start[i] + static_cast<size_t>(kWindows[i]);
+  return start;
+}();
+
+// The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
+struct Lag1State {
+  alignas(64) RegLanes ref, s, q, p, peak, since;
+  // No running first-pass sum: an anchoring sums its (prefetched) ring again, cheaper than
+  // a line per bar. The snapshot keeps a 0 in its place, so its layout is unchanged.
+};
+
+// A domain's residual rings: values in the kernel's state block, heads and fill flags in
+// the kernel object's first line (so that prefetch() finds every slot without a load). A
+// ring fills from slot 0, so while it is not full its size is its head.
+struct Lag1Rings {
+  double* data;                  // window i's ring at data + kRingStart[i]
+  std::array<uint16_t, kNW>* head;
+  uint8_t* full;                 // bit i: window i's ring is full
+
+  double* ring(size_t i) const { return data + kRingStart[i]; }
+  bool is_full(size_t i) const { return (*full >> i) & 1u; }
+  size_t capacity(size_t i) const { return static_cast<size_t>(kWindows[i]); }
+  // RegRing::front(k) of a full ring.
+  double front(size_t i, size_t k) const {
+    size_t j = (*head)[i] + k;
+    if (j >= capacity(i)) j -= capacity(i);
+    return ring(i)[j];
+  }
+  double back(size_t i) const { return ring(i)[(*head)[i] == 0 ? capacity(i) - 1 : (*head)[i] - 1u]; }
+  void push(size_t i, double v) const {
+    uint16_t& h = (*head)[i];
+    ring(i)[h] = v;
+    if (++h == capacity(i)) {
+      h = 0;
+      *full = static_cast<uint8_t>(*full | (1u << i));
+    }
+  }
+  RegRingView<double> view(size_t i) const { return {ring(i), capacity(i), (*head)[i]}; }
+};
+
 // The lag-1 autocorrelations of the 6 windows' residuals side by side (SIMD lanes,
 // structure-of-arrays): per lane exactly RollingLag1Autocorr::push / value
 // (reg_quadratic.h), the same IEEE operations in the same order. Lanes whose residual is
@@ -81,9 +127,7 @@ class Lag1Lanes {
   using Lanes = RegLanes;
   static constexpr size_t kLanes = kRegLanes;
 
-  Lag1Lanes() {
-    for (size_t i = 0; i < kNW; ++i) values_[i] = RegRing<double>(static_cast<size_t>(kWindows[i]));
-  }
+  Lag1Lanes(Lag1State& state, const Lag1Rings& rings) : st_(state), rings_(rings) {}
 
   // What value() needs from push(): the oldest value after the push, and where the
   // autocorrelation is defined (pushed and full).
@@ -98,51 +142,59 @@ class Lag1Lanes {
     std::array<double, kNW> oldest{}, second{}, newest{}, pushed_values{};
     std::array<bool, kNW> was_full;
     for (size_t i = 0; i < kNW; ++i) {
-      RegRing<double>& v = values_[i];
-      was_full[i] = v.full();
+      was_full[i] = rings_.is_full(i);
       if (is_null(e[i])) continue;
       pushed_values[i] = 1.0;
       if (was_full[i]) {
-        oldest[i] = v.front(0);
-        second[i] = v.front(1);
-        newest[i] = v.back();
+        oldest[i] = rings_.front(i, 0);
+        second[i] = rings_.front(i, 1);
+        newest[i] = rings_.back(i);
       }
-      v.push(e[i]);
+      rings_.push(i, e[i]);
     }
     alignas(64) Lanes a_raw, a1_raw, last_raw, pushed, due;
     set_reg_lanes(a_raw, oldest);
     set_reg_lanes(a1_raw, second);
     set_reg_lanes(last_raw, newest);
     set_reg_lanes(pushed, pushed_values);
+    Lag1State& st = st_;
+    // The selected sums go to whole-array temporaries, then to the state: selecting in
+    // place compiled to masked stores, which do not forward to value()'s loads of the same
+    // lanes later in this bar (they waited for the stores to commit).
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since;
     for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = ref_[l];
+      const double ref = st.ref[l];
       const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
       const double last = last_raw[l] - ref, n = e[l] - ref;
-      const double s = s_[l] + (n - a);
-      const double q = q_[l] + (n * n - a * a);
-      const double p = p_[l] + (last * n - a * a1);
-      const double peak = peak_[l] < q ? q : peak_[l];  // std::max(peak, q)
-      const double since = since_[l] + 1.0;
+      const double s = st.s[l] + (n - a);
+      const double q = st.q[l] + (n * n - a * a);
+      const double p = st.p[l] + (last * n - a * a1);
+      const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
+      const double since = st.since[l] + 1.0;
       const bool take = pushed[l] != 0;
-      s_[l] = take ? s : s_[l];
-      q_[l] = take ? q : q_[l];
-      p_[l] = take ? p : p_[l];
-      peak_[l] = take ? peak : peak_[l];
-      since_[l] = take ? since : since_[l];
-      pushed_sum_[l] = take ? pushed_sum_[l] + e[l] : pushed_sum_[l];
+      new_s[l] = take ? s : st.s[l];
+      new_q[l] = take ? q : st.q[l];
+      new_p[l] = take ? p : st.p[l];
+      new_peak[l] = take ? peak : st.peak[l];
+      new_since[l] = take ? since : st.since[l];
       due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
+    st.s = new_s;
+    st.q = new_q;
+    st.p = new_p;
+    st.peak = new_peak;
+    st.since = new_since;
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
-      if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : values_[i].full())) {
-        anchor(i, !was_full[i] || since_[i] >= kWin.w[i]);
+      if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
+        anchor(i);
       }
-      if (values_[i].full()) first_values[i] = values_[i].front(0);
+      if (rings_.is_full(i)) first_values[i] = rings_.front(i, 0);
     }
     Pushed out;
     set_reg_lanes(out.first_raw, first_values);
     std::array<double, kNW> ready_values{};
-    for (size_t i = 0; i < kNW; ++i) ready_values[i] = pushed_values[i] != 0 && values_[i].full() ? 1.0 : 0.0;
+    for (size_t i = 0; i < kNW; ++i) ready_values[i] = pushed_values[i] != 0 && rings_.is_full(i) ? 1.0 : 0.0;
     set_reg_lanes(out.ready, ready_values);
     return out;
   }
@@ -151,17 +203,18 @@ class Lag1Lanes {
   // is NULL; level as in RollingLag1Autocorr::value.
   __attribute__((always_inline)) inline void value(const Lanes& e, const Lanes& level, const Pushed& pushed,
                                                    Lanes& value) const {
+    const Lag1State& st = st_;
     const Lanes& first_raw = pushed.first_raw;
     const Lanes& ready = pushed.ready;
     for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = ref_[l];
+      const double ref = st.ref[l];
       const double first = first_raw[l] - ref, last = e[l] - ref;
       const double n = kWin.n[l], inv_n = kWin.inv_n[l];
-      const double sx = s_[l] - last, sy = s_[l] - first;
-      const double sxx = q_[l] - last * last, syy = q_[l] - first * first;
+      const double sx = st.s[l] - last, sy = st.s[l] - first;
+      const double sxx = st.q[l] - last * last, syy = st.q[l] - first * first;
       const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
-      const double cov = p_[l] - sx * (sy * inv_n);
-      const double floor = kWin.noise[l] * q_[l];
+      const double cov = st.p[l] - sx * (sy * inv_n);
+      const double floor = kWin.noise[l] * st.q[l];
       const double tiny = kRegZeroRel * level[l];
       // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
       const bool degenerate =
@@ -172,23 +225,6 @@ class Lag1Lanes {
     }
   }
 
-  __attribute__((always_inline)) inline void prefetch() const {
-    prefetch_read(this, sizeof(*this));
-    for (const auto& v : values_) v.prefetch();
-  }
-  void save(StateWriter& out) const {
-    for (size_t i = 0; i < kNW; ++i) {
-      values_[i].save(out);
-      for (const Lanes* a : {&ref_, &s_, &q_, &p_, &peak_, &since_, &pushed_sum_}) out.put((*a)[i]);
-    }
-  }
-  void load(StateReader& in) {
-    for (size_t i = 0; i < kNW; ++i) {
-      values_[i].load(in);
-      for (Lanes* a : {&ref_, &s_, &q_, &p_, &peak_, &since_, &pushed_sum_}) in.get((*a)[i]);
-    }
-  }
-
  private:
   // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
   __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
@@ -196,12 +232,17 @@ class Lag1Lanes {
     return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
   }
 
-  // RollingLag1Autocorr::anchor for window i. regular: exactly W pushes since the last
-  // anchoring (or the first fill), so pushed_sum_ is the first pass (oldest first).
-  __attribute__((noinline)) void anchor(size_t i, bool regular) {
-    const RegRing<double>& values = values_[i];
-    since_[i] = 0;
-    const double ref = anchor_mean(values, pushed_sum_[i], regular);
+  // RollingLag1Autocorr::anchor for window i (the ring is full).
+  // VEX-encoded (the avx2 clone, as reg's anchor_fit): from the AVX-512 update with the
+  // upper register halves dirty, legacy-SSE code was several times slower.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i) {
+    const RegRingView<double> values = rings_.view(i);
+    values.prefetch_all();
+    Lag1State& st = st_;
+    st.since[i] = 0;
+    double sum = 0;
+    values.for_each([&](double e) { sum += e; });
+    const double ref = sum / static_cast<double>(values.size());
     double s1 = 0, q = 0, p = 0, prev = 0;
     bool first = true;
     values.for_each([&](double e) {
@@ -212,216 +253,311 @@ class Lag1Lanes {
       prev = d;
       first = false;
     });
-    ref_[i] = ref;
-    s_[i] = s1;
-    q_[i] = q;
-    p_[i] = p;
-    peak_[i] = q;
+    st.ref[i] = ref;
+    st.s[i] = s1;
+    st.q[i] = q;
+    st.p[i] = p;
+    st.peak[i] = q;
   }
 
-  alignas(64) Lanes ref_{}, s_{}, q_{}, p_{}, peak_{}, since_{}, pushed_sum_{};
-  std::array<RegRing<double>, kNW> values_;
+  Lag1State& st_;
+  Lag1Rings rings_;
 };
 
-class DomainDiag {
- public:
-  using Lanes = RegLanes;
-  static constexpr size_t kLanes = kRegLanes;
+// reg's column layout (reg.cpp): per domain 6 windows x 15 columns in window order, the
+// nine fit columns first (quadratic_term, linear_term, constant_term, prediction,
+// residual, r2, rmse, slope_now, vertex_offset). The kernel reads its inputs at these
+// offsets from the domain's first reg column when the layout is reg's (checked at
+// construction; otherwise, e.g. in a test's layout, through a table of row indices).
+constexpr size_t kRegColumnsPerWindow = 15;
+constexpr std::array<size_t, kNumInputs> kRegInputOffset = {0, 1, 3, 4, 5, 6, 7, 8};
 
-  DomainDiag() = default;
-  DomainDiag(const ColumnLayout& layout, const std::string& domain) {
+// The reg columns one domain reads, per window and as lanes.
+struct Inputs {
+  std::array<std::array<double, kNumInputs>, kNW> v;
+  alignas(64) RegLanes quad, lin, pred, resid, r2, rmse, level;
+};
+
+// The row index of every input of a domain (for a layout other than reg's own, e.g. a
+// test's; cold).
+using InputIndex = std::array<std::array<int, kNumInputs>, kNW>;
+
+// reg: the domain's first reg column; index: nullptr for reg's own layout, else every
+// input's row index.
+__attribute__((always_inline)) inline Inputs read_inputs(const double* row, int reg, const InputIndex* index) {
+  Inputs in;
+  auto& v = in.v;
+  if (index == nullptr) {
     for (size_t i = 0; i < kNW; ++i) {
-      for (int k = 0; k < kNumInputs; ++k) idx_[i][static_cast<size_t>(k)] = layout.index_of(reg_column(domain, kWindows[i], kInputs[static_cast<size_t>(k)]));
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[reg + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])];
     }
-    slope60_ = RegRing<double>(kAccelLag + 1);
+  } else {
+    for (size_t i = 0; i < kNW; ++i) {
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[(*index)[i][k]];
+    }
   }
-
-  // The reg columns this domain reads, per window and as lanes.
-  struct Inputs {
-    std::array<std::array<double, kNumInputs>, kNW> v;
-    alignas(64) Lanes quad, lin, pred, resid, r2, rmse, level;
+  // The per-window inputs as lanes.
+  auto lanes_of = [&](Input k, RegLanes& out) {
+    set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
   };
+  lanes_of(kQuad, in.quad);
+  lanes_of(kLin, in.lin);
+  lanes_of(kPred, in.pred);
+  lanes_of(kResid, in.resid);
+  lanes_of(kR2, in.r2);
+  lanes_of(kRmse, in.rmse);
+  for (size_t l = 0; l < kRegLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
+  return in;
+}
 
-  // The bar's work in phases, so that the caller can put the two domains' independent
-  // (latency-bound) phases side by side: read, push_autocorr, autocorr value, finish.
-  __attribute__((always_inline)) inline Inputs read(const double* row) const {
-    Inputs in;
-    auto& v = in.v;
-    for (size_t i = 0; i < kNW; ++i) {
-      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[idx_[i][k]];
-    }
-    // The per-window inputs as lanes.
-    auto lanes_of = [&](Input k, Lanes& out) {
-      set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
-    };
-    lanes_of(kQuad, in.quad);
-    lanes_of(kLin, in.lin);
-    lanes_of(kPred, in.pred);
-    lanes_of(kResid, in.resid);
-    lanes_of(kR2, in.r2);
-    lanes_of(kRmse, in.rmse);
-    for (size_t l = 0; l < kLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
-    return in;
-  }
-  __attribute__((always_inline)) inline Lag1Lanes::Pushed push_autocorr(const Inputs& in) {
-    return autocorr_.push(in.resid);
-  }
-  // resid_autocorr (NULL where the residual is NULL or the window is still filling)
-  __attribute__((always_inline)) inline void autocorr(const Inputs& in, const Lag1Lanes::Pushed& pushed,
-                                                      Lanes& out) const {
-    autocorr_.value(in.resid, in.level, pushed, out);
-  }
-
-  // The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes).
-  __attribute__((always_inline)) inline void finish(const Inputs& in, const Lanes& r2std, const Lanes& autocorr,
-                                                    double* out) {
-    const auto& v = in.v;
-    const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
-    auto all = [&](Input k) {
-      for (size_t i = 0; i < kNW; ++i) {
-        if (is_null(v[i][k])) return false;
-      }
-      return true;
-    };
-    const bool all_r2 = all(kR2);
-
-    // Per-window columns, all windows at once.
-    alignas(64) Lanes error_ratio, rank, term_ratio;
-    for (size_t l = 0; l < kLanes; ++l) {
-      // pred_error_ratio
-      const double ratio = std::fabs(resid[l]) / rmse[l];
-      error_ratio[l] = (is_null(resid[l]) || is_null(rmse[l]) || rmse[l] == 0) ? kNull : ratio;
-      // r2_rank: competition ranking, 1 = highest, ties share the smaller rank number.
-      double above = 0;
-      for (size_t j = 0; j < kNW; ++j) above += r2[j] > r2[l] ? 1.0 : 0.0;
-      rank[l] = all_r2 ? 1.0 + above : kNull;
-      // term_ratio
-      const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
-      term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
-    }
-    for (size_t i = 0; i < kNW; ++i) {
-      double* o = out + i * kPerWindow;
-      o[0] = error_ratio[i];
-      o[1] = rank[i];
-      o[2] = term_ratio[i];
-      o[3] = r2std[i];
-      o[4] = autocorr[i];
-    }
-
-    double* c = out + kNW * kPerWindow;
-    const size_t last = kNW - 1;  // w630
-    auto sign_agree = [&](Input k) {
-      if (!all(k)) return kNull;
-      int n = 0;
-      for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
-      return static_cast<double>(n);
-    };
-    c[0] = sign_agree(kQuad);
-    c[1] = sign_agree(kLin);
-    // slope_dispersion: population stdev (ddof 0) of the 6 slopes / mean |slope|.
-    if (all(kSlope)) {
-      double s = 0, sa = 0;
-      for (size_t j = 0; j < kNW; ++j) {
-        s += v[j][kSlope];
-        sa += std::fabs(v[j][kSlope]);
-      }
-      const double mean = s / kNW, mean_abs = sa / kNW;
-      double m2 = 0;
-      for (size_t j = 0; j < kNW; ++j) {
-        const double d = v[j][kSlope] - mean;
-        m2 += d * d;
-      }
-      c[2] = mean_abs == 0 ? kNull : std::sqrt(m2 / kNW) / mean_abs;
-    } else {
-      c[2] = kNull;
-    }
-    // curvature_flip
-    const double q60 = v[0][kQuad];
-    c[3] = (is_null(q60) || is_null(prev_quad60_)) ? kNull : (sgn(q60) != sgn(prev_quad60_) ? 1.0 : 0.0);
-    prev_quad60_ = q60;
-    c[4] = v[0][kR2] - v[last][kR2];
-    if (all_r2) {
-      double s = 0;
-      for (size_t j = 0; j < kNW; ++j) s += v[j][kR2];
-      c[5] = s / kNW;
-    } else {
-      c[5] = kNull;
-    }
-    c[6] = (is_null(v[0][kRmse]) || is_null(v[last][kRmse]) || v[last][kRmse] == 0) ? kNull
-                                                                                      : v[0][kRmse] / v[last][kRmse];
-    c[7] = v[0][kPred] - v[last][kPred];
-    slope60_.push(v[0][kSlope]);
-    c[8] = slope60_.full() ? slope60_.back() - slope60_.front(0) : kNull;  // t minus t-5
-    const double vx = v[0][kVertex];
-    c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
-  }
-
-  __attribute__((always_inline)) inline void prefetch() const {
-    prefetch_read(this, sizeof(*this));
-    autocorr_.prefetch();
-    slope60_.prefetch();
-  }
-
-  void save(StateWriter& out) const {
-    autocorr_.save(out);
-    slope60_.save(out);
-    out.put(prev_quad60_);
-  }
-  void load(StateReader& in) {
-    autocorr_.load(in);
-    slope60_.load(in);
-    in.get(prev_quad60_);
-  }
-
- private:
-  std::array<std::array<int, kNumInputs>, kNW> idx_{};
-  Lag1Lanes autocorr_;
-  RegRing<double> slope60_;
-  double prev_quad60_ = kNull;
+// The per-domain history of the cross-window columns: w60 slope_now of the last 6 rows
+// (a ring that fills from slot 0) and the previous w60 quadratic_term.
+struct DomainHistory {
+  std::array<double, kAccelLag + 1> slope60;
+  double prev_quad60;
 };
 
-class RegDiagKernel final : public FamilyKernel {
+// The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
+// slope_size: the slope60 ring's position (kernel header).
+__attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
+                                                         const RegLanes& autocorr, DomainHistory& history,
+                                                         uint8_t& slope_head, uint8_t& slope_size, double* out) {
+  using Lanes = RegLanes;
+  const auto& v = in.v;
+  const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
+  auto all = [&](Input k) {
+    for (size_t i = 0; i < kNW; ++i) {
+      if (is_null(v[i][k])) return false;
+    }
+    return true;
+  };
+  const bool all_r2 = all(kR2);
+
+  // Per-window columns, all windows at once.
+  alignas(64) Lanes error_ratio, rank, term_ratio;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    // pred_error_ratio
+    const double ratio = std::fabs(resid[l]) / rmse[l];
+    error_ratio[l] = (is_null(resid[l]) || is_null(rmse[l]) || rmse[l] == 0) ? kNull : ratio;
+    // r2_rank: competition ranking, 1 = highest, ties share the smaller rank number.
+    double above = 0;
+    for (size_t j = 0; j < kNW; ++j) above += r2[j] > r2[l] ? 1.0 : 0.0;
+    rank[l] = all_r2 ? 1.0 + above : kNull;
+    // term_ratio
+    const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
+    term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
+  }
+  for (size_t i = 0; i < kNW; ++i) {
+    double* o = out + i * kPerWindow;
+    o[0] = error_ratio[i];
+    o[1] = rank[i];
+    o[2] = term_ratio[i];
+    o[3] = r2std[i];
+    o[4] = autocorr[i];
+  }
+
+  double* c = out + kNW * kPerWindow;
+  const size_t last = kNW - 1;  // w630
+  auto sign_agree = [&](Input k) {
+    if (!all(k)) return kNull;
+    int n = 0;
+    for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
+    return static_cast<double>(n);
+  };
+  c[0] = sign_agree(kQuad);
+  c[1] = sign_agree(kLin);
+  // slope_dispersion: population stdev (ddof 0) of the 6 slopes / mean |slope|.
+  if (all(kSlope)) {
+    double s = 0, sa = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      s += v[j][kSlope];
+      sa += std::fabs(v[j][kSlope]);
+    }
+    const double mean = s / kNW, mean_abs = sa / kNW;
+    double m2 = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      const double d = v[j][kSlope] - mean;
+      m2 += d * d;
+    }
+    c[2] = mean_abs == 0 ? kNull : std::sqrt(m2 / kNW) / mean_abs;
+  } else {
+    c[2] = kNull;
+  }
+  // curvature_flip
+  const double q60 = v[0][kQuad];
+  c[3] = (is_null(q60) || is_null(history.prev_quad60)) ? kNull : (sgn(q60) != sgn(history.prev_quad60) ? 1.0 : 0.0);
+  history.prev_quad60 = q60;
+  c[4] = v[0][kR2] - v[last][kR2];
+  if (all_r2) {
+    double s = 0;
+    for (size_t j = 0; j < kNW; ++j) s += v[j][kR2];
+    c[5] = s / kNW;
+  } else {
+    c[5] = kNull;
+  }
+  c[6] = (is_null(v[0][kRmse]) || is_null(v[last][kRmse]) || v[last][kRmse] == 0) ? kNull
+                                                                                    : v[0][kRmse] / v[last][kRmse];
+  c[7] = v[0][kPred] - v[last][kPred];
+  // slope_accel: t minus t-5 (the ring's newest minus its oldest once full).
+  constexpr size_t kSlopeCap = kAccelLag + 1;
+  history.slope60[slope_head] = v[0][kSlope];
+  slope_head = static_cast<uint8_t>(slope_head + 1 == kSlopeCap ? 0 : slope_head + 1);
+  if (slope_size < kSlopeCap) ++slope_size;
+  c[8] = slope_size == kSlopeCap ? v[0][kSlope] - history.slope60[slope_head] : kNull;
+  const double vx = v[0][kVertex];
+  c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
+}
+
+// The kernel. Memory: the state of 28 pairs exceeds the caches, so a bar is paid in cache
+// lines. All state lives in one block (RegStateBlock: huge pages); this object holds only
+// what a bar needs to find its lines (block pointer, ring heads and fill state, the
+// domains' first reg columns), 64 bytes with the vtable pointer, fetched by the engine one
+// family ahead, so prefetch() issues every line's fetch without waiting for a load.
+class alignas(64) RegDiagKernel final : public FamilyKernel {
  public:
-  explicit RegDiagKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), rate_(*ctx.layout, "rate"), bqx_(*ctx.layout, "bqx"), r2_(kStdRows) {}
+  explicit RegDiagKernel(const KernelContext& ctx) : block_(kBlockBytes), offset_(ctx.offset) {
+    for (DomainHistory& h : state().history) h.prev_quad60 = kNull;  // the block starts zeroed
+    InputIndex* index = state().input_index.data();
+    for (size_t d = 0; d < 2; ++d) {
+      const std::string domain = d == 0 ? "rate" : "bqx";
+      const int base = ctx.layout->index_of(reg_column(domain, kWindows[0], kInputs[0]));
+      for (size_t i = 0; i < kNW; ++i) {
+        for (size_t k = 0; k < kNumInputs; ++k) {
+          const int at = ctx.layout->index_of(reg_column(domain, kWindows[i], kInputs[k]));
+          index[d][i][k] = at;
+          if (at != base + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])) reg_layout_ = false;
+        }
+      }
+      reg_base_[d] = base;
+    }
+  }
   void update(const BarInput&, double* row) override {
 #if defined(__x86_64__)
     if (reg_cpu_has_avx512f()) return update_avx512(row);
 #endif
     update_domains(row);
   }
+  // The lines the next update touches: the lag-1 sums, the r2 ring (std10 reads every
+  // row), the histories (the input index after them is not fetched: reg's layout), and per residual ring the slots read (oldest, second oldest,
+  // newest) and written (the oldest's).
   void prefetch() const override {
-    rate_.prefetch();
-    bqx_.prefetch();
-    r2_.prefetch_all();  // std10 reads every row
+    prefetch_write(block_.data(), offsetof(State, input_index));
+    for (size_t d = 0; d < 2; ++d) {
+      const double* data = ring_data(d);
+      for (size_t i = 0; i < kNW; ++i) {
+        const size_t w = static_cast<size_t>(kWindows[i]), h = lag1_head_[d][i];
+        const double* ring = data + kRingStart[i];
+        // Size 1: one prefetch instruction per value (a value never straddles two lines).
+        prefetch_write(&ring[h], 1);
+        prefetch_read(&ring[h + 1 == w ? 0 : h + 1], 1);
+        prefetch_read(&ring[h == 0 ? w - 1 : h - 1], 1);
+      }
+    }
   }
+  // The snapshot layout of the former per-domain objects and RegRing rings (unchanged).
   void save(StateWriter& out) const override {
-    rate_.save(out);
-    bqx_.save(out);
-    r2_.save(out);
+    const State& s = state();
+    for (size_t d = 0; d < 2; ++d) {
+      const Lag1Rings rings = lag1_rings(d);
+      for (size_t i = 0; i < kNW; ++i) {
+        const size_t w = static_cast<size_t>(kWindows[i]);
+        put_ring(out, rings.ring(i), w, lag1_head_[d][i], rings.is_full(i) ? w : lag1_head_[d][i]);
+        const Lag1State& l = s.lag1[d];
+        for (const RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) out.put((*a)[i]);
+        out.put(0.0);  // former first-pass sum (see Lag1State)
+      }
+      put_ring(out, s.history[d].slope60.data(), s.history[d].slope60.size(), slope_head_[d], slope_size_[d]);
+      out.put(s.history[d].prev_quad60);
+    }
+    put_ring(out, s.r2.data(), s.r2.size(), r2_head_, r2_size_);
   }
   void load(StateReader& in) override {
-    rate_.load(in);
-    bqx_.load(in);
-    r2_.load(in);
+    State& s = state();
+    for (size_t d = 0; d < 2; ++d) {
+      const Lag1Rings rings = lag1_rings(d);
+      lag1_full_[d] = 0;
+      for (size_t i = 0; i < kNW; ++i) {
+        const size_t w = static_cast<size_t>(kWindows[i]);
+        size_t head = 0;
+        const size_t size = get_ring(in, rings.ring(i), w, head);
+        lag1_head_[d][i] = static_cast<uint16_t>(head);
+        if (size == w) lag1_full_[d] = static_cast<uint8_t>(lag1_full_[d] | (1u << i));
+        Lag1State& l = s.lag1[d];
+        for (RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
+        (void)in.get<double>();  // former first-pass sum
+      }
+      size_t head = 0;
+      slope_size_[d] = static_cast<uint8_t>(get_ring(in, s.history[d].slope60.data(), s.history[d].slope60.size(), head));
+      slope_head_[d] = static_cast<uint8_t>(head);
+      in.get(s.history[d].prev_quad60);
+    }
+    size_t head = 0;
+    r2_size_ = static_cast<uint8_t>(get_ring(in, s.r2.data(), s.r2.size(), head));
+    r2_head_ = static_cast<uint8_t>(head);
   }
 
  private:
+  // The block: the lag-1 sums of both domains, the r2 ring, the histories, then the two
+  // domains' residual rings.
+  struct State {
+    std::array<Lag1State, 2> lag1;
+    alignas(64) std::array<R2Row, kStdRows> r2;  // both domains' r2 of the last 10 rows
+    alignas(64) std::array<DomainHistory, 2> history;
+    std::array<InputIndex, 2> input_index;  // read only when !reg_layout_
+  };
+  static constexpr size_t kRingsOffset = (sizeof(State) + 63) / 64 * 64;
+  static constexpr size_t kBlockBytes = kRingsOffset + 2 * kRingStart.back() * sizeof(double);
+
+  State& state() const { return *std::launder(reinterpret_cast<State*>(block_.data())); }
+  double* ring_data(size_t d) const {
+    return reinterpret_cast<double*>(block_.data() + kRingsOffset) + d * kRingStart.back();
+  }
+  Lag1Rings lag1_rings(size_t d) const {
+    return {ring_data(d), const_cast<std::array<uint16_t, kNW>*>(&lag1_head_[d]), const_cast<uint8_t*>(&lag1_full_[d])};
+  }
+  template <typename T>
+  static void put_ring(StateWriter& out, const T* data, size_t capacity, size_t head, size_t size) {
+    out.put<uint64_t>(capacity);  // as StateWriter::put_vector
+    for (size_t k = 0; k < capacity; ++k) out.put(data[k]);
+    out.put<uint64_t>(head);
+    out.put<uint64_t>(size);
+  }
+  // Returns the ring's size; a ring still filling must have its head at its size (it
+  // fills from slot 0), the only layout this class keeps.
+  template <typename T>
+  static size_t get_ring(StateReader& in, T* data, size_t capacity, size_t& head) {
+    if (in.get<uint64_t>() != capacity) in.fail();
+    for (size_t k = 0; k < capacity && in.ok(); ++k) in.get(data[k]);
+    const uint64_t h = in.get<uint64_t>(), size = in.get<uint64_t>();
+    if (h >= capacity || size > capacity || (size < capacity && h != size)) {
+      in.fail();
+      head = 0;
+      return 0;
+    }
+    head = static_cast<size_t>(h);
+    return static_cast<size_t>(size);
+  }
+
   // The two domains are independent: their phases are interleaved so that the
   // latency-bound chains (sums, divisions, square roots) of one overlap with the other's.
   __attribute__((always_inline)) inline void update_domains(double* row) {
-    const DomainDiag::Inputs rate_in = rate_.read(row), bqx_in = bqx_.read(row);
+    State& s = state();
+    const Inputs rate_in = read_inputs(row, reg_base_[0], reg_layout_ ? nullptr : &s.input_index[0]);
+    const Inputs bqx_in = read_inputs(row, reg_base_[1], reg_layout_ ? nullptr : &s.input_index[1]);
+    Lag1Lanes rate_lag1(s.lag1[0], lag1_rings(0)), bqx_lag1(s.lag1[1], lag1_rings(1));
     // The rings' pushes first: their loads are usually cache misses, which then overlap
     // with the r2 sums.
-    const Lag1Lanes::Pushed rate_pushed = rate_.push_autocorr(rate_in), bqx_pushed = bqx_.push_autocorr(bqx_in);
+    const Lag1Lanes::Pushed rate_pushed = rate_lag1.push(rate_in.resid), bqx_pushed = bqx_lag1.push(bqx_in.resid);
     R2Row r2row, r2std;
     for (size_t i = 0; i < kNW; ++i) {
       r2row[i] = rate_in.r2[i];
       r2row[kNW + i] = bqx_in.r2[i];
     }
-    r2_.push(r2row);
-    if (r2_.full()) {
-      sample_std10(r2_, r2std);
+    s.r2[r2_head_] = r2row;
+    r2_head_ = static_cast<uint8_t>(r2_head_ + 1 == kStdRows ? 0 : r2_head_ + 1);
+    if (r2_size_ < kStdRows) ++r2_size_;
+    if (r2_size_ == kStdRows) {
+      sample_std10(RegRingView<R2Row>{s.r2.data(), kStdRows, r2_head_}, r2std);
     } else {
       r2std.fill(kNull);
     }
@@ -430,20 +566,28 @@ class RegDiagKernel final : public FamilyKernel {
       rate_std[i] = r2std[i];
       bqx_std[i] = r2std[kNW + i];
     }
-    rate_.autocorr(rate_in, rate_pushed, rate_ac);
-    bqx_.autocorr(bqx_in, bqx_pushed, bqx_ac);
-    rate_.finish(rate_in, rate_std, rate_ac, row + offset_);
-    bqx_.finish(bqx_in, bqx_std, bqx_ac, row + offset_ + kDomainColumns);
+    rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
+    bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
+    finish_domain(rate_in, rate_std, rate_ac, s.history[0], slope_head_[0], slope_size_[0], row + offset_);
+    finish_domain(bqx_in, bqx_std, bqx_ac, s.history[1], slope_head_[1], slope_size_[1],
+                  row + offset_ + kDomainColumns);
   }
 #if defined(__x86_64__)
   // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/select).
   __attribute__((target("avx512f"))) void update_avx512(double* row) { update_domains(row); }
 #endif
 
+  // The hot header (with the vtable pointer: one cache line).
+  RegStateBlock block_;
   int offset_;
-  DomainDiag rate_, bqx_;
-  RegRing<R2Row> r2_;  // both domains' r2 of the last 10 rows
+  std::array<int, 2> reg_base_{};                     // first reg column of each domain
+  std::array<std::array<uint16_t, kNW>, 2> lag1_head_{};  // residual ring heads
+  std::array<uint8_t, 2> lag1_full_{};                // bit i: window i's residual ring is full
+  std::array<uint8_t, 2> slope_head_{}, slope_size_{};
+  uint8_t r2_head_ = 0, r2_size_ = 0;
+  bool reg_layout_ = true;  // the inputs are at reg's own offsets from reg_base_
 };
+static_assert(sizeof(RegDiagKernel) == 64, "one cache line: see the class comment");
 
 }  // namespace
 
