@@ -37,9 +37,12 @@
 #include <array>
 #include <cassert>
 #include <cctype>
-#include <initializer_list>
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,23 +101,38 @@ std::string cur_mom_name(Currency c, int n) {
 
 inline int sgn(double v) { return (v > 0) - (v < 0); }
 
-class DerivedKernel final : public FamilyKernel {
+// The kernel's whole state lives in the object, laid out by use: the family runs for every
+// pair each minute and its cost is the cache lines it touches, not its arithmetic. The input
+// indices and every scalar sit in the first lines, then one array per window; one push counter
+// drives all the rings (slot = pushes % capacity). A minute touches the 4 hot lines, one slot
+// line of x_past_, the 2 lines of rsi_ring_ and one (rarely two) of z_ring_; before, seven
+// separately allocated rings and deques and a 10-line object made about 25.
+//
+// The windows keep the values and arithmetic of the rolling primitives they replace
+// (RollingMoments, RollingMax / RollingMin, RingBuffer in rolling.h), so the bits are unchanged:
+//  * z_*: RollingMoments over 240 rows (same shifted sums, same equal-run rule, same exact
+//    recomputation every 240 pushes, newest to oldest);
+//  * derived_bqx60_z_240 needed max(|max|, |min|) of the window, which is max |v| over it:
+//    one running maximum of |v| (z_abs_max_), rescanned from z_ring_ only when it leaves the
+//    window, replaces the two deques; and max != min is "the run of equal values is shorter
+//    than the window" (z_equal_run_, as in RollingMoments::m2);
+//  * the 14-row stoch RSI window is scanned oldest to newest, a tie taking the newer value
+//    (>=, <=): the value RollingMax / RollingMin return (a dominated entry is dropped when an
+//    equal newer one arrives), which decides the sign of a zero extreme.
+class alignas(kCacheLine) DerivedKernel final : public FamilyKernel {
  public:
-  explicit DerivedKernel(const KernelContext& ctx)
-      : offset_(ctx.offset),
-        x_past_(kTrendLag),
-        hist_past_(kHistLag),
-        z_moments_(kZWindow),
-        z_max_(kZWindow),
-        z_min_(kZWindow),
-        rsi_max_(kStochWindow),
-        rsi_min_(kStochWindow) {
-    auto index = [&](const std::string& name) { return ctx.layout ? ctx.layout->index_of(name) : -1; };
+  explicit DerivedKernel(const KernelContext& ctx) : offset_(ctx.offset) {
+    auto index = [&](const std::string& name) -> int16_t {
+      const int i = ctx.layout ? ctx.layout->index_of(name) : -1;
+      // int16 keeps the indices in the hot lines; a row that wide would need int32 here.
+      if (i > std::numeric_limits<int16_t>::max()) throw std::length_error("derived: feature row too wide");
+      return static_cast<int16_t>(i);
+    };
     for (int i = 0; i < kInputCount; ++i) in_[i] = index(kInputNames[i]);
     const bool real_pair = ctx.pair.base != ctx.pair.quote;
     for (size_t k = 0; k < kMomRows.size(); ++k) {
-      base_mom_[k] = real_pair ? index(cur_mom_name(ctx.pair.base, kMomRows[k])) : -1;
-      quote_mom_[k] = real_pair ? index(cur_mom_name(ctx.pair.quote, kMomRows[k])) : -1;
+      base_mom_[k] = real_pair ? index(cur_mom_name(ctx.pair.base, kMomRows[k])) : int16_t{-1};
+      quote_mom_[k] = real_pair ? index(cur_mom_name(ctx.pair.quote, kMomRows[k])) : int16_t{-1};
     }
   }
 
@@ -122,6 +140,7 @@ class DerivedKernel final : public FamilyKernel {
     std::array<double, kInputCount> v;
     for (int i = 0; i < kInputCount; ++i) v[i] = in_[i] >= 0 ? row[in_[i]] : kNull;
     const double x = bar.xc;
+    const uint64_t t = pushes_;  // rows before this one
     double* o = row + offset_;
     int k = 0;
 
@@ -164,12 +183,15 @@ class DerivedKernel final : public FamilyKernel {
     // derived_bb_squeeze
     o[k++] = ratio(v[kBbw20], v[kBbw60]);
 
-    // derived_trend_strength = efficiency_ratio_60 * sign(x_t - x_{t-60}).
-    if (x_past_.full() && !is_null(v[kEr60])) {
-      o[k++] = v[kEr60] * static_cast<double>(sgn(x - x_past_.back(kTrendLag - 1)));
+    // derived_trend_strength = efficiency_ratio_60 * sign(x_t - x_{t-60}); x_{t-60} is in the
+    // slot this row overwrites.
+    double& x_then = x_past_[t % kTrendLag];
+    if (t >= static_cast<uint64_t>(kTrendLag) && !is_null(v[kEr60])) {
+      o[k++] = v[kEr60] * static_cast<double>(sgn(x - x_then));
     } else {
       o[k++] = kNull;
     }
+    x_then = x;
 
     // derived_cur_mom_diff_n = cur_{base}_mom_n - cur_{quote}_mom_n.
     for (size_t m = 0; m < kMomRows.size(); ++m) {
@@ -184,40 +206,44 @@ class DerivedKernel final : public FamilyKernel {
       const double q = v[kR60];
       const bool ok = !is_null(q);
       const double pushed = ok ? q : 0.0;  // placeholder; the window is invalid while it is inside
-      z_moments_.push(pushed);
-      z_max_.push(pushed);
-      z_min_.push(pushed);
+      push_z(t, pushed);
       z_run_ = ok ? z_run_ + 1 : 0;
       double z = kNull;
-      if (z_run_ >= static_cast<uint64_t>(kZWindow)) {
-        const double hi = z_max_.value(), lo = z_min_.value();
-        const double sd_pop = std::sqrt(z_moments_.var_population());
-        if (hi != lo && sd_pop > kZeroRel * std::max(std::fabs(hi), std::fabs(lo))) {
-          z = (q - z_moments_.mean()) / std::sqrt(z_moments_.var_sample());
+      if (z_run_ >= static_cast<uint64_t>(kZWindow)) {  // then the window is full
+        const double m2 = z_m2();
+        const double sd_pop = std::sqrt(m2 / static_cast<double>(kZWindow));
+        if (z_equal_run_ < static_cast<uint64_t>(kZWindow) && sd_pop > kZeroRel * z_abs_max_) {
+          const double mean = z_ref_ + z_s1_ / static_cast<double>(kZWindow);
+          z = (q - mean) / std::sqrt(m2 / static_cast<double>(kZWindow - 1));
         }
       }
       o[k++] = z;
     }
 
-    // derived_macd_hist_slope = hist_t - hist_{t-5}.
+    // derived_macd_hist_slope = hist_t - hist_{t-5}; hist_{t-5} is in the slot this row overwrites.
     {
       const double h = v[kMacdHist];
-      o[k++] = (hist_past_.full() && !is_null(h) && !is_null(hist_past_.back(kHistLag - 1)))
-                   ? h - hist_past_.back(kHistLag - 1)
-                   : kNull;
-      hist_past_.push(h);
+      double& then = hist_past_[t % kHistLag];
+      o[k++] = (t >= static_cast<uint64_t>(kHistLag) && !is_null(h) && !is_null(then)) ? h - then : kNull;
+      then = h;
     }
 
     // derived_stoch_rsi_14 = (rsi_t - min) / (max - min) over the last 14 rows of rsi14.
     {
       const double r = v[kRsi14];
       const bool ok = !is_null(r);
-      rsi_max_.push(ok ? r : 0.0);
-      rsi_min_.push(ok ? r : 0.0);
+      rsi_ring_[t % kStochWindow] = ok ? r : 0.0;
       rsi_run_ = ok ? rsi_run_ + 1 : 0;
       double s = kNull;
-      if (rsi_run_ >= static_cast<uint64_t>(kStochWindow)) {
-        const double hi = rsi_max_.value(), lo = rsi_min_.value();
+      if (rsi_run_ >= static_cast<uint64_t>(kStochWindow)) {  // then the ring holds the 14 rows
+        size_t i = (t + 1) % kStochWindow;                     // the oldest
+        double hi = rsi_ring_[i], lo = hi;
+        for (int n = 1; n < kStochWindow; ++n) {
+          i = i + 1 == kStochWindow ? 0 : i + 1;
+          const double w = rsi_ring_[i];
+          hi = w >= hi ? w : hi;  // ties: the newer value (see the class comment)
+          lo = w <= lo ? w : lo;
+        }
         if (hi != lo) s = (r - lo) / (hi - lo);
       }
       o[k++] = s;
@@ -244,43 +270,48 @@ class DerivedKernel final : public FamilyKernel {
     assert(k == kColumnCount);
     // NaN from arithmetic on a NULL is the NULL itself; normalise it (and any non-finite
     // value, which can only come from a non-finite input) to the canonical kNull.
-    for (int i = 0; i < kColumnCount; ++i) {
-      if (!std::isfinite(o[i])) o[i] = kNull;
-    }
-    x_past_.push(x);
+    null_non_finite(o, kColumnCount);
+    pushes_ = t + 1;
   }
 
+  // The lines the next update touches: the hot lines, the slots it overwrites, the 14-row
+  // RSI window and the newest z value (the equal-run test).
   void prefetch() const override {
-    x_past_.prefetch();
-    hist_past_.prefetch();
-    z_moments_.prefetch();
-    z_max_.prefetch();
-    z_min_.prefetch();
-    rsi_max_.prefetch();
-    rsi_min_.prefetch();
+    prefetch_read(this, hot_bytes());
+    const uint64_t t = pushes_;
+    prefetch_write(&x_past_[t % kTrendLag], sizeof(double));
+    prefetch_write(rsi_ring_.data(), sizeof(rsi_ring_));
+    prefetch_write(&z_ring_[t % kZWindow], sizeof(double));
+    if (t > 0) prefetch_read(&z_ring_[(t - 1) % kZWindow], sizeof(double));
   }
 
   void save(StateWriter& out) const override {
-    x_past_.save(out);
-    hist_past_.save(out);
-    z_moments_.save(out);
-    z_max_.save(out);
-    z_min_.save(out);
-    out.put(z_run_);
-    rsi_max_.save(out);
-    rsi_min_.save(out);
-    out.put(rsi_run_);
+    out.put<uint64_t>(pushes_);
+    out.put<uint64_t>(z_run_);
+    out.put<uint64_t>(rsi_run_);
+    out.put<uint64_t>(z_equal_run_);
+    out.put(z_ref_);
+    out.put(z_s1_);
+    out.put(z_s2_);
+    out.put(x_past_);
+    out.put(hist_past_);
+    out.put(rsi_ring_);
+    out.put(z_ring_);
   }
   void load(StateReader& in) override {
-    x_past_.load(in);
-    hist_past_.load(in);
-    z_moments_.load(in);
-    z_max_.load(in);
-    z_min_.load(in);
-    in.get(z_run_);
-    rsi_max_.load(in);
-    rsi_min_.load(in);
-    in.get(rsi_run_);
+    pushes_ = in.get<uint64_t>();
+    z_run_ = in.get<uint64_t>();
+    rsi_run_ = in.get<uint64_t>();
+    z_equal_run_ = in.get<uint64_t>();
+    in.get(z_ref_);
+    in.get(z_s1_);
+    in.get(z_s2_);
+    in.get(x_past_);
+    in.get(hist_past_);
+    in.get(rsi_ring_);
+    in.get(z_ring_);
+    // The running max |v| is a function of the window: found again (not saved).
+    if (pushes_ > 0) rescan_z_abs_max(pushes_ - 1);
   }
 
  private:
@@ -298,20 +329,82 @@ class DerivedKernel final : public FamilyKernel {
     if (is_null(num) || is_null(den) || den == 0.0) return kNull;
     return num / den;
   }
+  size_t hot_bytes() const {
+    return static_cast<size_t>(reinterpret_cast<const char*>(x_past_.data()) - reinterpret_cast<const char*>(this));
+  }
 
+  // RollingMoments::push over the last kZWindow values (push number t), plus the running max |v|.
+  void push_z(uint64_t t, double x) {
+    constexpr uint64_t w = kZWindow;
+    z_equal_run_ = (t > 0 && x == z_ring_[(t - 1) % w]) ? z_equal_run_ + 1 : 1;
+    const size_t slot = t % w;
+    const double old = z_ring_[slot];
+    z_ring_[slot] = x;
+    if (t == 0) z_ref_ = x;
+    const double d = x - z_ref_;
+    z_s1_ += d;
+    z_s2_ += d * d;
+    if (t >= w) {  // the oldest value left the window
+      const double od = old - z_ref_;
+      z_s1_ -= od;
+      z_s2_ -= od * od;
+    }
+    if ((t + 1) % w == 0) {  // exact recomputation every W pushes, newest to oldest
+      z_ref_ = x;
+      z_s1_ = 0;
+      z_s2_ = 0;
+      for (uint64_t k = 0; k < w; ++k) {
+        const double dk = z_ring_[(t - k) % w] - z_ref_;
+        z_s1_ += dk;
+        z_s2_ += dk * dk;
+      }
+    }
+    // max |v| over the window: a new value at least as large takes over (later expiry); when the
+    // held one leaves the window the (full) window is scanned again.
+    const double a = std::fabs(x);
+    if (t == 0 || a >= z_abs_max_) {
+      z_abs_max_ = a;
+      z_abs_max_at_ = t;
+    } else if (z_abs_max_at_ + w <= t) {
+      rescan_z_abs_max(t);
+    }
+  }
+  void rescan_z_abs_max(uint64_t t) {
+    const uint64_t first = t + 1 >= static_cast<uint64_t>(kZWindow) ? t + 1 - kZWindow : 0;
+    z_abs_max_ = -1.0;
+    for (uint64_t i = first; i <= t; ++i) {
+      const double a = std::fabs(z_ring_[i % kZWindow]);
+      if (a >= z_abs_max_) {
+        z_abs_max_ = a;
+        z_abs_max_at_ = i;
+      }
+    }
+  }
+  // RollingMoments::m2 of the full window.
+  double z_m2() const {
+    if (z_equal_run_ >= static_cast<uint64_t>(kZWindow)) return 0.0;
+    const double n = static_cast<double>(kZWindow);
+    const double m2 = z_s2_ - z_s1_ * z_s1_ / n;
+    return m2 > 0 ? m2 : 0.0;
+  }
+
+  // Hot lines: counters, sums and input indices.
+  uint64_t pushes_ = 0;       // rows seen (push number of the next row)
+  uint64_t z_run_ = 0;        // consecutive non-NULL bqx_w60_return rows up to t
+  uint64_t rsi_run_ = 0;      // consecutive non-NULL rsi14 rows up to t
+  uint64_t z_equal_run_ = 0;  // run of equal values ending at the newest z_ring_ value
+  uint64_t z_abs_max_at_ = 0;
+  double z_ref_ = 0, z_s1_ = 0, z_s2_ = 0;  // sums of (v - ref), (v - ref)^2 over the window
+  double z_abs_max_ = 0;                    // max |v| over the window (pushed at z_abs_max_at_)
   int offset_;
-  std::array<int, kInputCount> in_{};
-  std::array<int, kMomRows.size()> base_mom_{};
-  std::array<int, kMomRows.size()> quote_mom_{};
-  RingBuffer<double> x_past_;     // x_{t-1} .. x_{t-60}
-  RingBuffer<double> hist_past_;  // macd hist_{t-1} .. hist_{t-5} (NULLs kept)
-  RollingMoments z_moments_;      // bqx_w60_return, last 240 rows
-  RollingMax z_max_;
-  RollingMin z_min_;
-  uint64_t z_run_ = 0;            // consecutive non-NULL bqx_w60_return rows up to t
-  RollingMax rsi_max_;
-  RollingMin rsi_min_;
-  uint64_t rsi_run_ = 0;          // consecutive non-NULL rsi14 rows up to t
+  std::array<int16_t, kInputCount> in_{};
+  std::array<int16_t, kMomRows.size()> base_mom_{};
+  std::array<int16_t, kMomRows.size()> quote_mom_{};
+  std::array<double, kHistLag> hist_past_{};  // macd hist_{t-1} .. hist_{t-5} (NULLs kept)
+  // Windows.
+  alignas(kCacheLine) std::array<double, kTrendLag> x_past_{};      // x_{t-1} .. x_{t-60}
+  alignas(kCacheLine) std::array<double, kStochWindow> rsi_ring_{};  // rsi14 (0 for NULL), last 14 rows
+  alignas(kCacheLine) std::array<double, kZWindow> z_ring_{};        // bqx_w60_return (0 for NULL), last 240
 };
 
 // ---------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@
 // State: a ring of the last 240 input rows (16 values each, NULLs kept as NULL).
 // Lookback: the input's lookback + L. For the cross inputs (cur_index_diff,
 // arb_max_abs_eps_bp) the input lookback counts grid rows, so exact_lookback = false.
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -62,6 +64,11 @@ Upstream upstream_column(const std::string& name) {
   return {};
 }
 
+// The ring of input rows is indexed by the row count (slot = rows % 240; row t - 240 sits in
+// the slot row t overwrites). An update touches exactly the rows it reads, t - 61, t - 120 and
+// t - 240 (2 lines each, the ring is 64-byte aligned), and prefetch() fetches just those: a
+// RingBuffer also fetched its newest row (never read here) and, on push, the slot of the next
+// minute (evicted again before then). Snapshot layout as RingBuffer<Values>::save.
 class LagKernel final : public FamilyKernel {
  public:
   explicit LagKernel(const KernelContext& ctx) : offset_(ctx.offset), past_(kMaxLag) {
@@ -69,36 +76,56 @@ class LagKernel final : public FamilyKernel {
   }
 
   void update(const BarInput&, double* row) override {
+    const uint64_t t = rows_;
     Values now;
     for (size_t f = 0; f < kF; ++f) now[f] = input_[f] >= 0 ? row[input_[f]] : kNull;
     double* out = row + offset_;
     for (size_t l = 0; l < kLags.size(); ++l) {
-      const size_t lag = static_cast<size_t>(kLags[l]);
+      const uint64_t lag = static_cast<uint64_t>(kLags[l]);
       double* o = out + l * kF;
-      if (past_.size() >= lag) {
-        const Values& then = past_.back(lag - 1);  // back(0) is row t-1
+      if (t >= lag) {
+        const Values& then = past_[slot(t - lag)];
         for (size_t f = 0; f < kF; ++f) o[f] = then[f];
       } else {
         for (size_t f = 0; f < kF; ++f) o[f] = kNull;
       }
     }
-    past_.push(now);
+    past_[slot(t)] = now;  // after the reads: slot(t) held row t - 240
+    rows_ = t + 1;
   }
 
-  // The next update reads the rows L - 1 back (written L minutes ago: cold) and writes one.
+  // The next update reads rows t - L (written L minutes ago: cold) and writes row t over row t - 240.
   void prefetch() const override {
-    past_.prefetch();
-    for (int lag : kLags) {
-      if (past_.size() >= static_cast<size_t>(lag)) prefetch_read(&past_.back(static_cast<size_t>(lag) - 1), sizeof(Values));
+    const uint64_t t = rows_;
+    prefetch_write(&past_[slot(t)], sizeof(Values));
+    for (size_t l = 0; l + 1 < kLags.size(); ++l) {
+      const uint64_t lag = static_cast<uint64_t>(kLags[l]);
+      if (t >= lag) prefetch_read(&past_[slot(t - lag)], sizeof(Values));
     }
   }
-  void save(StateWriter& out) const override { past_.save(out); }
-  void load(StateReader& in) override { past_.load(in); }
+  // As RingBuffer<Values>::save: the ring, the next slot, the filled size, the push count.
+  void save(StateWriter& out) const override {
+    out.put_vector(past_);
+    out.put<uint64_t>(slot(rows_));
+    out.put<uint64_t>(std::min<uint64_t>(rows_, kMaxLag));
+    out.put<uint64_t>(rows_);
+  }
+  void load(StateReader& in) override {
+    in.get_vector(past_);
+    const uint64_t head = in.get<uint64_t>();
+    const uint64_t size = in.get<uint64_t>();
+    rows_ = in.get<uint64_t>();
+    if (head != slot(rows_) || size != std::min<uint64_t>(rows_, kMaxLag)) in.fail();
+  }
 
  private:
+  static_assert(kLags.back() == kMaxLag, "the longest lag reads the slot the update overwrites");
+  static size_t slot(uint64_t row) { return static_cast<size_t>(row % kMaxLag); }
+
   int offset_;
   std::array<int, kF> input_{};
-  RingBuffer<Values> past_;  // input rows t-1 .. t-240
+  uint64_t rows_ = 0;          // rows seen
+  StateVector<Values> past_;  // input row r in slot(r), rows t-240 .. t-1
 };
 
 }  // namespace

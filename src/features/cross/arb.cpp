@@ -25,7 +25,9 @@
 //                  rows (including g), over its non-NULL values; NULL before 60 rows, when
 //                  fewer than 30 of them are non-NULL, or when they are all equal.
 // All 7 are NULL when the pair has no formable triplet at g.
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "features/cross/arb_kernel.h"
@@ -83,10 +85,15 @@ class ArbKernel final : public CrossKernel {
       : in_universe_(ctx.in_universe),
         keep_(1.0 - params.cost),
         threshold_(params.threshold_pct),
-        max_age_(params.max_quote_age_minutes) {
+        max_age_(params.max_quote_age_minutes),
+        z_(kArbZWindow) {
     const auto& triplets = arb_triplets();
     for (int t = 0; t < kArbTripletCount; ++t) {
       const ArbTriplet& tr = triplets[t];
+      for (int k = 0; k < 3; ++k) {
+        legs_[t].slot[k] = static_cast<int8_t>(tr.slot[k]);
+        legs_[t].sign[k] = static_cast<int8_t>(tr.sign[k]);
+      }
       const bool formable = in_universe_[tr.slot[0]] && in_universe_[tr.slot[1]] && in_universe_[tr.slot[2]];
       if (!formable) continue;
       for (int k = 0; k < 3; ++k) {
@@ -95,7 +102,6 @@ class ArbKernel final : public CrossKernel {
         ++member_count_[p];
       }
     }
-    for (auto& z : z_) z = NullableWindowStats(kArbZWindow);
     eps_.fill(kNull);
     for (auto& row : out_) row.fill(kNull);
     last_bar_.fill(0);
@@ -113,12 +119,16 @@ class ArbKernel final : public CrossKernel {
       lc[p] = ok ? std::log(grid.close[p]) : kNull;
       tradable[p] = ok && seen_[p] && grid.g - last_bar_[p] <= max_age_;
     }
-    const auto& triplets = arb_triplets();
+    // The legs from the compact table (6 lines; the ArbTriplet records, with their names, are
+    // 63), and whether all three legs are tradable, once per triplet instead of per member.
+    std::array<bool, kArbTripletCount> triplet_tradable;
     for (int t = 0; t < kArbTripletCount; ++t) {
-      const ArbTriplet& tr = triplets[t];
+      const TripletLegs& tr = legs_[t];
       // NaN propagates: NULL when any leg is unavailable.
       eps_[t] = tr.sign[0] * lc[tr.slot[0]] + tr.sign[1] * lc[tr.slot[1]] + tr.sign[2] * lc[tr.slot[2]];
+      triplet_tradable[t] = tradable[tr.slot[0]] && tradable[tr.slot[1]] && tradable[tr.slot[2]];
     }
+    const uint64_t z_row = z_.pushes();  // every pair of the universe pushes this row
     for (int p = 0; p < kPairCount; ++p) {
       if (!in_universe_[p]) continue;
       double* o = out_[p].data();
@@ -133,8 +143,7 @@ class ArbKernel final : public CrossKernel {
         ++n;
         sum_abs_bp += a_bp;
         if (a_bp > max_abs_bp) max_abs_bp = a_bp;
-        const ArbTriplet& tr = triplets[m.triplet];
-        if (tradable[tr.slot[0]] && tradable[tr.slot[1]] && tradable[tr.slot[2]] && std::fabs(e) > best_abs) {
+        if (triplet_tradable[m.triplet] && std::fabs(e) > best_abs) {
           best_abs = std::fabs(e);
           best_t = m.triplet;
           best_sign = m.sign;
@@ -142,7 +151,7 @@ class ArbKernel final : public CrossKernel {
       }
       if (n == 0) {
         for (int c = 0; c < kArbPerPairColumns; ++c) o[c] = kNull;
-        z_[p].push(kNull);
+        z_.push(p, z_row, kNull);
         continue;
       }
       if (best_t < 0) {
@@ -158,8 +167,8 @@ class ArbKernel final : public CrossKernel {
       }
       o[4] = max_abs_bp;
       o[5] = sum_abs_bp / static_cast<double>(n);
-      z_[p].push(max_abs_bp);
-      o[6] = z_score(z_[p], max_abs_bp);
+      z_.push(p, z_row, max_abs_bp);
+      o[6] = z_score(p, max_abs_bp);
     }
     ++rows_;
   }
@@ -179,7 +188,7 @@ class ArbKernel final : public CrossKernel {
     out.put(eps_);
     out.put(out_);
     for (int p = 0; p < kPairCount; ++p) {
-      if (in_universe_[p]) z_[p].save(out);
+      if (in_universe_[p]) z_.save(out, p);
     }
   }
   void load(StateReader& in) override {
@@ -188,8 +197,10 @@ class ArbKernel final : public CrossKernel {
     in.get(last_bar_);
     in.get(eps_);
     in.get(out_);
+    bool first_z = true;
     for (int p = 0; p < kPairCount; ++p) {
-      if (in_universe_[p]) z_[p].load(in);
+      if (in_universe_[p]) z_.load(in, p, first_z);
+      first_z = first_z && !in_universe_[p];
     }
   }
 
@@ -198,17 +209,22 @@ class ArbKernel final : public CrossKernel {
     int triplet = 0;
     int sign = 0;  // sign of ln(close_pair) in eps_T
   };
+  struct TripletLegs {  // ArbTriplet::slot and ::sign
+    std::array<int8_t, 3> slot;
+    std::array<int8_t, 3> sign;
+  };
 
-  double z_score(const NullableWindowStats& w, double x) const {
-    if (w.pushes() < static_cast<uint64_t>(kArbZWindow) || w.count() < static_cast<size_t>(kArbZWindow / 2)) {
+  double z_score(int p, double x) const {
+    if (z_.pushes() < static_cast<uint64_t>(kArbZWindow) || z_.count(p) < static_cast<uint64_t>(kArbZWindow / 2)) {
       return kNull;
     }
-    const double var = w.var_sample();
+    const double var = z_.var_sample(p);
     if (is_null(var) || !(var > 0)) return kNull;
-    return (x - w.mean()) / std::sqrt(var);
+    return (x - z_.mean(p)) / std::sqrt(var);
   }
 
   std::array<bool, kPairCount> in_universe_;
+  std::array<TripletLegs, kArbTripletCount> legs_{};
   double keep_;       // 1 - cost
   double threshold_;  // percent
   int max_age_;       // minutes
@@ -216,7 +232,7 @@ class ArbKernel final : public CrossKernel {
   std::array<EpochMinute, kPairCount> last_bar_{};
   std::array<std::array<Member, kTripletsPerPair>, kPairCount> member_{};
   std::array<int, kPairCount> member_count_{};
-  std::array<NullableWindowStats, kPairCount> z_;
+  PairWindowStats z_;  // arb_max_abs_eps_bp of each pair, last 60 grid rows
   uint64_t rows_ = 0;
   std::array<double, kArbTripletCount> eps_{};
   std::array<std::array<double, kArbPerPairColumns>, kPairCount> out_{};

@@ -12,9 +12,12 @@
 // instead of a rolling max and min: the same answer as max == min over the window).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 
+#include "core/currency.h"
 #include "features/kernel.h"
 #include "features/rolling.h"
 
@@ -115,6 +118,128 @@ class NullableWindowStats {
   size_t count_ = 0;
   double ref_ = 0, s1_ = 0, s2_ = 0;
   uint64_t since_anchor_ = 0;
+};
+
+// NullableWindowStats of all 28 pairs (arb_eps_z_60), with its state and arithmetic per pair
+// unchanged, in structure-of-arrays form: the rings are rows of 32 slots (push j of pair p in
+// ring_[j % W][p]; 4 cache lines a row), so a grid row touches one ring row and the
+// contiguous sums instead of 28 objects and 28 rings. Every pair in the universe is pushed on
+// every grid row (a pair outside it never is: its state stays as constructed), so they share
+// the push count; the recomputation counter is per pair (a spike resets it).
+// Snapshot layout as NullableWindowStats::save, pair by pair (the caller skips pairs).
+class PairWindowStats {
+ public:
+  static constexpr double kCancellation = NullableWindowStats::kCancellation;
+  using Lanes = std::array<double, 32>;
+
+  explicit PairWindowStats(size_t window) : window_(window), ring_(window) {}
+
+  // Push number j (the same for every pair pushed on this row) of pair p.
+  void push(int p, uint64_t j, double x) {
+    double& cell = ring_[slot(j)][p];
+    const bool dropped = j >= window_;
+    const double old = dropped ? cell : kNull;
+    cell = x;
+    pushes_ = j + 1;
+    bool spike_left = false;
+    if (dropped && !is_null(old)) {
+      --count_[p];
+      const double o = old - ref_[p];
+      s1_[p] -= o;
+      s2_[p] -= o * o;
+      spike_left = o * o > kCancellation * s2_[p];
+    }
+    if (count_[p] == 0) s1_[p] = s2_[p] = 0.0;  // nothing left: drop any rounding residue
+    if (!is_null(x)) {
+      if (count_[p] == 0) ref_[p] = x;
+      ++count_[p];
+      const double d = x - ref_[p];
+      s1_[p] += d;
+      s2_[p] += d * d;
+      equal_run_[p] = (equal_run_[p] > 0 && x == last_[p]) ? equal_run_[p] + 1 : 1;
+      last_[p] = x;
+    }
+    if (++since_anchor_[p] >= window_ || (spike_left && count_[p] > 0)) reanchor(p);
+  }
+
+  uint64_t pushes() const { return pushes_; }
+  uint64_t count(int p) const { return count_[p]; }
+  double mean(int p) const { return ref_[p] + s1_[p] / static_cast<double>(count_[p]); }
+  // NullableWindowStats::var_sample.
+  double var_sample(int p) const {
+    if (count_[p] < 2) return kNull;
+    if (equal_run_[p] >= count_[p]) return 0.0;
+    const double n = static_cast<double>(count_[p]);
+    const double m2 = s2_[p] - s1_[p] * s1_[p] / n;
+    return (m2 > 0 ? m2 : 0.0) / (n - 1.0);
+  }
+
+  // NullableWindowStats::save of pair p: the ring (RingBuffer::save), then the counters and sums.
+  void save(StateWriter& out, int p) const {
+    out.put<uint64_t>(window_);
+    for (size_t i = 0; i < window_; ++i) out.put(ring_[i][p]);
+    out.put<uint64_t>(pushes_ % window_);
+    out.put<uint64_t>(std::min<uint64_t>(pushes_, window_));
+    out.put<uint64_t>(pushes_);
+    out.put<uint64_t>(equal_run_[p]);
+    out.put(last_[p]);
+    out.put<uint64_t>(count_[p]);
+    out.put(ref_[p]);
+    out.put(s1_[p]);
+    out.put(s2_[p]);
+    out.put<uint64_t>(since_anchor_[p]);
+  }
+  // The inverse; `first` for the first pair loaded (it sets the shared push count).
+  void load(StateReader& in, int p, bool first) {
+    if (in.get<uint64_t>() != window_) in.fail();
+    for (size_t i = 0; i < window_; ++i) ring_[i][p] = in.get<double>();
+    const uint64_t head = in.get<uint64_t>();
+    const uint64_t size = in.get<uint64_t>();
+    const uint64_t count = in.get<uint64_t>();
+    if (first) pushes_ = count;
+    if (count != pushes_ || head != count % window_ || size != std::min<uint64_t>(count, window_)) in.fail();
+    equal_run_[p] = in.get<uint64_t>();
+    in.get(last_[p]);
+    count_[p] = in.get<uint64_t>();
+    in.get(ref_[p]);
+    in.get(s1_[p]);
+    in.get(s2_[p]);
+    since_anchor_[p] = in.get<uint64_t>();
+    if (count_[p] > window_) in.fail();
+  }
+
+ private:
+  size_t slot(uint64_t j) const { return static_cast<size_t>(j % window_); }
+
+  // NullableWindowStats::reanchor over the window ending at the newest push: reference = the
+  // mean of the non-NULL values, then the shifted sums, oldest to newest.
+  void reanchor(int p) {
+    since_anchor_[p] = 0;
+    const uint64_t size = std::min<uint64_t>(pushes_, window_);
+    const uint64_t oldest = pushes_ - size;
+    if (count_[p] > 0) {
+      double sum = 0.0;
+      for (uint64_t j = oldest; j < pushes_; ++j) {
+        const double v = ring_[slot(j)][p];
+        if (!is_null(v)) sum += v;
+      }
+      ref_[p] = sum / static_cast<double>(count_[p]);
+    }
+    s1_[p] = s2_[p] = 0.0;
+    for (uint64_t j = oldest; j < pushes_; ++j) {
+      const double v = ring_[slot(j)][p];
+      if (is_null(v)) continue;
+      const double d = v - ref_[p];
+      s1_[p] += d;
+      s2_[p] += d * d;
+    }
+  }
+
+  size_t window_;
+  StateVector<Lanes> ring_;
+  uint64_t pushes_ = 0;
+  std::array<uint64_t, kPairCount> equal_run_{}, count_{}, since_anchor_{};
+  std::array<double, kPairCount> last_{}, ref_{}, s1_{}, s2_{};
 };
 
 }  // namespace bqx::features

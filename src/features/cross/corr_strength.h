@@ -38,6 +38,14 @@ inline void solve_currency_strengths(const std::array<bool, kPairCount>& availab
     ++degree[j];
     adj[i][j] = adj[j][i] = true;
   }
+  // All 28 pairs available (the usual case): one complete component of the 8 currencies, whose
+  // solution below is b / 8; taken directly, without the component search.
+  bool all_available = true;
+  for (int c = 0; c < kCurrencyCount; ++c) all_available = all_available && degree[c] == kCurrencyCount - 1;
+  if (all_available) {
+    for (int c = 0; c < kCurrencyCount; ++c) strength[c] = b[c] / static_cast<double>(kCurrencyCount);
+    return;
+  }
   // Connected components by label propagation over at most 8 nodes.
   std::array<int, kCurrencyCount> comp{};
   comp.fill(-1);

@@ -9,8 +9,10 @@
 //  * grid returns R_p(g) = l_p(g) - l_p(g-1) (NULL unless available at both rows);
 //  * triangle residuals eps_T from raw closes as in 2.3.
 // Windows count grid rows; a window holding a NULL value gives NULL.
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "features/cross/cross_families.h"
@@ -57,10 +59,173 @@ struct Triplet {
   std::array<double, 3> sign{};  // +1 if the pair is quoted that way round, -1 if inverted
 };
 
+// cur_related_corr_60 of all pairs: NullableCorrelation (cur_rolling.h) per pair, with its
+// state and arithmetic unchanged, in structure-of-arrays form: the 60-row rings of the 28
+// pairs are rows of 32 slots (4 cache lines each), so a grid row touches 2 x 4 ring lines and
+// the contiguous sums instead of 28 objects (~3 lines each) and 56 separate rings. Every pair
+// in the universe is pushed on every grid row, so they share the push count and the
+// recomputation counter; a pair outside the universe is never pushed (its state stays as
+// constructed). Snapshot layout as NullableCorrelation::save, pair after pair.
+class PairCorrelations {
+ public:
+  static constexpr uint64_t kW = static_cast<uint64_t>(kCorrRows);
+  using Lanes = std::array<double, 32>;
+
+  PairCorrelations() : x_(kW), y_(kW) {}
+  uint64_t pushes() const { return pushes_; }
+
+  // The row of push j (the next one); push() each pair of the universe, then finish().
+  void push(int p, uint64_t j, double x, double y) {
+    if (is_null(x) || is_null(y)) x = y = kNull;
+    const size_t slot = static_cast<size_t>(j % kW);
+    double& xs = x_[slot][p];
+    double& ys = y_[slot][p];
+    if (j >= kW) {  // the oldest row leaves
+      const double ox = xs, oy = ys;
+      if (is_null(ox)) {
+        --nulls_[p];
+      } else {
+        const double dx = ox - rx_[p], dy = oy - ry_[p];
+        sx_[p] -= dx;
+        sy_[p] -= dy;
+        sxx_[p] -= dx * dx;
+        syy_[p] -= dy * dy;
+        sxy_[p] -= dx * dy;
+      }
+    }
+    xs = x;
+    ys = y;
+    if (is_null(x)) {
+      ++nulls_[p];
+      run_x_[p] = run_y_[p] = 0;
+    } else {
+      if (!has_ref_[p]) {
+        rx_[p] = x;
+        ry_[p] = y;
+        has_ref_[p] = 1;
+      }
+      const double dx = x - rx_[p], dy = y - ry_[p];
+      sx_[p] += dx;
+      sy_[p] += dy;
+      sxx_[p] += dx * dx;
+      syy_[p] += dy * dy;
+      sxy_[p] += dx * dy;
+      run_x_[p] = (run_x_[p] > 0 && x == last_x_[p]) ? run_x_[p] + 1 : 1;
+      run_y_[p] = (run_y_[p] > 0 && y == last_y_[p]) ? run_y_[p] + 1 : 1;
+      last_x_[p] = x;
+      last_y_[p] = y;
+    }
+  }
+  // After the pushes of row j: the exact recomputation every W pushes (as in push()).
+  void finish(uint64_t j, const std::array<bool, kPairCount>& pushed) {
+    pushes_ = j + 1;
+    if (++since_ < kW) return;
+    since_ = 0;
+    for (int p = 0; p < kPairCount; ++p) {
+      if (pushed[p]) reanchor(p);
+    }
+  }
+  // NullableCorrelation::value.
+  double value(int p) const {
+    const bool ready = pushes_ >= kW && nulls_[p] == 0;
+    if (!ready || run_x_[p] >= kW || run_y_[p] >= kW) return kNull;
+    const double n = static_cast<double>(kW);
+    const double cxx = sxx_[p] - sx_[p] * sx_[p] / n;
+    const double cyy = syy_[p] - sy_[p] * sy_[p] / n;
+    const double cxy = sxy_[p] - sx_[p] * sy_[p] / n;
+    if (!(cxx > 0) || !(cyy > 0)) return kNull;
+    const double r = cxy / (std::sqrt(cxx) * std::sqrt(cyy));
+    return r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+  }
+
+  void save(StateWriter& out, const std::array<bool, kPairCount>& in_universe) const {
+    for (int p = 0; p < kPairCount; ++p) {
+      const uint64_t count = in_universe[p] ? pushes_ : 0;
+      for (const auto* ring : {&x_, &y_}) {  // RingBuffer::save: slots, next slot, size, pushes
+        out.put<uint64_t>(kW);
+        for (uint64_t i = 0; i < kW; ++i) out.put(in_universe[p] ? (*ring)[i][p] : 0.0);
+        out.put<uint64_t>(count % kW);
+        out.put<uint64_t>(std::min(count, kW));
+        out.put<uint64_t>(count);
+      }
+      for (double v : {rx_[p], ry_[p], sx_[p], sy_[p], sxx_[p], syy_[p], sxy_[p], last_x_[p], last_y_[p]}) out.put(v);
+      for (uint64_t v : {nulls_[p], run_x_[p], run_y_[p], in_universe[p] ? since_ : uint64_t{0}}) out.put(v);
+      out.put<uint8_t>(has_ref_[p]);
+    }
+  }
+  void load(StateReader& in, const std::array<bool, kPairCount>& in_universe) {
+    bool first = true;
+    for (int p = 0; p < kPairCount; ++p) {
+      uint64_t count = 0;
+      for (auto* ring : {&x_, &y_}) {
+        if (in.get<uint64_t>() != kW) in.fail();
+        for (uint64_t i = 0; i < kW; ++i) (*ring)[i][p] = in.get<double>();
+        const uint64_t head = in.get<uint64_t>();
+        const uint64_t size = in.get<uint64_t>();
+        count = in.get<uint64_t>();
+        if (head != count % kW || size != std::min(count, kW)) in.fail();
+      }
+      for (double* v : {&rx_[p], &ry_[p], &sx_[p], &sy_[p], &sxx_[p], &syy_[p], &sxy_[p], &last_x_[p], &last_y_[p]}) {
+        in.get(*v);
+      }
+      for (uint64_t* v : {&nulls_[p], &run_x_[p], &run_y_[p]}) in.get(*v);
+      const uint64_t since = in.get<uint64_t>();
+      has_ref_[p] = in.get<uint8_t>();
+      if (!in_universe[p]) {
+        if (count != 0) in.fail();
+        continue;
+      }
+      if (first) {
+        pushes_ = count;
+        since_ = since;
+        first = false;
+      }
+      if (count != pushes_ || since != since_ || nulls_[p] > std::min(count, kW)) in.fail();
+    }
+  }
+
+ private:
+  // NullableCorrelation::reanchor: the reference at the newest non-NULL row, then the sums
+  // newest to oldest (the window is full: this runs every W pushes).
+  void reanchor(int p) {
+    const uint64_t size = std::min(pushes_, kW);
+    const uint64_t newest = pushes_ - 1;
+    for (uint64_t k = 0; k < size; ++k) {
+      const size_t slot = static_cast<size_t>((newest - k) % kW);
+      if (!is_null(x_[slot][p])) {
+        rx_[p] = x_[slot][p];
+        ry_[p] = y_[slot][p];
+        has_ref_[p] = 1;
+        break;
+      }
+    }
+    sx_[p] = sy_[p] = sxx_[p] = syy_[p] = sxy_[p] = 0;
+    for (uint64_t k = 0; k < size; ++k) {
+      const size_t slot = static_cast<size_t>((newest - k) % kW);
+      if (is_null(x_[slot][p])) continue;
+      const double dx = x_[slot][p] - rx_[p], dy = y_[slot][p] - ry_[p];
+      sx_[p] += dx;
+      sy_[p] += dy;
+      sxx_[p] += dx * dx;
+      syy_[p] += dy * dy;
+      sxy_[p] += dx * dy;
+    }
+  }
+
+  StateVector<Lanes> x_, y_;  // push j of pair p in x_[j % W][p] (NULL rows: both NULL)
+  uint64_t pushes_ = 0, since_ = 0;
+  std::array<double, kPairCount> rx_{}, ry_{}, sx_{}, sy_{}, sxx_{}, syy_{}, sxy_{}, last_x_{}, last_y_{};
+  std::array<uint64_t, kPairCount> nulls_{}, run_x_{}, run_y_{};
+  std::array<uint8_t, kPairCount> has_ref_{};
+};
+
 class CurKernel final : public CrossKernel {
  public:
   explicit CurKernel(const CrossContext& ctx)
-      : in_universe_(ctx.in_universe), strengths_(kMomRows.back() + 1), divergence_(kImpliedRows.back() + 1) {
+      : in_universe_(ctx.in_universe),
+        strengths_(kMomRows.back() + 1),
+        divergence_(kImpliedRows.back() + 1),
+        vol_(kVolRows) {
     const cur::Topology& t = cur::topology();
     // Related pairs: the others sharing the base (oriented so the base is on the base side,
     // factor dir(r, base)) or sharing the quote (quote on the quote side, factor -dir(r, quote)).
@@ -114,10 +279,6 @@ class CurKernel final : public CrossKernel {
         if (idx >= 0) pair_triplet_[p][pair_triplet_n_[p]++] = idx;
       }
     }
-    for (auto& row : vol_) {
-      for (size_t w = 0; w < kVolRows.size(); ++w) row[w] = cur::NullableMoments(kVolRows[w]);
-    }
-    for (auto& c : corr_) c = cur::NullableCorrelation(kCorrRows);
     prev_l_.fill(kNull);
     for (auto& row : pair_out_) row.fill(kNull);
     global_out_.fill(kNull);
@@ -136,6 +297,11 @@ class CurKernel final : public CrossKernel {
     const Strengths s = cur::solve_strengths(avail, l);
     strengths_.push(s);
 
+    // ds(g) = s(g) - s(g-1) of the 8 currencies, into the cur_*_vol_W windows.
+    Strengths ds;
+    for (int c = 0; c < K; ++c) ds[c] = strengths_.size() > 1 ? s[c] - strengths_.back(1)[c] : kNull;
+    vol_.push(ds);
+
     // Global, per currency.
     int n_avail = 0;
     for (int c = 0; c < K; ++c) n_avail += is_null(s[c]) ? 0 : 1;
@@ -146,11 +312,8 @@ class CurKernel final : public CrossKernel {
         const size_t n = static_cast<size_t>(kMomRows[i]);
         o[1 + i] = strengths_.size() > n ? s[c] - strengths_.back(n)[c] : kNull;
       }
-      const double ds = strengths_.size() > 1 ? s[c] - strengths_.back(1)[c] : kNull;
       for (size_t w = 0; w < kVolRows.size(); ++w) {
-        cur::NullableMoments& m = vol_[c][w];
-        m.push(ds);
-        o[5 + w] = m.ready() ? std::sqrt(m.m2() / static_cast<double>(m.window() - 1)) : kNull;
+        o[5 + w] = vol_.ready(w, c) ? std::sqrt(vol_.m2(w, c) / static_cast<double>(kVolRows[w] - 1)) : kNull;
       }
       if (is_null(s[c])) {
         o[7] = kNull;
@@ -178,6 +341,7 @@ class CurKernel final : public CrossKernel {
       div[p] = avail[p] ? l[p] - (s[t.base[p]] - s[t.quote[p]]) : kNull;
     }
     divergence_.push(div);
+    const uint64_t corr_row = corr_.pushes();
     for (int p = 0; p < kPairCount; ++p) {
       double* o = pair_out_[p].data();
       if (!in_universe_[p]) continue;  // stays NULL
@@ -197,8 +361,7 @@ class CurKernel final : public CrossKernel {
         sum += related_sign_[p][k] * r;
         ++n;
       }
-      corr_[p].push(ret[p], n > 0 ? sum / n : kNull);
-      o[kRelatedCorr] = corr_[p].value();
+      corr_.push(p, corr_row, ret[p], n > 0 ? sum / n : kNull);
       // Mean |eps| (bp) over the pair's triplets whose three pairs are available.
       double abs_sum = 0;
       int m = 0;
@@ -216,6 +379,10 @@ class CurKernel final : public CrossKernel {
         o[kImplied0 + i] = divergence_.size() > n_rows ? div[p] - divergence_.back(n_rows)[p] : kNull;
       }
     }
+    corr_.finish(corr_row, in_universe_);
+    for (int p = 0; p < kPairCount; ++p) {
+      if (in_universe_[p]) pair_out_[p][kRelatedCorr] = corr_.value(p);
+    }
     prev_l_ = l;
   }
 
@@ -232,10 +399,10 @@ class CurKernel final : public CrossKernel {
     out.put(in_universe_);
     strengths_.save(out);
     divergence_.save(out);
-    for (const auto& row : vol_) {
-      for (const auto& m : row) m.save(out);
+    for (int c = 0; c < K; ++c) {  // per currency, per window: NullableMoments::save
+      for (size_t w = 0; w < kVolRows.size(); ++w) vol_.save(out, w, c);
     }
-    for (const auto& c : corr_) c.save(out);
+    corr_.save(out, in_universe_);
     out.put(prev_l_);
     out.put(pct_);
     out.put(pair_out_);
@@ -245,10 +412,10 @@ class CurKernel final : public CrossKernel {
     if (in.get<std::array<bool, kPairCount>>() != in_universe_) in.fail();
     strengths_.load(in);
     divergence_.load(in);
-    for (auto& row : vol_) {
-      for (auto& m : row) m.load(in);
+    for (int c = 0; c < K; ++c) {
+      for (size_t w = 0; w < kVolRows.size(); ++w) vol_.load(in, w, c);
     }
-    for (auto& c : corr_) c.load(in);
+    corr_.load(in, in_universe_);
     in.get(prev_l_);
     in.get(pct_);
     in.get(pair_out_);
@@ -267,8 +434,8 @@ class CurKernel final : public CrossKernel {
 
   RingBuffer<Strengths> strengths_;    // s(g), s(g-1), ... (1441 rows)
   RingBuffer<PairValues> divergence_;  // d_p(g), ... (241 rows)
-  std::array<std::array<cur::NullableMoments, kVolRows.size()>, K> vol_;
-  std::array<cur::NullableCorrelation, kPairCount> corr_;
+  cur::CurrencyWindows<kVolRows.size()> vol_;  // ds of the 8 currencies, W = 60 and 240
+  PairCorrelations corr_;  // cur_related_corr_60
   PairValues prev_l_{};
   Strengths pct_{};
   std::array<std::array<double, kPerPair>, kPairCount> pair_out_{};

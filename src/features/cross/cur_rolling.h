@@ -7,9 +7,13 @@
 // so its spread is exactly 0 rather than rounding residue of the sliding sums.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
+#include "core/currency.h"
 #include "features/rolling.h"
 
 namespace bqx::features::cur {
@@ -217,6 +221,188 @@ class NullableCorrelation {
   double rx_ = 0, ry_ = 0, sx_ = 0, sy_ = 0, sxx_ = 0, syy_ = 0, sxy_ = 0, last_x_ = 0, last_y_ = 0;
   uint64_t nulls_ = 0, run_x_ = 0, run_y_ = 0, since_anchor_ = 0;
   uint8_t has_ref_ = 0;
+};
+
+// NullableMoments of the 8 currencies over several windows of one series v (cur's ds, basket's
+// v), with NullableMoments' state and arithmetic per (window, currency) unchanged: remove the
+// value leaving, add the new one, every W pushes recompute the sums from the window, newest to
+// oldest, with the reference at the newest non-NULL value. The windows slide over the same
+// series, so one ring serves them: push j (8 currencies, one cache line) in slot j % W_max. A
+// push touches the new row and the rows leaving the windows, and the sums (structure of
+// arrays): 48 NullableMoments (basket) touched about 240 lines, 16 (cur) about 48.
+// Windows in ascending order; every currency is pushed on every row, so the windows' pushes
+// and recomputation counters are shared by the currencies.
+template <size_t kWindowCount>
+class CurrencyWindows {
+ public:
+  using Row = std::array<double, kCurrencyCount>;
+  static constexpr int K = kCurrencyCount;
+
+  explicit CurrencyWindows(const std::array<int, kWindowCount>& windows)
+      : ring_(static_cast<size_t>(windows.back())) {
+    for (size_t w = 0; w < kWindowCount; ++w) {
+      width_[w] = static_cast<uint64_t>(windows[w]);
+      Sums& m = sums_[w];
+      m.ref.fill(0.0);
+      m.s1.fill(0.0);
+      m.s2.fill(0.0);
+      m.last.fill(0.0);
+      m.nulls.fill(0);
+      m.run.fill(0);
+      m.has_ref.fill(0);
+    }
+  }
+
+  void push(const Row& v) {
+    const uint64_t j = pushes_;
+    // The rows leaving the windows, read before v overwrites the oldest of them.
+    std::array<Row, kWindowCount> leaving{};
+    for (size_t w = 0; w < kWindowCount; ++w) {
+      if (j >= width_[w]) leaving[w] = ring_[slot(j - width_[w])];
+    }
+    ring_[slot(j)] = v;
+    pushes_ = j + 1;
+    for (size_t w = 0; w < kWindowCount; ++w) {
+      Sums& m = sums_[w];
+      for (int c = 0; c < K; ++c) push_one(m, c, v[c], j >= width_[w], leaving[w][c]);
+      if (++m.since >= width_[w]) reanchor(m, j, width_[w]);
+    }
+  }
+
+  uint64_t pushes() const { return pushes_; }
+  // Full window without NULLs (NullableMoments::ready).
+  bool ready(size_t w, int c) const { return pushes_ >= width_[w] && sums_[w].nulls[c] == 0; }
+  // NullableMoments::m2 (window ready).
+  double m2(size_t w, int c) const {
+    const Sums& m = sums_[w];
+    if (m.run[c] >= width_[w]) return 0.0;
+    const double n = static_cast<double>(width_[w]);
+    const double v = m.s2[c] - m.s1[c] * m.s1[c] / n;
+    return v > 0 ? v : 0.0;
+  }
+  // The row pushed k pushes ago (k < the longest window).
+  const Row& back(uint64_t k) const { return ring_[slot(pushes_ - 1 - k)]; }
+
+  // NullableMoments::save of (window w, currency c): its ring (push j in slot j % W, 0 before
+  // the first push), next slot, size, push count, then the sums and counters.
+  void save(StateWriter& out, size_t w, int c) const {
+    const uint64_t width = width_[w];
+    const Sums& m = sums_[w];
+    std::vector<double> window_ring(width, 0.0);
+    const uint64_t from = pushes_ > width ? pushes_ - width : 0;
+    for (uint64_t j = from; j < pushes_; ++j) window_ring[j % width] = ring_[slot(j)][c];
+    out.put_vector(window_ring);
+    out.put<uint64_t>(pushes_ % width);
+    out.put<uint64_t>(std::min(pushes_, width));
+    out.put<uint64_t>(pushes_);
+    out.put(m.ref[c]);
+    out.put(m.s1[c]);
+    out.put(m.s2[c]);
+    out.put(m.last[c]);
+    out.put<uint64_t>(m.nulls[c]);
+    out.put<uint64_t>(m.run[c]);
+    out.put<uint64_t>(m.since);
+    out.put<uint8_t>(m.has_ref[c]);
+  }
+  // The inverse; (w, c) = (0, 0) first, and for each c its longest window (which holds the
+  // shared ring's column c: the same slots, j % W_max).
+  void load(StateReader& in, size_t w, int c) {
+    const uint64_t width = width_[w];
+    Sums& m = sums_[w];
+    std::vector<double> window_ring(width, 0.0);
+    in.get_vector(window_ring);
+    const uint64_t head = in.get<uint64_t>();
+    const uint64_t size = in.get<uint64_t>();
+    const uint64_t count = in.get<uint64_t>();
+    if (c == 0 && w == 0) pushes_ = count;
+    if (count != pushes_ || head != count % width || size != std::min(count, width)) in.fail();
+    if (w + 1 == kWindowCount) {
+      for (size_t i = 0; i < ring_.size(); ++i) ring_[i][c] = window_ring[i];
+    }
+    in.get(m.ref[c]);
+    in.get(m.s1[c]);
+    in.get(m.s2[c]);
+    in.get(m.last[c]);
+    m.nulls[c] = in.get<uint64_t>();
+    m.run[c] = in.get<uint64_t>();
+    const uint64_t since = in.get<uint64_t>();
+    if (c == 0) m.since = since;
+    if (since != m.since || m.nulls[c] > size) in.fail();
+    m.has_ref[c] = in.get<uint8_t>();
+  }
+
+ private:
+  struct Sums {
+    Row ref, s1, s2, last;
+    std::array<uint64_t, K> nulls, run;
+    std::array<uint8_t, K> has_ref;
+    uint64_t since = 0;
+  };
+
+  size_t slot(uint64_t j) const { return static_cast<size_t>(j % ring_.size()); }
+
+  // NullableMoments::push of x into currency c (old = the value leaving, when dropped).
+  static void push_one(Sums& m, int c, double x, bool dropped, double old) {
+    if (dropped) {
+      if (is_null(old)) {
+        --m.nulls[c];
+      } else {
+        const double o = old - m.ref[c];
+        m.s1[c] -= o;
+        m.s2[c] -= o * o;
+      }
+    }
+    if (is_null(x)) {
+      ++m.nulls[c];
+      m.run[c] = 0;
+    } else {
+      if (!m.has_ref[c]) {
+        m.ref[c] = x;
+        m.has_ref[c] = 1;
+      }
+      const double d = x - m.ref[c];
+      m.s1[c] += d;
+      m.s2[c] += d * d;
+      m.run[c] = (m.run[c] > 0 && x == m.last[c]) ? m.run[c] + 1 : 1;
+      m.last[c] = x;
+    }
+  }
+
+  // NullableMoments::reanchor of all 8 currencies over the window ending at push j.
+  void reanchor(Sums& m, uint64_t j, uint64_t width) {
+    m.since = 0;
+    const uint64_t size = std::min(j + 1, width);
+    std::array<bool, K> found{};
+    for (uint64_t k = 0; k < size; ++k) {
+      const Row& r = ring_[slot(j - k)];
+      bool all = true;
+      for (int c = 0; c < K; ++c) {
+        if (!found[c] && !is_null(r[c])) {
+          m.ref[c] = r[c];
+          m.has_ref[c] = 1;
+          found[c] = true;
+        }
+        all = all && found[c];
+      }
+      if (all) break;
+    }
+    m.s1.fill(0.0);
+    m.s2.fill(0.0);
+    for (uint64_t k = 0; k < size; ++k) {
+      const Row& r = ring_[slot(j - k)];
+      for (int c = 0; c < K; ++c) {
+        if (is_null(r[c])) continue;
+        const double d = r[c] - m.ref[c];
+        m.s1[c] += d;
+        m.s2[c] += d * d;
+      }
+    }
+  }
+
+  std::array<uint64_t, kWindowCount> width_{};
+  uint64_t pushes_ = 0;
+  StateVector<Row> ring_;  // push j in slot j % W_max
+  std::array<Sums, kWindowCount> sums_;
 };
 
 }  // namespace bqx::features::cur
