@@ -433,24 +433,32 @@ class NestedExtremes {
     back_ = newest + 1;
     ++count_;
     // Each window's front: the new entry if its old front was dropped, then past the
-    // entries that leave the window with this push (the newest entry never does).
+    // entries that leave the window with this push (the newest entry never does). The
+    // front entries are also kept here (front_entry_, copies): a window's entry line is
+    // read only when its front moves past an old entry, not at every push and value().
     for (size_t i = 0; i < N; ++i) {
-      uint64_t f = std::min(front_[i], newest);
+      uint64_t f = front_[i];
+      Entry e = front_entry_[i];  // entries_[f] while f < newest (not overwritten)
+      if (newest <= f) {
+        f = newest;
+        e = Entry{x, idx};
+      }
       const uint64_t w = static_cast<uint64_t>(windows_[i]);
-      while (entries_[f & mask_].idx + w <= idx) ++f;
+      while (e.idx + w <= idx) e = entries_[++f & mask_];
       front_[i] = f;
+      front_entry_[i] = e;
     }
   }
   // Extreme of the last min(count, W_i) values; count() > 0.
-  double value(size_t i) const { return entries_[front_[i] & mask_].value; }
+  double value(size_t i) const { return front_entry_[i].value; }
   uint64_t count() const { return count_; }
 
-  // The next push reads the back and the fronts and writes after the back.
+  // The next push reads the back (and the entries after a front that moves) and writes
+  // after the back.
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
     if (back_ > 0) prefetch_read(&entries_[(back_ - 1) & mask_], sizeof(Entry));
     prefetch_write(&entries_[back_ & mask_], sizeof(Entry));
-    for (size_t i = 0; i < N; ++i) prefetch_read(&entries_[front_[i] & mask_], sizeof(Entry));
   }
 
   // Snapshot: push count, deque positions and the live entries (front of the largest
@@ -480,12 +488,14 @@ class NestedExtremes {
       in.fail();
       count_ = back_ = 0;
       front_.fill(0);
+      front_entry_.fill(Entry{});
       return;
     }
     for (uint64_t q = front_[N - 1]; q < back_; ++q) {
       entries_[q & mask_].value = in.get<double>();
       entries_[q & mask_].idx = in.get<uint64_t>();
     }
+    for (size_t i = 0; i < N; ++i) front_entry_[i] = entries_[front_[i] & mask_];
   }
 
  private:
@@ -499,6 +509,7 @@ class NestedExtremes {
   uint64_t back_ = 0;   // one past the newest entry (positions grow without bound)
   uint64_t count_ = 0;  // values pushed
   std::array<uint64_t, N> front_{};
+  std::array<Entry, N> front_entry_{};  // entries_[front_[i]] (a copy: same bits)
 };
 
 }  // namespace bqx::features::stats
