@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "features/kernel.h"
@@ -776,6 +777,10 @@ class alignas(64) RingBlockWindows {
   explicit RingBlockWindows(const std::array<int, N>& windows) {
     size_t offset = 0;
     for (size_t i = 0; i < N; ++i) {
+      // The counters are 16-bit (one cache line for all windows): W and the offsets fit.
+      if (windows[i] < 1 || offset + static_cast<size_t>(windows[i]) > 0xFFFF) {
+        throw std::length_error("RingBlockWindows: windows too long for 16-bit counters");
+      }
       w_[i] = static_cast<uint16_t>(windows[i]);
       offset_[i] = static_cast<uint16_t>(offset);
       offset += static_cast<size_t>(windows[i]);
