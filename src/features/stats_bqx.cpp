@@ -22,7 +22,6 @@ namespace {
 
 using stats::cat;
 
-using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -36,7 +35,7 @@ constexpr const char* kInput = "bqx_w15_return";
 // line is in update()).
 struct OutputLanes {
   // The two parts of each window's aggregates, merged here as lanes: the left parts
-  // (RingBlockWindow::left(); a window without one, and lane 7, point at kEmpty*) and
+  // (RingBlockWindows::left(); a window without one, and lane 7, point at kEmpty*) and
   // the heads (HeadLanes fields, already one vector per field).
   const void* m_left[8];
   const double (*m_head)[8];
@@ -108,29 +107,29 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 }
 #endif
 
-struct WindowState {
-  explicit WindowState(size_t w = 2) : m(w), pairs(w - 1) {}
-  RingBlockWindow<stats::Moments4Op> m;
-  RingBlockWindow<stats::CoMomentsOp> pairs;
-};
+// The pairs (q_{i-1}, q_i) of a window of W values: W - 1.
+constexpr std::array<int, kWindows.size()> pair_windows() {
+  std::array<int, kWindows.size()> w{};
+  for (size_t i = 0; i < kWindows.size(); ++i) w[i] = kWindows[i] - 1;
+  return w;
+}
 
-// The windows' values by age, from the ring of the last 1440 q values (RingBlockWindow):
+// The windows' values by age, from the ring of the last 1440 q values (RingBlockWindows):
 // the q pushed `age` pushes ago, and the pair (q_{i-1}, q_i) with q_i that q.
 struct QSource {
-  const stats::MirrorRing* ring;
+  const stats::RankRing<kMaxWindow, false>* ring;
   double operator()(size_t age) const { return ring->back(age); }
 };
 struct PairSource {
-  const stats::MirrorRing* ring;
+  const stats::RankRing<kMaxWindow, false>* ring;
   stats::PairValue operator()(size_t age) const { return stats::PairValue{ring->back(age + 1), ring->back(age)}; }
 };
 
 class StatsBqxKernel final : public FamilyKernel {
  public:
   explicit StatsBqxKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), min_(kWindows), max_(kWindows), qs_(kMaxWindow) {
-    for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
-  }
+      : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), ms_(kWindows), pairs_(pair_windows()), min_(kWindows),
+        max_(kWindows) {}
 
   void update(const BarInput&, double* row) override {
     double* out = row + offset_;
@@ -146,14 +145,12 @@ class StatsBqxKernel final : public FamilyKernel {
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && qs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window values <= q_t
-    stats::count_le_nested(qs_.end(), kWindows, full_windows, q, le);
+    qs_.count_le_nested(kWindows, full_windows, q, le);
     min_.push(q);
     max_.push(q);
     grow_heads(q, have_pair, pv);
-    for (auto& s : win_) {
-      s.m.advance();
-      if (have_pair) s.pairs.advance();
-    }
+    ms_.advance();
+    if (have_pair) pairs_.advance();
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
       OutputLanes in;
@@ -161,11 +158,10 @@ class StatsBqxKernel final : public FamilyKernel {
       in.pair_head = pair_heads_.f;
       for (size_t i = 0; i < 8; ++i) {
         const bool window = i < kWindows.size();
-        const WindowState* s = window ? &win_[i] : nullptr;
-        const bool full = window && s->m.full();
+        const bool full = window && ms_.full(i);
         in.full |= (full ? 1u : 0u) << i;
-        const stats::Moments4* m_left = window ? s->m.left() : nullptr;
-        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
+        const stats::Moments4* m_left = window ? ms_.left(i) : nullptr;
+        const stats::CoMoments* pair_left = window ? pairs_.left(i) : nullptr;
         in.m_has_left |= (m_left ? 1u : 0u) << i;
         in.pair_has_left |= (pair_left ? 1u : 0u) << i;
         in.m_left[i] = m_left ? m_left : &kEmptyMoments;
@@ -181,13 +177,12 @@ class StatsBqxKernel final : public FamilyKernel {
     }
 #endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
-      WindowState& s = win_[i];
       double* o = out + i * kCols;
-      if (!s.m.full()) {
+      if (!ms_.full(i)) {
         for (int k = 0; k < kCols; ++k) o[k] = kNull;
         continue;
       }
-      const stats::Moments4 m = s.m.value(m_heads_.get(i));
+      const stats::Moments4 m = ms_.value(i, m_heads_.get(i));
       const double sd = stats::std_sample(m.n, m.m2);
       o[0] = m.mean();
       o[1] = sd;
@@ -197,32 +192,24 @@ class StatsBqxKernel final : public FamilyKernel {
       o[5] = static_cast<double>(le[i]) / m.n;
       o[6] = min_.value(i);
       o[7] = max_.value(i);
-      o[8] = stats::pearson(s.pairs.value(pair_heads_.get(i)));
+      o[8] = stats::pearson(pairs_.value(i, pair_heads_.get(i)));
     }
     prev_q_ = q;
     ++q_seen_;
   }
 
   // The windows that roll on this push, rolled together per aggregate kind (their suffix
-  // chains interleave: RingBlockWindow::roll_together); the pushes then do not roll. Their
-  // heads restart empty.
+  // chains interleave: RingBlockWindows::roll); the pushes then do not roll. Their heads
+  // restart empty.
   void roll_due_windows(bool have_pair) {
-    std::array<RingBlockWindow<stats::Moments4Op>*, kWindows.size()> ms;
-    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
-    size_t n_ms = 0, n_pairs = 0;
+    const unsigned ms_due = ms_.rolls_next();
+    const unsigned pairs_due = have_pair ? pairs_.rolls_next() : 0u;
     for (size_t i = 0; i < kWindows.size(); ++i) {
-      WindowState& s = win_[i];
-      if (s.m.rolls_next()) {
-        ms[n_ms++] = &s.m;
-        m_heads_.reset(i);
-      }
-      if (have_pair && s.pairs.rolls_next()) {
-        pairs[n_pairs++] = &s.pairs;
-        pair_heads_.reset(i);
-      }
+      if (ms_due >> i & 1u) m_heads_.reset(i);
+      if (pairs_due >> i & 1u) pair_heads_.reset(i);
     }
-    RingBlockWindow<stats::Moments4Op>::roll_together(ms.data(), n_ms, QSource{&qs_});
-    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&qs_});
+    ms_.roll(ms_due, QSource{&qs_});
+    pairs_.roll(pairs_due, PairSource{&qs_});
   }
 
   // Each window's push appends q (and the pair) to its head (the windows' other part,
@@ -257,10 +244,8 @@ class StatsBqxKernel final : public FamilyKernel {
   void prefetch() const override {
     m_heads_.prefetch();
     pair_heads_.prefetch();
-    for (const auto& s : win_) {
-      s.m.prefetch();
-      s.pairs.prefetch();
-    }
+    ms_.prefetch();
+    pairs_.prefetch();
     min_.prefetch();
     max_.prefetch();
     qs_.prefetch();
@@ -271,9 +256,9 @@ class StatsBqxKernel final : public FamilyKernel {
     qs_.save(out);
     m_heads_.save(out);
     pair_heads_.save(out);
-    for (const auto& s : win_) {
-      s.m.save(out);
-      s.pairs.save(out);
+    for (size_t i = 0; i < kWindows.size(); ++i) {  // window-major, as one object per window saved
+      ms_.save_counters(i, out);
+      pairs_.save_counters(i, out);
     }
     min_.save(out);
     max_.save(out);
@@ -285,10 +270,12 @@ class StatsBqxKernel final : public FamilyKernel {
     m_heads_.load(in);
     pair_heads_.load(in);
     const size_t qs = qs_.size();
-    for (auto& s : win_) {
-      s.m.load(in, QSource{&qs_}, qs);
-      s.pairs.load(in, PairSource{&qs_}, qs > 0 ? qs - 1 : 0);
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      ms_.load_counters(i, in);
+      pairs_.load_counters(i, in);
     }
+    ms_.load_suffixes(in, QSource{&qs_}, qs);
+    pairs_.load_suffixes(in, PairSource{&qs_}, qs > 0 ? qs - 1 : 0);
     min_.load(in);
     max_.load(in);
     in.get(prev_q_);
@@ -298,12 +285,14 @@ class StatsBqxKernel final : public FamilyKernel {
  private:
   int offset_;
   int q_idx_;
-  std::array<WindowState, kWindows.size()> win_;
+  // The windows' moments and pair co-moments (RingBlockWindows: counters of all 7 in one line).
+  stats::RingBlockWindows<stats::Moments4Op, kWindows.size()> ms_;
+  stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()> pairs_;
   stats::NestedExtremes<false, kWindows.size()> min_;  // of each window (one deque)
   stats::NestedExtremes<true, kWindows.size()> max_;
-  stats::MirrorRing qs_;  // the last 1440 q values (q_t = back(0) once pushed)
-  stats::HeadLanes<stats::Moments4> m_heads_;         // lane i: head of win_[i].m
-  stats::HeadLanes<stats::CoMoments> pair_heads_;     // lane i: head of win_[i].pairs
+  stats::RankRing<kMaxWindow, false> qs_;  // the last 1440 q values (q_t = back(0) once pushed)
+  stats::HeadLanes<stats::Moments4> m_heads_;      // lane i: head of window i's moments
+  stats::HeadLanes<stats::CoMoments> pair_heads_;  // lane i: head of window i's pairs
   double prev_q_ = 0;
   uint64_t q_seen_ = 0;
 };

@@ -20,11 +20,13 @@
 // rebuilds the suffix array with the same deterministic loop.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "features/kernel.h"
@@ -748,51 +750,80 @@ struct HeadLanes {
 };
 
 // BlockWindow without its own copy of the values and without its head (same aggregates,
-// same schedule, same bits): the values of a block are read from the family's shared
-// history at the roll, and the head (the aggregate of the current block) is one lane of
-// the family's HeadLanes, grown by the family (reset to Agg{} when the window rolls).
+// same schedule, same bits), for the N nested windows of one aggregate kind of a family at
+// once: the values of a block are read from the family's shared history at the roll, and
+// the head (the aggregate of the current block) of window i is lane i of the family's
+// HeadLanes, grown by the family (reset to Agg{} when the window rolls).
 // Why: the 7 windows x 3 aggregates of stats_rate (2 of stats_bqx) all stored the same
 // values (or pairs of neighbours) in their own cur/prev arrays: 21 value writes per bar
 // into as many cold cache lines, and twice the values' memory per window. Here a push only
-// updates the head; the family pushes each value once into a ring.
+// updates the heads; the family pushes each value once into a ring. And the windows of a
+// kind are pushed together, so their counters (and the suffix arrays' base) share one
+// cache line instead of one object line per window: in streaming use every line is cold
+// at each bar.
 //
-// Contract: a window whose next push starts a new block (rolls_next()) must be rolled by
-// roll_together() before that push, with `source(age)` = the value pushed `age` pushes ago
-// into this window (age 0: the last one, i.e. the last value of the full block); the
-// caller resets its head then. A push is advance() here plus the head's append.
-template <class Op>
-class alignas(64) RingBlockWindow {
+// Contract: the windows whose next push starts a new block (bit i of rolls_next()) must be
+// rolled by roll() before that push, with `source(age)` = the value pushed `age` pushes
+// ago (age 0: the last one, i.e. the last value of the full block); the caller resets
+// their heads then. A push is advance() here plus the heads' append.
+template <class Op, size_t N>
+class alignas(64) RingBlockWindows {
  public:
   using Value = typename Op::Value;
   using Agg = typename Op::Agg;
+  static_assert(N >= 1 && N <= 8);
 
-  explicit RingBlockWindow(size_t window = 1) : w_(window), suffix_(window) {}
+  // Ascending window lengths.
+  explicit RingBlockWindows(const std::array<int, N>& windows) {
+    size_t offset = 0;
+    for (size_t i = 0; i < N; ++i) {
+      // The counters are 16-bit (one cache line for all windows): W and the offsets fit.
+      if (windows[i] < 1 || offset + static_cast<size_t>(windows[i]) > 0xFFFF) {
+        throw std::length_error("RingBlockWindows: windows too long for 16-bit counters");
+      }
+      w_[i] = static_cast<uint16_t>(windows[i]);
+      offset_[i] = static_cast<uint16_t>(offset);
+      offset += static_cast<size_t>(windows[i]);
+    }
+    suffix_storage_.resize(offset);
+    suffix_ = suffix_storage_.data();
+  }
+  RingBlockWindows(const RingBlockWindows&) = delete;
+  RingBlockWindows& operator=(const RingBlockWindows&) = delete;
 
-  size_t window() const { return w_; }
   uint64_t count() const { return count_; }
-  bool full() const { return count_ >= w_; }
-  bool rolls_next() const { return k_ == w_; }
+  bool full(size_t i) const { return count_ >= w_[i]; }
+  // Bit i: window i's next push starts a new block (roll() first).
+  unsigned rolls_next() const {
+    unsigned due = 0;
+    for (size_t i = 0; i < N; ++i) due |= (k_[i] == w_[i] ? 1u : 0u) << i;
+    return due;
+  }
 
   void advance() {
-    ++k_;
     ++count_;
-    // This push's value() reads suffix_[k_]; the next one reads suffix_[k_ + 1].
-    if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
+    for (size_t i = 0; i < N; ++i) {
+      const size_t k = ++k_[i];
+      // This push's value() reads suffix(i)[k]; the next one reads suffix(i)[k + 1].
+      if (k + 1 < w_[i]) prefetch_read(&suffix(i)[k + 1], sizeof(Agg));
+    }
   }
   void prefetch() const {
-    prefetch_read(this, sizeof(*this));
-    if (k_ + 1 < w_) prefetch_read(&suffix_[k_ + 1], sizeof(Agg));
+    prefetch_read(this, kHotBytes);
+    for (size_t i = 0; i < N; ++i) {
+      if (k_[i] + 1u < w_[i]) prefetch_read(&suffix(i)[k_[i] + 1u], sizeof(Agg));
+    }
   }
 
-  // The part of the window before the head (null when the head alone is the window): the
-  // window's aggregate is merge(*left(), head), or the head.
-  const Agg* left() const { return (k_ < w_ && have_prev_) ? &suffix_[k_] : nullptr; }
-  Agg value(const Agg& head) const {
-    if (k_ < w_ && have_prev_) return Op::merge(suffix_[k_], head);
-    return head;
+  // The part of window i before its head (null when the head alone is the window): the
+  // window's aggregate is merge(*left(i), head), or the head.
+  const Agg* left(size_t i) const { return (k_[i] < w_[i] && (have_prev_ >> i & 1u)) ? &suffix(i)[k_[i]] : nullptr; }
+  Agg value(size_t i, const Agg& head) const {
+    const Agg* l = left(i);
+    return l ? Op::merge(*l, head) : head;
   }
 
-  // Rolls the windows (each with rolls_next()) together: the full block becomes the
+  // Rolls the windows of `due` (bits of rolls_next()): each full block becomes the
   // previous one and its suffixes suffix[j] = agg(v_j .. v_{W-1}) are rebuilt right to
   // left, as BlockWindow::roll does, with the chains of two windows interleaved: a chain
   // of dependent prepends is latency-bound (the core mostly idle), and nested windows
@@ -801,68 +832,92 @@ class alignas(64) RingBlockWindow {
   // operations of different chains are reordered. Chain A is the longest window, chain B
   // the others one after another (with nested windows their total is at most the longest).
   template <class Source>
-  static void roll_together(RingBlockWindow* const* windows, size_t count, const Source& source) {
-    if (count == 0) return;
+  void roll(unsigned due, const Source& source) {
+    if (due == 0) return;
     size_t longest = 0;
-    for (size_t i = 0; i < count; ++i) {
-      RingBlockWindow* w = windows[i];
-      w->have_prev_ = true;
-      w->k_ = 0;
-      if (w->w_ > windows[longest]->w_) longest = i;
+    for (size_t i = 0; i < N; ++i) {
+      if (!(due >> i & 1u)) continue;
+      k_[i] = 0;
+      if (w_[i] >= w_[longest] || !(due >> longest & 1u)) longest = i;
     }
-    SuffixChain<Source> a(windows[longest], 0, source);
+    have_prev_ = static_cast<uint8_t>(have_prev_ | due);
+    SuffixChain<Source> a(this, longest, 0, source);
     size_t next_b = 0;
-    auto next_chain_b = [&]() -> RingBlockWindow* {
-      if (next_b == longest) ++next_b;
-      return next_b < count ? windows[next_b++] : nullptr;
+    auto next_chain_b = [&]() -> size_t {
+      while (next_b < N && (next_b == longest || !(due >> next_b & 1u))) ++next_b;
+      return next_b < N ? next_b++ : N;
     };
-    SuffixChain<Source> b(next_chain_b(), 0, source);
+    SuffixChain<Source> b(this, next_chain_b(), 0, source);
     while (!a.done() || !b.done()) {
       if (!a.done()) a.step();
       if (!b.done()) {
         b.step();
-        if (b.done()) b = SuffixChain<Source>(next_chain_b(), 0, source);
+        if (b.done()) b = SuffixChain<Source>(this, next_chain_b(), 0, source);
       }
     }
   }
 
-  // The snapshot holds the counters (the family saves the heads); load() rebuilds the suffixes still in
-  // use (suffix_[j], j >= k: from the previous block's values v_j, pushed k + W - 1 - j
-  // <= W - 1 pushes ago) from the shared history, which must be loaded first and serve
-  // `history_size` ages.
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(w_);
-    out.put<uint64_t>(k_);
-    out.put<uint8_t>(have_prev_ ? 1 : 0);
+  // The snapshot holds each window's counters (the family saves the heads), in the format
+  // of a single window's save so that a family can keep its window-major order; load()
+  // rebuilds the suffixes still in use (suffix_[j], j >= k: from the previous block's
+  // values v_j, pushed k + W - 1 - j <= W - 1 pushes ago) from the shared history, which
+  // must be loaded first and serve `history_size` ages (load_counters() of every window,
+  // then load_suffixes()).
+  void save_counters(size_t i, StateWriter& out) const {
+    out.put<uint64_t>(w_[i]);
+    out.put<uint64_t>(k_[i]);
+    out.put<uint8_t>(have_prev_ >> i & 1u);
     out.put<uint64_t>(count_);
   }
-  template <class Source>
-  void load(StateReader& in, const Source& source, size_t history_size) {
+  void load_counters(size_t i, StateReader& in) {
     const auto w = in.get<uint64_t>();
-    k_ = in.get<uint64_t>();
-    have_prev_ = in.get<uint8_t>() != 0;
-    count_ = in.get<uint64_t>();
-    if (!in.ok() || w != w_ || k_ > w_ || (k_ == 0 && count_ > 0) || (have_prev_ && w_ > history_size)) {
+    const auto k = in.get<uint64_t>();
+    const bool have_prev = in.get<uint8_t>() != 0;
+    const auto count = in.get<uint64_t>();
+    // Windows pushed together share their push count.
+    if (!in.ok() || w != w_[i] || k > w_[i] || (k == 0 && count > 0) || (i > 0 && count != count_)) {
       in.fail();
-      k_ = 0;
-      have_prev_ = false;
-      count_ = 0;
+      clear();
       return;
     }
-    if (have_prev_) {
-      SuffixChain<Source> chain(this, k_, source);
-      while (chain.remaining() > k_) chain.step();
+    k_[i] = static_cast<uint16_t>(k);
+    have_prev_ = static_cast<uint8_t>((have_prev_ & ~(1u << i)) | (have_prev ? 1u << i : 0u));
+    count_ = count;
+  }
+  template <class Source>
+  void load_suffixes(StateReader& in, const Source& source, size_t history_size) {
+    if (!in.ok()) {
+      clear();
+      return;
+    }
+    for (size_t i = 0; i < N; ++i) {
+      if (!(have_prev_ >> i & 1u)) continue;
+      if (w_[i] > history_size) {
+        in.fail();
+        clear();
+        return;
+      }
+      SuffixChain<Source> chain(this, i, k_[i], source);
+      while (chain.remaining() > k_[i]) chain.step();
     }
   }
 
  private:
-  // The suffix chain of one window, one prepend per step(): suffix_[j] for j = W-1 down,
-  // value v_j = source(age0 + W - 1 - j); no window: done at once.
+  Agg* suffix(size_t i) { return suffix_ + offset_[i]; }
+  const Agg* suffix(size_t i) const { return suffix_ + offset_[i]; }
+  void clear() {
+    count_ = 0;
+    k_ = {};
+    have_prev_ = 0;
+  }
+
+  // The suffix chain of window i, one prepend per step(): suffix(i)[j] for j = W-1 down,
+  // value v_j = source(age0 + W - 1 - j); i == N (no window): done at once.
   template <class Source>
   class SuffixChain {
    public:
-    SuffixChain(RingBlockWindow* w, size_t age0, const Source& source)
-        : source_(&source), suffix_(w ? w->suffix_.data() : nullptr), j_(w ? w->w_ : 0), age_(age0) {}
+    SuffixChain(RingBlockWindows* ws, size_t i, size_t age0, const Source& source)
+        : source_(&source), suffix_(i < N ? ws->suffix(i) : nullptr), j_(i < N ? ws->w_[i] : 0), age_(age0) {}
     bool done() const { return j_ == 0; }
     size_t remaining() const { return j_; }
     void step() {
@@ -880,11 +935,15 @@ class alignas(64) RingBlockWindow {
     Agg acc_{};
   };
 
-  size_t w_;
-  size_t k_ = 0;
-  uint64_t count_ = 0;
-  bool have_prev_ = false;
-  StateVector<Agg> suffix_;  // suffix_[j] = aggregate of the previous block's v_j .. v_{W-1}
+  // Everything a push reads, in one cache line (kHotBytes).
+  Agg* suffix_ = nullptr;          // suffix(i) = suffix_ + offset_[i], W_i entries
+  uint64_t count_ = 0;             // pushes (the same for every window)
+  std::array<uint16_t, N> k_{};    // values in window i's current block
+  std::array<uint16_t, N> w_{};    // window lengths
+  std::array<uint16_t, N> offset_{};
+  uint8_t have_prev_ = 0;          // bit i: window i has a previous block
+  static constexpr size_t kHotBytes = 2 * sizeof(uint64_t) + 3 * N * sizeof(uint16_t) + 1;
+  StateVector<Agg> suffix_storage_;  // the N suffix arrays, one after another
 };
 
 // Ready-made ops.

@@ -1,6 +1,7 @@
 // Percentile ranks of the newest value in nested trailing windows (stats_rate / stats_bqx
 // pctrank, FEATURES.md 1.6-1.7): "share of the W window values <= v_t" for every W of a
-// family, from one linear pass over the newest max(W) values.
+// family, from one linear pass over the newest max(W) values, or over only the blocks of
+// them that straddle v_t (RankRing below).
 //
 // Why a linear pass and not a sorted window: the families keep 7 windows up to W = 1440 for
 // each of 28 pairs, so in streaming use a pair's state is cold in cache at every bar. A
@@ -27,57 +28,6 @@
 #include "features/state_memory.h"
 
 namespace bqx::features::stats {
-
-// Ring of the last `capacity` values stored twice (data[i] == data[i + capacity]), so the
-// newest n values are always one contiguous run, oldest first.
-class MirrorRing {
- public:
-  explicit MirrorRing(size_t capacity = 1) : cap_(capacity), data_(2 * capacity) {}
-  size_t capacity() const { return cap_; }
-  size_t size() const { return size_; }
-  void push(double v) {
-    data_[pos_] = v;
-    data_[pos_ + cap_] = v;
-    pos_ = (pos_ + 1 == cap_) ? 0 : pos_ + 1;
-    if (size_ < cap_) ++size_;
-    prefetch_write(&data_[pos_ + cap_], sizeof(double));  // the next push's second copy (cold)
-  }
-  // The next push writes data_[pos_] and data_[pos_ + cap_].
-  void prefetch() const {
-    prefetch_read(this, sizeof(*this));
-    prefetch_write(&data_[pos_], sizeof(double));
-    prefetch_write(&data_[pos_ + cap_], sizeof(double));
-  }
-  // One past the newest value: the newest n (<= size()) values are end() - n .. end() - 1.
-  const double* end() const { return data_.data() + pos_ + cap_; }
-  // back(0) = newest, back(k) = k pushes ago; k < size().
-  double back(size_t k) const { return end()[-1 - static_cast<std::ptrdiff_t>(k)]; }
-
-  // The snapshot holds one copy of the ring; load() rebuilds the mirror.
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(cap_);
-    out.put<uint64_t>(pos_);
-    out.put<uint64_t>(size_);
-    for (size_t i = 0; i < cap_; ++i) out.put(data_[i]);
-  }
-  void load(StateReader& in) {
-    const auto cap = in.get<uint64_t>();
-    pos_ = in.get<uint64_t>();
-    size_ = in.get<uint64_t>();
-    if (!in.ok() || cap != cap_ || pos_ >= cap_ || size_ > cap_) {
-      in.fail();
-      pos_ = size_ = 0;
-      return;
-    }
-    for (size_t i = 0; i < cap_; ++i) data_[i + cap_] = data_[i] = in.get<double>();
-  }
-
- private:
-  size_t cap_;
-  StateVector<double> data_;
-  size_t pos_ = 0;   // next slot to write in the first copy
-  size_t size_ = 0;  // values held (<= cap_)
-};
 
 #if defined(BQX_COUNT_LE_AVX2)
 // AVX2 form of count_le / count_lt (4 lanes), used when the CPU has it (checked once at run
@@ -181,6 +131,276 @@ void count_le_nested(const double* end, const std::array<int, N>& windows, size_
 }
 
 
+// Ring of the last `Capacity` values pushed (back(k): k pushes ago) that counts, for nested
+// trailing windows, how many of their values are <= a given value (the pctrank columns).
+//
+// kBlockBounds: the ring also keeps the minimum and the maximum of every block of kBlock
+// consecutive slots. Why: counting by a pass over all values reads the newest 1440 values
+// (180 cache lines) per pair and bar, and in streaming use those lines are cold at every
+// bar (28 pairs' state does not stay in the caches). A block whose maximum is <= v counts
+// all its values in a window, one whose minimum is > v counts none, and only the blocks
+// that straddle v are read. A price is a random walk: few blocks straddle its newest value
+// (measured on the generated market: ~9 block parts per bar, of ~55). Not for a series
+// without that memory (bqx_w15_return: ~33 straddle), where the bounds cost more lines and
+// work than they save: there the ring is read in full (at most two runs: it wraps).
+// The counts are exact integers either way, so every output is the same as with a full pass.
+//
+// Slots and blocks: value number p (in push order) is in slot p mod kSlots, and kSlots is
+// a multiple of kBlock, so a block never wraps. A block's bounds are reset by the first
+// push into it and then widened by each push, so they bound the values pushed into the
+// block since; the block being filled also holds older values after those, but kSlots >=
+// Capacity + kBlock - 1 makes them older than Capacity pushes, outside every window. NaN
+// values are never counted (NaN <= v is false): a NaN pushed into a block makes both bounds
+// NaN, both tests fail and the block is read. A NaN v counts 0 everywhere.
+//
+// The snapshot format is the one of the earlier mirrored ring of Capacity values (capacity,
+// next slot, size, Capacity slots): load() rebuilds the slots and the bounds by pushes.
+template <size_t Capacity, bool kBlockBounds>
+class RankRing {
+ public:
+  static constexpr size_t kBlock = 32;
+  static constexpr size_t kSlots = kBlockBounds ? (Capacity + 2 * kBlock - 2) / kBlock * kBlock : Capacity;
+  static constexpr size_t kBlocks = kBlockBounds ? kSlots / kBlock : 0;
+  // The bounds as 8-lane rows (kBoundRows rows of low bounds, then as many of high bounds).
+  static constexpr size_t kBoundRows = (kBlocks + 7) / 8;
+  static_assert(Capacity >= 1 && kBlocks <= 64);
+  static_assert(!kBlockBounds || (kSlots >= Capacity + kBlock - 1 && kSlots % kBlock == 0));
+
+  // Slots first, then the bounds: one allocation. Unused bound lanes stay 0 (never read).
+  RankRing() : data_(kSlots + 2 * 8 * kBoundRows) {}
+
+  size_t capacity() const { return Capacity; }
+  size_t size() const { return size_; }
+  void push(double v) {
+    const size_t p = pos_;
+    data_[p] = v;
+    if constexpr (kBlockBounds) {
+      double& low = data_[kSlots + p / kBlock];
+      double& high = data_[kSlots + 8 * kBoundRows + p / kBlock];
+      if (p % kBlock == 0) {
+        low = high = v;
+      } else {
+        // NaN sticks: once a bound is NaN, v < NaN and v > NaN are false.
+        if (v < low || v != v) low = v;
+        if (v > high || v != v) high = v;
+      }
+    }
+    pos_ = (p + 1 == kSlots) ? 0 : p + 1;
+    if (size_ < Capacity) ++size_;
+  }
+  // The next push writes data_[pos_] (and the bounds of its block); the next count reads
+  // the bounds and the blocks that straddle the new value, most likely those that
+  // straddled the last one (the series moves little in a bar): fetched here, ahead of the
+  // bar, their misses overlap with other work instead of waiting in the count.
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    prefetch_write(&data_[pos_], sizeof(double));
+    if constexpr (kBlockBounds) {
+      prefetch_read(&data_[kSlots], 2 * 8 * kBoundRows * sizeof(double));
+      for (uint64_t m = last_straddle_; m != 0; m &= m - 1) {
+        prefetch_read(&data_[static_cast<size_t>(std::countr_zero(m)) * kBlock], kBlock * sizeof(double));
+      }
+    } else {
+      // The full pass reads the ring oldest first (one ascending run, or two where it
+      // wraps): fetch its start, the hardware prefetcher follows the run.
+      const size_t oldest = (pos_ + 1 + kSlots - Capacity) % kSlots;
+      prefetch_read(&data_[oldest], std::min<size_t>(kPassHead, kSlots - oldest) * sizeof(double));
+    }
+  }
+  // back(0) = newest, back(k) = k pushes ago; k < size().
+  double back(size_t k) const { return data_[pos_ > k ? pos_ - 1 - k : pos_ + kSlots - 1 - k]; }
+  // Fetches what back(k) will read after the next push (1 <= k <= Capacity).
+  void prefetch_back_after_push(size_t k) const { prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + kSlots - k], sizeof(double)); }
+
+  // counts[i] = number of the newest windows[i] values that are <= v, for the first
+  // `usable` windows (ascending lengths, each <= size()).
+  template <size_t N>
+  void count_le_nested(const std::array<int, N>& windows, size_t usable, double v, std::array<size_t, N>& counts) const {
+    if (usable == 0) return;
+    std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
+    if (v == v) {
+      if constexpr (kBlockBounds) {
+#if defined(BQX_COUNT_LE_AVX2)
+        if (cpu_has_avx512()) {
+          count_by_blocks_avx512(windows, usable, v, part);
+        } else {
+          count_by_blocks<false>(windows, usable, v, part);
+        }
+#else
+        count_by_blocks<false>(windows, usable, v, part);
+#endif
+      } else {
+        for_each_run(windows, usable, [&](size_t lo, size_t hi, size_t seg) { part[seg] += count_le(&data_[lo], hi - lo, v); });
+      }
+    }
+    size_t cum = 0;
+    for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
+  }
+
+  // The snapshot holds the newest values as the earlier mirrored ring did: capacity, next
+  // slot, size, then Capacity slots (values oldest first from slot 0; unused slots 0).
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(Capacity);
+    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
+    out.put<uint64_t>(size_);
+    for (size_t age = size_; age-- > 0;) out.put(back(age));
+    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
+  }
+  void load(StateReader& in) {
+    const auto cap = in.get<uint64_t>();
+    const auto pos = in.get<uint64_t>();
+    const auto size = in.get<uint64_t>();
+    pos_ = size_ = 0;
+    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
+      in.fail();
+      return;
+    }
+    std::vector<double> slots(Capacity);
+    for (auto& s : slots) s = in.get<double>();
+    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+  }
+
+ private:
+  static constexpr size_t kPassHead = 64;  // values fetched ahead of a full pass
+
+  // fn(lo, hi, seg) for the runs of slots [lo, hi) (no wrap) holding the ages
+  // [windows[seg-1], windows[seg]) of each usable window segment (one or two runs each),
+  // oldest segment first: the runs ascend through memory (except at the wrap), which the
+  // hardware prefetcher follows.
+  template <size_t N, class Fn>
+  void for_each_run(const std::array<int, N>& windows, size_t usable, Fn&& fn) const {
+    for (size_t i = usable; i-- > 0;) {
+      const size_t w = static_cast<size_t>(windows[i]);
+      const size_t prev = i > 0 ? static_cast<size_t>(windows[i - 1]) : 0;
+      // Ages [prev, w) are slots [pos_ - w, pos_ - prev) modulo kSlots.
+      const std::ptrdiff_t lo = static_cast<std::ptrdiff_t>(pos_) - static_cast<std::ptrdiff_t>(w);
+      const std::ptrdiff_t hi = static_cast<std::ptrdiff_t>(pos_) - static_cast<std::ptrdiff_t>(prev);
+      constexpr std::ptrdiff_t kS = static_cast<std::ptrdiff_t>(kSlots);
+      if (hi <= 0) {
+        fn(static_cast<size_t>(lo + kS), static_cast<size_t>(hi + kS), i);
+      } else if (lo < 0) {
+        fn(static_cast<size_t>(lo + kS), kSlots, i);
+        fn(size_t{0}, static_cast<size_t>(hi), i);
+      } else {
+        fn(static_cast<size_t>(lo), static_cast<size_t>(hi), i);
+      }
+    }
+  }
+
+  struct Straddle {
+    uint32_t first, len, seg;  // slots [first, first + len) of one block, in window segment seg
+  };
+
+  // Blocks whose bounds decide them are counted from two bit masks (bit b: block b has all
+  // its values <= v / straddles v); the parts of straddling blocks are listed, fetched
+  // together and then read. Inlined into an AVX-512 (+ popcnt) entry point and a portable one.
+  template <bool kAvx512, size_t N>
+  [[gnu::always_inline]] inline void count_by_blocks(const std::array<int, N>& windows, size_t usable, double v,
+                                                     std::array<size_t, N>& part) const {
+    uint64_t all = 0, straddle = 0;
+#if defined(BQX_COUNT_LE_AVX2)
+    if constexpr (kAvx512) {
+      block_masks_avx512(&data_[kSlots], v, all, straddle);
+    } else {
+      block_masks(&data_[kSlots], v, all, straddle);
+    }
+#else
+    block_masks(&data_[kSlots], v, all, straddle);
+#endif
+    last_straddle_ = straddle & ((uint64_t{2} << (kBlocks - 1)) - 1);  // a hint for prefetch() (no effect on counts)
+    // A run adds at most its interior blocks plus two edge parts: at most kBlocks + 2 N + 1
+    // parts in all (one segment may wrap).
+    Straddle parts[kBlocks + 2 * N + 2];
+    size_t n = 0;
+    auto edge = [&](size_t first, size_t len, size_t seg) {
+      const uint64_t bit = uint64_t{1} << (first / kBlock);
+      part[seg] += (all & bit) ? len : 0;
+      parts[n] = Straddle{static_cast<uint32_t>(first), static_cast<uint32_t>(len), static_cast<uint32_t>(seg)};
+      n += (straddle & bit) ? 1 : 0;
+    };
+    for_each_run(windows, usable, [&](size_t lo, size_t hi, size_t seg) {
+      const size_t b_lo = lo / kBlock, b_hi = (hi - 1) / kBlock;
+      if (b_lo == b_hi) {
+        edge(lo, hi - lo, seg);
+        return;
+      }
+      edge(lo, (b_lo + 1) * kBlock - lo, seg);
+      edge(b_hi * kBlock, hi - b_hi * kBlock, seg);
+      // Interior blocks b_lo < b < b_hi: whole.
+      const uint64_t inner = (uint64_t{1} << b_hi) - (uint64_t{2} << b_lo);
+      part[seg] += static_cast<size_t>(std::popcount(all & inner)) * kBlock;
+      for (uint64_t m = straddle & inner; m != 0; m &= m - 1) {
+        parts[n++] = Straddle{static_cast<uint32_t>(std::countr_zero(m) * kBlock), kBlock, static_cast<uint32_t>(seg)};
+      }
+    });
+    for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
+#if defined(BQX_COUNT_LE_AVX2)
+    if constexpr (kAvx512) {
+      count_parts_avx512(data_.data(), parts, n, v, part.data());
+    } else {
+      count_parts(data_.data(), parts, n, v, part.data());
+    }
+#else
+    count_parts(data_.data(), parts, n, v, part.data());
+#endif
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  template <size_t N>
+  __attribute__((target("avx512f,popcnt,bmi"))) void count_by_blocks_avx512(const std::array<int, N>& windows, size_t usable,
+                                                                           double v, std::array<size_t, N>& part) const {
+    count_by_blocks<true>(windows, usable, v, part);
+  }
+#endif
+
+  // all / straddle bit b: block b's bounds are <= v / neither <= v nor > v (NaN bounds
+  // straddle).
+  static void block_masks(const double* bounds, double v, uint64_t& all, uint64_t& straddle) {
+    all = straddle = 0;
+    for (size_t b = 0; b < kBlocks; ++b) {
+      const bool high_le = bounds[8 * kBoundRows + b] <= v, low_gt = bounds[b] > v;
+      all |= uint64_t{high_le} << b;
+      straddle |= uint64_t{!high_le && !low_gt} << b;
+    }
+  }
+  static void count_parts(const double* data, const Straddle* s, size_t n, double v, size_t* part) {
+    for (size_t k = 0; k < n; ++k) part[s[k].seg] += count_le(data + s[k].first, s[k].len, v);
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  __attribute__((target("avx512f"))) inline static void block_masks_avx512(const double* bounds, double v, uint64_t& all,
+                                                                    uint64_t& straddle) {
+    const __m512d vv = _mm512_set1_pd(v);
+    all = straddle = 0;
+    for (size_t r = 0; r < kBoundRows; ++r) {
+      const __mmask8 high_le = _mm512_cmp_pd_mask(_mm512_loadu_pd(bounds + 8 * (kBoundRows + r)), vv, _CMP_LE_OQ);
+      const __mmask8 low_gt = _mm512_cmp_pd_mask(_mm512_loadu_pd(bounds + 8 * r), vv, _CMP_GT_OQ);
+      all |= uint64_t{high_le} << (8 * r);
+      straddle |= uint64_t{static_cast<__mmask8>(~(high_le | low_gt))} << (8 * r);
+    }
+  }
+  // A part is at most kBlock values: masked 8-lane compares and a popcount each.
+  __attribute__((target("avx512f,popcnt"))) inline static void count_parts_avx512(const double* data, const Straddle* s,
+                                                                           size_t n, double v, size_t* part) {
+    const __m512d vv = _mm512_set1_pd(v);
+    for (size_t k = 0; k < n; ++k) {
+      const double* a = data + s[k].first;
+      const size_t len = s[k].len;
+      size_t c = 0;
+      for (size_t i = 0; i < len; i += 8) {
+        const __mmask8 take = static_cast<__mmask8>(len - i >= 8 ? 0xffu : (1u << (len - i)) - 1u);
+        c += static_cast<size_t>(
+            __builtin_popcount(_mm512_mask_cmp_pd_mask(take, _mm512_maskz_loadu_pd(take, a + i), vv, _CMP_LE_OQ)));
+      }
+      part[s[k].seg] += c;
+    }
+  }
+#endif
+
+  StateVector<double> data_;
+  size_t pos_ = 0;   // next slot to write
+  size_t size_ = 0;  // values held (<= Capacity)
+  mutable uint64_t last_straddle_ = 0;  // bit b: block b straddled the last counted value (a fetch hint)
+};
+
 // Sliding maximum (kMax) or minimum of the last W_i values for nested windows
 // W_0 < W_1 < ... < W_{N-1}, from one monotonic deque for the largest window.
 //
@@ -213,24 +433,32 @@ class NestedExtremes {
     back_ = newest + 1;
     ++count_;
     // Each window's front: the new entry if its old front was dropped, then past the
-    // entries that leave the window with this push (the newest entry never does).
+    // entries that leave the window with this push (the newest entry never does). The
+    // front entries are also kept here (front_entry_, copies): a window's entry line is
+    // read only when its front moves past an old entry, not at every push and value().
     for (size_t i = 0; i < N; ++i) {
-      uint64_t f = std::min(front_[i], newest);
+      uint64_t f = front_[i];
+      Entry e = front_entry_[i];  // entries_[f] while f < newest (not overwritten)
+      if (newest <= f) {
+        f = newest;
+        e = Entry{x, idx};
+      }
       const uint64_t w = static_cast<uint64_t>(windows_[i]);
-      while (entries_[f & mask_].idx + w <= idx) ++f;
+      while (e.idx + w <= idx) e = entries_[++f & mask_];
       front_[i] = f;
+      front_entry_[i] = e;
     }
   }
   // Extreme of the last min(count, W_i) values; count() > 0.
-  double value(size_t i) const { return entries_[front_[i] & mask_].value; }
+  double value(size_t i) const { return front_entry_[i].value; }
   uint64_t count() const { return count_; }
 
-  // The next push reads the back and the fronts and writes after the back.
+  // The next push reads the back (and the entries after a front that moves) and writes
+  // after the back.
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
     if (back_ > 0) prefetch_read(&entries_[(back_ - 1) & mask_], sizeof(Entry));
     prefetch_write(&entries_[back_ & mask_], sizeof(Entry));
-    for (size_t i = 0; i < N; ++i) prefetch_read(&entries_[front_[i] & mask_], sizeof(Entry));
   }
 
   // Snapshot: push count, deque positions and the live entries (front of the largest
@@ -260,12 +488,14 @@ class NestedExtremes {
       in.fail();
       count_ = back_ = 0;
       front_.fill(0);
+      front_entry_.fill(Entry{});
       return;
     }
     for (uint64_t q = front_[N - 1]; q < back_; ++q) {
       entries_[q & mask_].value = in.get<double>();
       entries_[q & mask_].idx = in.get<uint64_t>();
     }
+    for (size_t i = 0; i < N; ++i) front_entry_[i] = entries_[front_[i] & mask_];
   }
 
  private:
@@ -279,6 +509,7 @@ class NestedExtremes {
   uint64_t back_ = 0;   // one past the newest entry (positions grow without bound)
   uint64_t count_ = 0;  // values pushed
   std::array<uint64_t, N> front_{};
+  std::array<Entry, N> front_entry_{};  // entries_[front_[i]] (a copy: same bits)
 };
 
 }  // namespace bqx::features::stats

@@ -12,14 +12,15 @@
 // ret_autocorr1 is the Pearson correlation of the W-1 consecutive pairs (r_{i-1}, r_i)
 // inside the return window (pandas Series.autocorr(lag=1) on the window).
 //
-// Implementation: three RingBlockWindow aggregates per window (stats_moments.h; their
+// Implementation: three RingBlockWindows aggregates per window (stats_moments.h; their
 // values live once in two shared histories, bar_values_ and ret_values_): bars
 // (moments of x, sum of Parkinson and Garman-Klass terms), returns (central moments to
 // order 4, sum |dx|, count of r > 0) and return pairs (co-moments); max(high) / min(low)
-// of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared ring of the last 1441 x values gives x_{t-W} and the
-// ranks of x_t in all windows by one sequential counting pass (stats_rank.h explains why
-// this beats a sorted window per W). All O(1) amortised per bar except that pass (O(max W)
-// compares, vectorised).
+// of all windows from one monotonic deque each (NestedExtremes, stats_rank.h). One shared
+// ring of the last 1441 x values gives x_{t-W} and the ranks of x_t in all windows by one
+// counting pass over the blocks of the ring whose min/max bounds straddle x_t (RankRing,
+// stats_rank.h explains why this beats a sorted window per W). All O(1) amortised per bar
+// except that pass (O(max W) compares at worst, vectorised).
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -34,7 +35,6 @@ namespace {
 
 using stats::cat;
 
-using stats::RingBlockWindow;
 
 constexpr std::array<int, 7> kWindows = {15, 30, 60, 120, 240, 480, 1440};
 constexpr int kMaxWindow = 1440;
@@ -95,7 +95,7 @@ struct RetOp {
 // two computed results; this path is taken only when the CPU has AVX-512 (checked once).
 struct OutputLanes {
   // The two parts of each window's aggregates, merged here as lanes: the left parts
-  // (RingBlockWindow::left(); a window without one, and lane 7, point at kEmpty*) and
+  // (RingBlockWindows::left(); a window without one, and lane 7, point at kEmpty*) and
   // the heads (HeadLanes fields, already one vector per field).
   const void* ret_left[8];
   const double (*ret_head)[8];
@@ -199,32 +199,18 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
 }
 #endif
 
-struct WindowState {
-  explicit WindowState(size_t w = 2)
-      : bars(w), rets(w), pairs(w - 1) {}
-  RingBlockWindow<BarOp> bars;
-  RingBlockWindow<RetOp> rets;
-  RingBlockWindow<stats::CoMomentsOp> pairs;
-
-  void prefetch() const {
-    bars.prefetch();
-    rets.prefetch();
-    pairs.prefetch();
-  }
-  void save(StateWriter& out) const {
-    bars.save(out);
-    rets.save(out);
-    pairs.save(out);
-  }
-};
+// The return pairs (r_{i-1}, r_i) of a return window of W returns: W - 1.
+constexpr std::array<int, kWindows.size()> pair_windows() {
+  std::array<int, kWindows.size()> w{};
+  for (size_t i = 0; i < kWindows.size(); ++i) w[i] = kWindows[i] - 1;
+  return w;
+}
 
 class StatsRateKernel final : public FamilyKernel {
  public:
   explicit StatsRateKernel(const KernelContext& ctx)
-      : offset_(ctx.offset), high_(kWindows), low_(kWindows), xs_(kMaxWindow + 1), bar_values_(kMaxWindow),
-        ret_values_(kMaxWindow) {
-    for (size_t i = 0; i < kWindows.size(); ++i) win_[i] = WindowState(static_cast<size_t>(kWindows[i]));
-  }
+      : offset_(ctx.offset), bars_(kWindows), rets_(kWindows), pairs_(pair_windows()), high_(kWindows), low_(kWindows),
+        bar_values_(kMaxWindow), ret_values_(kMaxWindow) {}
 
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
@@ -246,18 +232,16 @@ class StatsRateKernel final : public FamilyKernel {
     size_t full_windows = 0;
     while (full_windows < kWindows.size() && xs_.size() >= static_cast<size_t>(kWindows[full_windows])) ++full_windows;
     std::array<size_t, kWindows.size()> le{};  // count of window x values <= x_t
-    stats::count_le_nested(xs_.end(), kWindows, full_windows, x, le);
+    xs_.count_le_nested(kWindows, full_windows, x, le);
     high_.push(bar.high);
     low_.push(bar.low);
 
     double* out = row + offset_;
     roll_due_windows(have_ret, have_pair);
     grow_heads(bv, have_ret, rv, have_pair, pv);
-    for (auto& s : win_) {
-      s.bars.advance();
-      if (have_ret) s.rets.advance();
-      if (have_pair) s.pairs.advance();
-    }
+    bars_.advance();
+    if (have_ret) rets_.advance();
+    if (have_pair) pairs_.advance();
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
       OutputLanes in;
@@ -266,13 +250,12 @@ class StatsRateKernel final : public FamilyKernel {
       in.bar_head = bar_heads_.f;
       for (size_t i = 0; i < 8; ++i) {
         const bool window = i < kWindows.size();
-        const WindowState* s = window ? &win_[i] : nullptr;
-        const bool rets_full = window && s->rets.full(), bars_full = window && s->bars.full();
+        const bool rets_full = window && rets_.full(i), bars_full = window && bars_.full(i);
         in.rets_full |= (rets_full ? 1u : 0u) << i;
         in.bars_full |= (bars_full ? 1u : 0u) << i;
-        const RetAgg* ret_left = window ? s->rets.left() : nullptr;
-        const stats::CoMoments* pair_left = window ? s->pairs.left() : nullptr;
-        const BarAgg* bar_left = window ? s->bars.left() : nullptr;
+        const RetAgg* ret_left = window ? rets_.left(i) : nullptr;
+        const stats::CoMoments* pair_left = window ? pairs_.left(i) : nullptr;
+        const BarAgg* bar_left = window ? bars_.left(i) : nullptr;
         in.ret_has_left |= (ret_left ? 1u : 0u) << i;
         in.pair_has_left |= (pair_left ? 1u : 0u) << i;
         in.bar_has_left |= (bar_left ? 1u : 0u) << i;
@@ -290,19 +273,18 @@ class StatsRateKernel final : public FamilyKernel {
     }
 #endif
     for (size_t i = 0; i < kWindows.size(); ++i) {
-      WindowState& s = win_[i];
       const size_t w = static_cast<size_t>(kWindows[i]);
 
       double* o = out + i * kCols;
       // Return statistics (lookback W).
-      if (s.rets.full()) {
-        const RetAgg ra = s.rets.value(ret_heads_.get(i));
+      if (rets_.full(i)) {
+        const RetAgg ra = rets_.value(i, ret_heads_.get(i));
         const double n = ra.m.n;
         o[0] = ra.m.mean();
         o[1] = stats::std_sample(n, ra.m.m2);
         o[2] = stats::skew_g1(ra.m);
         o[3] = stats::kurt_excess(ra.m);
-        o[8] = stats::pearson(s.pairs.value(pair_heads_.get(i)));
+        o[8] = stats::pearson(pairs_.value(i, pair_heads_.get(i)));
         // efficiency_ratio = |x_t - x_{t-W}| / sum |dx|.
         o[11] = ra.adx > 0 ? std::fabs(x - xs_.back(w)) / ra.adx : kNull;
         o[12] = ra.up / n;
@@ -310,8 +292,8 @@ class StatsRateKernel final : public FamilyKernel {
         o[0] = o[1] = o[2] = o[3] = o[8] = o[11] = o[12] = kNull;
       }
       // Bar statistics (lookback W-1).
-      if (s.bars.full()) {
-        const BarAgg ba = s.bars.value(bar_heads_.get(i));
+      if (bars_.full(i)) {
+        const BarAgg ba = bars_.value(i, bar_heads_.get(i));
         const double n = ba.mx.n;
         o[4] = stats::degenerate(n, ba.mx.mean(), ba.mx.m2) ? kNull : ba.mx.deviation(x) / stats::std_sample(n, ba.mx.m2);
         o[5] = static_cast<double>(le[i]) / n;
@@ -327,31 +309,20 @@ class StatsRateKernel final : public FamilyKernel {
     finish_bar(bv, have_ret, rv, bar.close);
   }
   // The windows that roll on this bar's push, rolled together per aggregate kind (their
-  // suffix chains interleave: BlockWindow::roll_together); the pushes then do not roll.
-  // Their heads restart empty.
+  // suffix chains interleave: RingBlockWindows::roll); the pushes then do not roll. Their
+  // heads restart empty.
   void roll_due_windows(bool have_ret, bool have_pair) {
-    std::array<RingBlockWindow<BarOp>*, kWindows.size()> bars;
-    std::array<RingBlockWindow<RetOp>*, kWindows.size()> rets;
-    std::array<RingBlockWindow<stats::CoMomentsOp>*, kWindows.size()> pairs;
-    size_t n_bars = 0, n_rets = 0, n_pairs = 0;
+    const unsigned bars_due = bars_.rolls_next();
+    const unsigned rets_due = have_ret ? rets_.rolls_next() : 0u;
+    const unsigned pairs_due = have_pair ? pairs_.rolls_next() : 0u;
     for (size_t i = 0; i < kWindows.size(); ++i) {
-      WindowState& s = win_[i];
-      if (s.bars.rolls_next()) {
-        bars[n_bars++] = &s.bars;
-        bar_heads_.reset(i);
-      }
-      if (have_ret && s.rets.rolls_next()) {
-        rets[n_rets++] = &s.rets;
-        ret_heads_.reset(i);
-      }
-      if (have_pair && s.pairs.rolls_next()) {
-        pairs[n_pairs++] = &s.pairs;
-        pair_heads_.reset(i);
-      }
+      if (bars_due >> i & 1u) bar_heads_.reset(i);
+      if (rets_due >> i & 1u) ret_heads_.reset(i);
+      if (pairs_due >> i & 1u) pair_heads_.reset(i);
     }
-    RingBlockWindow<BarOp>::roll_together(bars.data(), n_bars, BarSource{&bar_values_});
-    RingBlockWindow<RetOp>::roll_together(rets.data(), n_rets, RetSource{&ret_values_});
-    RingBlockWindow<stats::CoMomentsOp>::roll_together(pairs.data(), n_pairs, PairSource{&ret_values_});
+    bars_.roll(bars_due, BarSource{&bar_values_});
+    rets_.roll(rets_due, RetSource{&ret_values_});
+    pairs_.roll(pairs_due, PairSource{&ret_values_});
   }
   // Each window's push appends the bar's values to its head (the windows' other part,
   // advance(), is in update()). SIMD across windows where the CPU has AVX-512: the same
@@ -407,7 +378,7 @@ class StatsRateKernel final : public FamilyKernel {
     }
     prev_close_ = close;
   }
-  // Sources of the windows' values by age (RingBlockWindow::roll_together / load).
+  // Sources of the windows' values by age (RingBlockWindows::roll / load_suffixes).
   struct BarSource {
     const stats::HistoryRing<BarValue>* h;
     const BarValue& operator()(size_t age) const { return h->back(age); }
@@ -424,10 +395,14 @@ class StatsRateKernel final : public FamilyKernel {
   };
 
   void prefetch() const override {
-    for (const auto& s : win_) s.prefetch();
+    bars_.prefetch();
+    rets_.prefetch();
+    pairs_.prefetch();
     high_.prefetch();
     low_.prefetch();
     xs_.prefetch();
+    // The x_{t-W} of the efficiency ratios: one line each, far apart in the ring.
+    for (int w : kWindows) xs_.prefetch_back_after_push(static_cast<size_t>(w));
     bar_values_.prefetch();
     ret_values_.prefetch();
     bar_heads_.prefetch();
@@ -442,7 +417,11 @@ class StatsRateKernel final : public FamilyKernel {
     bar_heads_.save(out);
     ret_heads_.save(out);
     pair_heads_.save(out);
-    for (const auto& s : win_) s.save(out);
+    for (size_t i = 0; i < kWindows.size(); ++i) {  // window-major, as one object per window saved
+      bars_.save_counters(i, out);
+      rets_.save_counters(i, out);
+      pairs_.save_counters(i, out);
+    }
     high_.save(out);
     low_.save(out);
     xs_.save(out);
@@ -457,11 +436,14 @@ class StatsRateKernel final : public FamilyKernel {
     ret_heads_.load(in);
     pair_heads_.load(in);
     const size_t rets = ret_values_.size();
-    for (auto& s : win_) {
-      s.bars.load(in, BarSource{&bar_values_}, bar_values_.size());
-      s.rets.load(in, RetSource{&ret_values_}, rets);
-      s.pairs.load(in, PairSource{&ret_values_}, rets > 0 ? rets - 1 : 0);
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      bars_.load_counters(i, in);
+      rets_.load_counters(i, in);
+      pairs_.load_counters(i, in);
     }
+    bars_.load_suffixes(in, BarSource{&bar_values_}, bar_values_.size());
+    rets_.load_suffixes(in, RetSource{&ret_values_}, rets);
+    pairs_.load_suffixes(in, PairSource{&ret_values_}, rets > 0 ? rets - 1 : 0);
     high_.load(in);
     low_.load(in);
     xs_.load(in);
@@ -472,15 +454,18 @@ class StatsRateKernel final : public FamilyKernel {
 
  private:
   int offset_;
-  std::array<WindowState, kWindows.size()> win_;
+  // The bar, return and return-pair windows (RingBlockWindows: counters of all 7 in one line).
+  stats::RingBlockWindows<BarOp, kWindows.size()> bars_;
+  stats::RingBlockWindows<RetOp, kWindows.size()> rets_;
+  stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()> pairs_;
   stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
   stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
-  stats::MirrorRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
+  stats::RankRing<kMaxWindow + 1, true> xs_;  // the last 1441 x values (x_t = back(0) once pushed)
   stats::HistoryRing<BarValue> bar_values_;  // the last 1440 bar values (the bar windows' values)
   stats::HistoryRing<RetValue> ret_values_;  // the last 1440 return values (return and pair windows)
-  stats::HeadLanes<BarAgg> bar_heads_;       // lane i: head of win_[i].bars
-  stats::HeadLanes<RetAgg> ret_heads_;       // lane i: head of win_[i].rets
-  stats::HeadLanes<stats::CoMoments> pair_heads_;  // lane i: head of win_[i].pairs
+  stats::HeadLanes<BarAgg> bar_heads_;             // lane i: head of bar window i
+  stats::HeadLanes<RetAgg> ret_heads_;             // lane i: head of return window i
+  stats::HeadLanes<stats::CoMoments> pair_heads_;  // lane i: head of pair window i
   double prev_close_ = 0;
   double prev_r_ = 0;
   uint64_t rets_seen_ = 0;

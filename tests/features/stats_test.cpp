@@ -1,10 +1,12 @@
 // stats_rate (FEATURES.md 1.6) and stats_bqx (1.7): every column against a naive
 // recompute-the-window reference written out below with numpy/scipy definitions in long
 // double; hand-computed golden values; flat-window NULL rules; bounds; and the shared
-// primitives (stats_moments.h, stats_sorted_window.h) against brute force.
+// primitives (stats_moments.h, stats_rank.h, stats_sorted_window.h) against brute force.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -16,6 +18,7 @@
 #include "features/families.h"
 #include "features/registry.h"
 #include "features/stats_moments.h"
+#include "features/stats_rank.h"
 #include "features/stats_sorted_window.h"
 #include "test_frames.h"
 
@@ -737,6 +740,85 @@ TEST(StatsPrimitives, SortedWindowMatchesSort) {
       EXPECT_EQ(sw.count_le(probe), static_cast<size_t>(std::upper_bound(win.begin(), win.end(), probe) - win.begin()));
       EXPECT_EQ(sw.count_lt(probe), static_cast<size_t>(std::lower_bound(win.begin(), win.end(), probe) - win.begin()));
     }
+  }
+}
+
+
+// RankRing (stats_rank.h): the counts (by block bounds, and by full runs) against a brute-force count of the
+// newest W values, on random walks (few blocks straddle), flat stretches, heavy ties with
+// both signed zeros, NaN values (alone and in runs) and infinities, with NaN and other probe
+// values, across many wraps of the ring, and after a snapshot round trip.
+template <size_t Capacity, bool kBlockBounds, size_t N>
+void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> step(0.0, 1e-4);
+  features::stats::RankRing<Capacity, kBlockBounds> ring;
+  std::vector<double> hist;
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  double walk = 1.1;
+  const size_t pushes = 3 * (Capacity + 64) + 500;
+  auto brute = [&](size_t w, double v) {
+    size_t c = 0;
+    for (size_t k = hist.size() - w; k < hist.size(); ++k) c += hist[k] <= v ? 1 : 0;
+    return c;
+  };
+  for (size_t t = 0; t < pushes; ++t) {
+    // Regimes of a few hundred pushes each: walk, flat, ties, NaNs, infinities.
+    const size_t regime = (t / 173 + seed) % 5;
+    double x = 0;
+    if (regime == 0) {
+      x = walk += step(rng);
+    } else if (regime == 1) {
+      x = walk;  // flat: exact ties with the walk's level
+    } else if (regime == 2) {
+      const int k = static_cast<int>(rng() % 7) - 3;
+      x = k == 0 ? ((rng() & 1) ? 0.0 : -0.0) : walk + k * 1e-4;
+    } else if (regime == 3) {
+      x = (rng() % 5 == 0 || (t / 11) % 3 == 0) ? nan : (walk += step(rng));
+    } else {
+      x = rng() % 9 == 0 ? ((rng() & 1) ? inf : -inf) : (walk += step(rng));
+    }
+    ring.push(x);
+    hist.push_back(x);
+    ASSERT_EQ(ring.size(), std::min(hist.size(), Capacity));
+    ASSERT_TRUE(std::memcmp(&x, &hist.back(), sizeof(x)) == 0);
+    size_t usable = 0;
+    while (usable < N && hist.size() >= static_cast<size_t>(windows[usable]) &&
+           static_cast<size_t>(windows[usable]) <= Capacity) {
+      ++usable;
+    }
+    const double old = hist[hist.size() - 1 - rng() % std::min(hist.size(), Capacity)];
+    for (double v : {x, old, walk, nan, inf, -inf, 0.0, -0.0}) {
+      std::array<size_t, N> got{};
+      ring.count_le_nested(windows, usable, v, got);
+      for (size_t i = 0; i < usable; ++i) {
+        ASSERT_EQ(got[i], brute(static_cast<size_t>(windows[i]), v)) << "t " << t << " W " << windows[i] << " v " << v;
+      }
+    }
+    for (size_t k = 0; k < ring.size(); k += 37) {
+      const double a = ring.back(k), b = hist[hist.size() - 1 - k];
+      ASSERT_TRUE(std::memcmp(&a, &b, sizeof(a)) == 0) << "back " << k;
+    }
+    if (t % 997 == 500) {  // snapshot round trip: same values, same counts afterwards
+      std::vector<uint8_t> bytes;
+      features::StateWriter out(bytes);
+      ring.save(out);
+      features::stats::RankRing<Capacity, kBlockBounds> restored;
+      features::StateReader in(bytes.data(), bytes.size());
+      restored.load(in);
+      ASSERT_TRUE(in.ok());
+      ring = restored;
+    }
+  }
+}
+
+TEST(StatsPrimitives, RankRingCountsMatchBruteForce) {
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    check_rank_ring<1441, true>(std::array<int, 7>{15, 30, 60, 120, 240, 480, 1440}, seed);
+    check_rank_ring<1440, true>(std::array<int, 7>{15, 30, 60, 120, 240, 480, 1440}, seed + 7);
+    check_rank_ring<100, true>(std::array<int, 6>{1, 7, 32, 33, 64, 100}, seed + 13);
+    check_rank_ring<1440, false>(std::array<int, 7>{15, 30, 60, 120, 240, 480, 1440}, seed + 21);
+    check_rank_ring<100, false>(std::array<int, 6>{1, 7, 32, 33, 64, 100}, seed + 29);
   }
 }
 
