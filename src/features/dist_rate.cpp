@@ -139,6 +139,16 @@ class DistRateKernel final : public FamilyKernel {
 
   void prefetch() const override {
     for (const auto& s : sorted_) s.prefetch();
+    // The percentile values of the long window (its prefetch() covers only the lines the
+    // update shifts and searches).
+    const auto& points = percentile_points();
+    const SortedWindow& longest = sorted_.back();
+    if (longest.full()) {
+      for (const auto& q : points.back()) {
+        longest.prefetch_rank(q.lo);
+        if (!q.last) longest.prefetch_rank(q.lo + 1);
+      }
+    }
     for (const auto& r : rets_) r.prefetch();
   }
 
