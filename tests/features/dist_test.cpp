@@ -494,5 +494,27 @@ TEST(DistPrimitives, LongSortedWindowMatchesSortAcrossRestore) {
   }
 }
 
+
+#if defined(BQX_COUNT_LE_AVX2)
+// The blocked edge counts are the integers of 9 binary searches (edges on values, between
+// values, beyond both ends; ties).
+TEST(DistPrimitives, EdgeCountsMatchBinarySearch) {
+  if (!features::stats::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512";
+  std::mt19937_64 rng(31);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const size_t n = 1 + rng() % 64;
+    std::vector<double> s(n);
+    for (auto& a : s) a = static_cast<double>(rng() % (trial % 2 == 0 ? 6 : 1000));
+    std::sort(s.begin(), s.end());
+    double edges[9];
+    for (auto& e : edges) e = static_cast<double>(static_cast<int64_t>(rng() % 1100) - 50) * (trial % 2 == 0 ? 0.006 : 1.0);
+    std::sort(edges, edges + 9);
+    size_t below[9];
+    features::stats::count_below_edges_avx512(s.data(), n, edges, below);
+    for (size_t k = 0; k < 9; ++k) ASSERT_EQ(below[k], features::stats::lower_index(s.data(), n, edges[k])) << n << " " << k;
+  }
+}
+#endif
+
 }  // namespace
 }  // namespace bqx
