@@ -88,10 +88,64 @@ class DistRateKernel final : public FamilyKernel {
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
     double* o = row + offset_;
+    for (auto& s : sorted_) s.push(x);
+    if (sorted_.back().full()) {
+      full_windows_outputs(x, o);  // the windows fill shortest first: all are full
+    } else {
+      warmup_outputs(x, o);
+    }
+    jb_outputs(bar, o);
+  }
+
+  // Steady state: every column 0..19 is (numerator) / x with the numerators of the loop
+  // below (percentile - x, p75 - p25, MAD), so the 20 divisions run as SIMD lanes (per-lane
+  // IEEE division, bit-identical to the scalar divisions of warmup_outputs).
+  void full_windows_outputs(double x, double* o) const {
+    static_assert(kMadCol + kMadWindows == kEntCol && kEntCol == 20, "columns 0..19 divide by x");
+    const auto& points = percentile_points();
+    alignas(64) double num[24] = {};
+    for (size_t i = 0; i < kPctWindows.size(); ++i) {
+      const SortedWindow& s = sorted_[i];
+      const size_t n = s.size();
+      double pv[kPcts.size()];
+      for (size_t k = 0; k < kPcts.size(); ++k) {
+        pv[k] = stats::percentile_at(s.data(), n, points[i][k]);  // n == W (full)
+        num[kPctCol + i * kPcts.size() + k] = pv[k] - x;
+      }
+      num[kIqrCol + i] = pv[3] - pv[1];
+      if (i < kMadWindows) {
+        num[kMadCol + i] = stats::mad_sorted(s.data(), n);
+        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i]);
+      }
+    }
+    divide_by(num, x, o, kEntCol);
+  }
+
+  static void divide_by(const double* num, double x, double* out, size_t count) {
+#if defined(BQX_COUNT_LE_AVX2)
+    if (stats::cpu_has_avx512()) {
+      divide_by_avx512(num, x, out, count);
+      return;
+    }
+#endif
+    for (size_t j = 0; j < count; ++j) out[j] = num[j] / x;
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  __attribute__((target("avx512f"))) static void divide_by_avx512(const double* num, double x, double* out,
+                                                                  size_t count) {
+    const __m512d xv = _mm512_set1_pd(x);
+    for (size_t j = 0; j < count; j += 8) {
+      const size_t left = count - j;
+      const __mmask8 take = left >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << left) - 1u);
+      _mm512_mask_storeu_pd(out + j, take, _mm512_maskz_div_pd(take, _mm512_load_pd(num + j), xv));
+    }
+  }
+#endif
+
+  void warmup_outputs(double x, double* o) const {
     const auto& points = percentile_points();
     for (size_t i = 0; i < kPctWindows.size(); ++i) {
-      SortedWindow& s = sorted_[i];
-      s.push(x);
+      const SortedWindow& s = sorted_[i];
       double* pc = o + kPctCol + i * kPcts.size();
       if (!s.full()) {
         for (size_t k = 0; k < kPcts.size(); ++k) pc[k] = kNull;
@@ -111,6 +165,9 @@ class DistRateKernel final : public FamilyKernel {
         o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i]);
       }
     }
+  }
+
+  void jb_outputs(const BarInput& bar, double* o) {
     const bool have_ret = seen_ > 0;
     const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
     if (have_ret) {
@@ -139,6 +196,16 @@ class DistRateKernel final : public FamilyKernel {
 
   void prefetch() const override {
     for (const auto& s : sorted_) s.prefetch();
+    // The percentile values of the long window (its prefetch() covers only the lines the
+    // update shifts and searches).
+    const auto& points = percentile_points();
+    const SortedWindow& longest = sorted_.back();
+    if (longest.full()) {
+      for (const auto& q : points.back()) {
+        longest.prefetch_rank(q.lo);
+        if (!q.last) longest.prefetch_rank(q.lo + 1);
+      }
+    }
     for (const auto& r : rets_) r.prefetch();
   }
 

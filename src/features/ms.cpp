@@ -18,6 +18,7 @@
 // at least one bar, so the row lookback is the lower bound L - 1 (exact_lookback = false).
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "features/families.h"
@@ -45,6 +46,7 @@ class Scale {
       : minutes_(minutes), closes_(kRoc), bb_(kBb - 1), rets_(kRv - 1) {}
 
   void update(const BarInput& bar, double* o) {
+    last_ts_ = bar.ts;
     const int64_t bucket = floor_div(bar.ts, minutes_) * minutes_;
     if (has_forming_ && bucket == bucket_) {
       if (bar.xh > forming_.high) forming_.high = bar.xh;
@@ -59,10 +61,15 @@ class Scale {
     peek(o);
   }
 
+  // Every bar's peek reads the close ring; the moment windows are written only when a
+  // bucket completes, i.e. when the next bar (expected one minute on) opens a new bucket.
+  // On the other bars their objects and ring slots are not touched: not fetched.
   void prefetch() const {
     closes_.prefetch();
-    bb_.prefetch();
-    rets_.prefetch();
+    if (!has_forming_ || last_ts_ + 1 >= bucket_ + minutes_) {
+      bb_.prefetch();
+      rets_.prefetch();
+    }
   }
 
   void save(StateWriter& out) const {
@@ -201,9 +208,7 @@ class Scale {
   AtrState<kNatr> atr_;
   AdxState<kAdx> adx_;
   RingBuffer<double> closes_;  // last 12 committed closes
-  RollingMoments bb_;          // last 19 committed closes
   uint64_t close_run_ = 0;     // trailing run of equal committed closes
-  RollingMoments rets_;        // last 11 committed log returns
   uint64_t ret_run_ = 0;       // trailing run of equal committed log returns
   double last_ret_ = 0;
   // Derived from the committed state (refresh_committed; not saved).
@@ -211,6 +216,12 @@ class Scale {
   AdxState<kAdx>::Decay adx_decay_;
   double forming_ret_ = 0;  // log return of the forming bucket, as the last peek computed it
   bool forming_ret_valid_ = false;
+  // Timestamp of the last bar (a prefetch hint only: not saved, no effect on values).
+  int64_t last_ts_ = INT64_MIN / 2;
+  // Last: read and written only when a bucket completes (the fields every peek reads stay
+  // on fewer lines).
+  RollingMoments bb_;    // last 19 committed closes
+  RollingMoments rets_;  // last 11 committed log returns
 };
 
 class MsKernel final : public FamilyKernel {

@@ -47,6 +47,21 @@ inline size_t upper_index(const double* a, size_t n, double v) {  // first i wit
   return static_cast<size_t>(base - a) + (*base <= v ? 1 : 0);
 }
 
+// lower_index / upper_index when the answer is expected near `hint`: first checked against
+// the window [hint - r, hint + r) of a (two reads), then searched in it; else over all of a.
+// The same results as the plain searches (a[lo - 1] < v <= a[hi] bounds the answer to
+// [lo, hi]), with probes on the few lines around the hint instead of across the array.
+inline size_t lower_index_near(const double* a, size_t n, double v, size_t hint, size_t r) {
+  const size_t lo = hint > r ? hint - r : 0, hi = std::min(n, hint + r);
+  if ((lo == 0 || a[lo - 1] < v) && (hi == n || a[hi] >= v)) return lo + lower_index(a + lo, hi - lo, v);
+  return lower_index(a, n, v);
+}
+inline size_t upper_index_near(const double* a, size_t n, double v, size_t hint, size_t r) {
+  const size_t lo = hint > r ? hint - r : 0, hi = std::min(n, hint + r);
+  if ((lo == 0 || a[lo - 1] <= v) && (hi == n || a[hi] > v)) return lo + upper_index(a + lo, hi - lo, v);
+  return upper_index(a, n, v);
+}
+
 #if defined(BQX_COUNT_LE_AVX2)
 // *lt = count_lt(a, n, lt_value) and *le = count_le(a, n, le_value) from one pass over a
 // (a replace needs both on the same sorted array: one read of it instead of two). Exact
@@ -108,11 +123,25 @@ class SortedWindow {
   size_t count_lt(double v) const { return lower_index(sorted_.data(), ring_.size(), v); }
 
   // The next push reads/writes the ring slot and counts over the whole sorted array.
+  // A long window with rank hints fetches only the values between the evicted value's rank
+  // and the neighbourhood of the previous insertion (the shift and both searches stay in
+  // there, unless the new value jumped far), and the slot after the evicted one (read for
+  // the next rank hint). The caller fetches the ranks it reads (prefetch_rank).
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
     ring_.prefetch();
-    prefetch_read(sorted_.data(), ring_.size() * sizeof(double));
+    const size_t n = ring_.size();
+    if (old_rank_valid_) {
+      const size_t lo = std::min(old_rank_ > 0 ? old_rank_ - 1 : 0, new_rank_ > kNearRadius ? new_rank_ - kNearRadius : 0);
+      const size_t hi = std::min(n, std::max(old_rank_ + 1, new_rank_ + kNearRadius + 1));
+      prefetch_read(sorted_.data() + lo, (hi - lo) * sizeof(double));
+      if (n > 1) prefetch_read(&ring_.front(1), sizeof(double));
+      return;
+    }
+    prefetch_read(sorted_.data(), n * sizeof(double));
   }
+  // Fetches the line of the k-th smallest value (k < window()).
+  void prefetch_rank(size_t k) const { prefetch_read(sorted_.data() + k, sizeof(double)); }
 
   void save(StateWriter& out) const {
     ring_.save(out);
@@ -121,6 +150,7 @@ class SortedWindow {
   void load(StateReader& in) {
     ring_.load(in);
     in.get_vector(sorted_);
+    old_rank_valid_ = false;  // hints are rebuilt by the next replace
   }
 
  private:
@@ -136,12 +166,35 @@ class SortedWindow {
   }
 
   size_t replace(double old, double v) {
+    const size_t count_le_v = replace_sorted(old, v);
+    if (ring_.size() > kLinearCountMax) {
+      // For the next push: where v went (a count_le of it, so v sits at count_le_v - 1) and
+      // the rank of the value it will evict (the oldest now; the value before it in time
+      // was just evicted, so it is searched near that one's rank).
+      const double* a = sorted_.data();
+      new_rank_ = count_le_v;
+      old_rank_ = lower_index_near(a, ring_.size(), ring_.front(0), last_old_rank_, kNearRadius);
+      old_rank_valid_ = true;
+    }
+    return count_le_v;
+  }
+
+  size_t replace_sorted(double old, double v) {
     double* a = sorted_.data();
     const size_t m = ring_.size();
     // Any slot equal to `old` can be reused: the first one, i = lower_index(a, m, old) =
     // count_lt(a, m, old). p = count_le(a, m, v), the number of values <= v: the values
     // before i are < old, those from i on are >= old.
     size_t i = 0, p = 0;
+    if (m > kLinearCountMax) {
+      // Long window (W = 240: 30 lines): no counting pass over the whole array. The rank of
+      // `old` was found at the end of the previous push (same array, same value: the same
+      // count_lt); the new value lies near the previous one in a price series, so its rank
+      // is searched around the previous insertion first (the same count_le either way).
+      i = old_rank_valid_ ? old_rank_ : lower_index(a, m, old);
+      last_old_rank_ = i;
+      p = upper_index_near(a, m, v, new_rank_, kNearRadius);
+    } else
 #if defined(BQX_COUNT_LE_AVX2)
     if (cpu_has_avx512()) {
       count_lt_le_avx512(a, m, old, v, &i, &p);
@@ -167,8 +220,18 @@ class SortedWindow {
     return p;
   }
 
+  // Up to this many values the ranks come from one vectorised counting pass (at most 8
+  // vectors); longer windows use binary searches.
+  static constexpr size_t kLinearCountMax = 64;
+  // Half-width (values) of the neighbourhood searched first around a rank hint.
+  static constexpr size_t kNearRadius = 32;
+
   RingBuffer<double> ring_;
   StateVector<double> sorted_;  // first size() entries valid, ascending
+  // Rank hints of long windows (derived, not saved; results never depend on them):
+  // old_rank_ = count_lt(front value) of the current array when old_rank_valid_.
+  size_t old_rank_ = 0, last_old_rank_ = 0, new_rank_ = 0;
+  bool old_rank_valid_ = false;
 };
 
 // numpy.percentile(a, p) with the default 'linear' method on sorted values a[0..n-1]:
@@ -208,26 +271,60 @@ inline double median_sorted(const double* a, size_t n) {
 // Median absolute deviation median(|a_i - median(a)|) of sorted values, exact. The
 // deviations left of the median, L_i = m - a[s-1-i], and right of it, R_j = a[s+j] - m
 // (s = first index with a[s] >= m), are two ascending runs; the k-th smallest deviation of
-// their union is found by the classic two-array selection (binary search on how many come
-// from L): O(log n) per middle rank, no merge loop.
+// their union is found by the classic two-array selection: i = how many of the k+1
+// smallest come from L is the first i in [lo, hi) with L(i) >= R(k - i).
+//
+// L(i) is non-decreasing and R(k - i) non-increasing in i (the subtractions are rounded
+// monotonically), so "L(i) < R(k - i)" holds on a prefix of [lo, hi): its length, counted
+// over all candidates at once (independent compares, SIMD), is what a binary search over
+// the predicate finds with a chain of dependent loads. Same predicate values, same i.
+// With j = s - 1 - i the two operands are forward runs: L = m - a[j], R = a[j + k + 1] - m.
+inline size_t count_mad_prefix_scalar(const double* left, const double* right, size_t len, double m) {
+  size_t c = 0;
+  for (size_t t = 0; t < len; ++t) c += (m - left[t]) < (right[t] - m) ? 1 : 0;
+  return c;
+}
+#if defined(BQX_COUNT_LE_AVX2)
+__attribute__((target("avx512f,popcnt"))) inline size_t count_mad_prefix_avx512(const double* left,
+                                                                               const double* right, size_t len,
+                                                                               double m) {
+  const __m512d mv = _mm512_set1_pd(m);
+  size_t c = 0;
+  for (size_t t = 0; t < len; t += 8) {
+    const size_t left_n = len - t;
+    const __mmask8 take = left_n >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << left_n) - 1u);
+    const __m512d l = _mm512_sub_pd(mv, _mm512_maskz_loadu_pd(take, left + t));
+    const __m512d r = _mm512_sub_pd(_mm512_maskz_loadu_pd(take, right + t), mv);
+    c += static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_pd_mask(take, l, r, _CMP_LT_OQ)));
+  }
+  return c;
+}
+#endif
+
 inline double mad_sorted(const double* a, size_t n) {
   const double m = median_sorted(a, n);
-  const size_t s = lower_index(a, n, m);
+  // s = lower_index(a, n, m) = count_lt(a, n, m): a counting pass for short windows (no
+  // chain of dependent probes).
+  const size_t s = n <= 64 ? stats::count_lt(a, n, m) : lower_index(a, n, m);
   const size_t nl = s, nr = n - s;
   auto L = [&](size_t i) { return m - a[s - 1 - i]; };
   auto R = [&](size_t j) { return a[s + j] - m; };
   const size_t k = (n % 2 == 1) ? n / 2 : n / 2 - 1;  // (lower) middle rank, 0-based
-  // i = how many of the k+1 smallest deviations come from L.
-  size_t lo = k + 1 > nr ? k + 1 - nr : 0, hi = std::min(k + 1, nl);
-  // Branch-free steps (select by mask; GCC keeps a branch for the ?: form): the
-  // comparisons of a rolling window are unpredictable, so a branch here mispredicts about
-  // every other step.
-  while (lo < hi) {
-    const size_t i = (lo + hi) / 2;
-    // take_more: all ones when L(i) < R(k - i) (R(k - i) = R(j - 1) with j = k + 1 - i).
-    const size_t take_more = size_t{0} - static_cast<size_t>(L(i) < R(k - i));
-    lo = ((i + 1) & take_more) | (lo & ~take_more);
-    hi = (hi & take_more) | (i & ~take_more);
+  // i = how many of the k+1 smallest deviations come from L, in [lo, hi].
+  size_t lo = k + 1 > nr ? k + 1 - nr : 0;
+  const size_t hi = std::min(k + 1, nl);
+  if (lo < hi) {
+    const double* left = a + (s - hi);  // a[j], j = s - 1 - i for i = hi - 1 .. lo
+    const double* right = left + (k + 1);
+    const size_t len = hi - lo;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) {
+      lo += count_mad_prefix_avx512(left, right, len, m);
+    } else
+#endif
+    {
+      lo += count_mad_prefix_scalar(left, right, len, m);
+    }
   }
   const size_t i = lo, j = k + 1 - lo;
   double kth;
@@ -263,28 +360,30 @@ inline double entropy_term(size_t c, size_t n) {
 }
 
 #if defined(BQX_COUNT_LE_AVX2)
-// below[k] = number of a[0..n) < edges[k] for the 9 inner edges, n <= 64: the (at most 8)
-// vectors of values are loaded once and compared with each edge. The same integers as 9
-// lower_index() calls (the values < v of a sorted array are a prefix of it), without their
-// chains of dependent probes.
+// below[k] = number of a[0..n) < edges[k] for the 9 inner edges, n <= 64, by blocks: with
+// f = the number of 8-value chunks whose first value is < e, the chunks after f - 1 hold no
+// value < e (sorted) and the chunks before it only values < e, so count_lt(e) =
+// 8 (f - 1) + (values < e in chunk f - 1). One compare of the chunk firsts and one of one
+// chunk per edge (the 9 edges are independent), instead of a compare of every chunk per
+// edge. The same integers as 9 lower_index() calls.
 __attribute__((target("avx512f,popcnt"))) inline void count_below_edges_avx512(const double* a, size_t n,
                                                                              const double* edges, size_t* below) {
-  constexpr size_t kMaxChunks = 8;
-  __m512d values[kMaxChunks];
-  __mmask8 valid[kMaxChunks];
   const size_t chunks = (n + 7) / 8;
-  for (size_t c = 0; c < chunks; ++c) {
-    const size_t left = n - c * 8;
-    valid[c] = left >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << left) - 1u);
-    values[c] = _mm512_maskz_loadu_pd(valid[c], a + c * 8);
-  }
+  const __mmask8 chunk_valid = static_cast<__mmask8>((1u << chunks) - 1u);
+  const __m512i chunk_starts = _mm512_set_epi64(56, 48, 40, 32, 24, 16, 8, 0);
+  const __m512d firsts = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), chunk_valid, chunk_starts, a, 8);
   for (size_t k = 0; k < 9; ++k) {
     const __m512d e = _mm512_set1_pd(edges[k]);
-    size_t count = 0;
-    for (size_t c = 0; c < chunks; ++c) {
-      count += static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_pd_mask(valid[c], values[c], e, _CMP_LT_OQ)));
+    const size_t f = static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_pd_mask(chunk_valid, firsts, e, _CMP_LT_OQ)));
+    if (f == 0) {
+      below[k] = 0;
+      continue;
     }
-    below[k] = count;
+    const size_t base = 8 * (f - 1);
+    const size_t left = n - base;
+    const __mmask8 valid = left >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << left) - 1u);
+    const __m512d values = _mm512_maskz_loadu_pd(valid, a + base);
+    below[k] = base + static_cast<size_t>(__builtin_popcount(_mm512_mask_cmp_pd_mask(valid, values, e, _CMP_LT_OQ)));
   }
 }
 #endif

@@ -50,7 +50,6 @@ class TaRateKernel final : public FamilyKernel {
         macd_b_(5, 35, 5),
         stoch_(14, 3, 3),
         cci_(kCci),
-        closes_(kCloseWindows),
         mfi_(14),
         dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
         trix_(15),
@@ -90,7 +89,8 @@ class TaRateKernel final : public FamilyKernel {
     for (size_t i = 0; i < kWillrExtra.size(); ++i) o[1 + i] = willr_[i].update(h, l, c);
     o += 1 + kWillrExtra.size();
     // ROC {5,12,30,60}
-    closes_.update(c);
+    CloseWindowsType::Stats windows;
+    closes_.update(c, windows);
     for (size_t i = 0; i < kRoc.size(); ++i) o[i] = closes_.roc(kRoc[i]);
     o += kRoc.size();
     // MFI 14
@@ -115,8 +115,8 @@ class TaRateKernel final : public FamilyKernel {
     // on the lane's mean and population variance)
     for (size_t lane : kBbLane) {
       if (closes_.ready(lane)) {
-        const double middle = closes_.mean(lane);
-        const double t = std::sqrt(closes_.var(lane)) * 2.0;
+        const double middle = windows.mean[lane];
+        const double t = std::sqrt(windows.var[lane]) * 2.0;
         const double upper = middle + t, lower = middle - t;
         const double range = upper - lower;
         o[0] = upper;
@@ -135,7 +135,7 @@ class TaRateKernel final : public FamilyKernel {
     // sma_dist_n = (x - SMA_n) / x, x - SMA from the window's deviation sums
     for (size_t i = 0; i < kMa.size(); ++i) {
       const size_t lane = kMaLane[i];
-      o[i] = closes_.ready(lane) ? closes_.deviation(lane) / c : kNull;
+      o[i] = closes_.ready(lane) ? windows.dev[lane] / c : kNull;
     }
     o += kMa.size();
     // TRIX 15, ULTOSC(7,14,28), AROON 25 up/down, AROONOSC 25, MOM 10 (CMO 14 written with the RSIs)
@@ -201,7 +201,8 @@ class TaRateKernel final : public FamilyKernel {
   ta::Stoch stoch_;
   ta::CciBank<kCci.size()> cci_;  // the three CCIs stage by stage, divisions as SIMD lanes
   std::array<ta::Willr, kWillrExtra.size()> willr_;
-  ta::CloseWindows closes_;  // ROC/MOM lags, SMA 10/50/100/200, BBANDS 20/60: one ring, SIMD lanes
+  using CloseWindowsType = ta::CloseWindows<kCloseWindows>;
+  CloseWindowsType closes_;  // ROC/MOM lags, SMA 10/50/100/200, BBANDS 20/60: one ring, SIMD lanes
   ta::Mfi mfi_;
   ta::Dmi2 dmi_;  // the two DMIs as SIMD lanes
   std::array<ta::Atr, kAtr.size()> atr_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <string>
@@ -408,6 +409,112 @@ TEST(DistPrimitives, PercentileMadEntropyMatchReference) {
     }
   }
 }
+
+
+// The binary-search form of mad_sorted before the counted selection (kept here as the
+// bit-exact reference: the counted form must pick the same element, not just a close value).
+double mad_sorted_binary_search(const double* a, size_t n) {
+  const double m = features::stats::median_sorted(a, n);
+  const size_t s = features::stats::lower_index(a, n, m);
+  const size_t nl = s, nr = n - s;
+  auto L = [&](size_t i) { return m - a[s - 1 - i]; };
+  auto R = [&](size_t j) { return a[s + j] - m; };
+  const size_t k = (n % 2 == 1) ? n / 2 : n / 2 - 1;
+  size_t lo = k + 1 > nr ? k + 1 - nr : 0, hi = std::min(k + 1, nl);
+  while (lo < hi) {
+    const size_t i = (lo + hi) / 2;
+    if (L(i) < R(k - i)) {
+      lo = i + 1;
+    } else {
+      hi = i;
+    }
+  }
+  const size_t i = lo, j = k + 1 - lo;
+  const double kth = i == 0 ? R(j - 1) : j == 0 ? L(i - 1) : std::max(L(i - 1), R(j - 1));
+  if (n % 2 == 1) return kth;
+  const double next = i >= nl ? R(j) : j >= nr ? L(i) : std::min(L(i), R(j));
+  return (kth + next) / 2.0;
+}
+
+TEST(DistPrimitives, MadBitIdenticalToBinarySearchForm) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const size_t n = 1 + rng() % 300;
+    std::vector<double> s(n);
+    const int mode = trial % 3;
+    for (auto& a : s) {
+      a = mode == 0   ? 100.0 + static_cast<double>(rng() % 5) * 0.001
+          : mode == 1 ? 1.1 + static_cast<double>(rng() % 100000) * 1e-7
+                      : std::ldexp(static_cast<double>(rng() % 1000), -static_cast<int>(rng() % 4));
+    }
+    std::sort(s.begin(), s.end());
+    const double want = mad_sorted_binary_search(s.data(), n), got = features::stats::mad_sorted(s.data(), n);
+    ASSERT_EQ(std::memcmp(&want, &got, sizeof(double)), 0) << n << " " << want << " " << got;
+  }
+}
+
+
+// Long windows search ranks around hints (the previous ranks): results as a full sort, with
+// random-walk values (hints right), jumps and ties (hints wrong), and across save/load
+// (hints dropped).
+TEST(DistPrimitives, LongSortedWindowMatchesSortAcrossRestore) {
+  std::mt19937_64 rng(23);
+  for (size_t w : {65u, 100u, 240u}) {
+    features::stats::SortedWindow sw(w);
+    std::vector<double> hist;
+    double x = 1.0;
+    for (int i = 0; i < 3000; ++i) {
+      const int kind = static_cast<int>(rng() % 20);
+      if (kind == 0) {
+        x += (static_cast<double>(rng() % 2001) - 1000.0) * 1e-3;  // jump
+      } else if (kind < 4) {
+        x = x;  // repeat: ties
+      } else {
+        x += (static_cast<double>(rng() % 21) - 10.0) * 1e-5;
+      }
+      const double v = (kind == 1 && i % 7 == 0) ? 0.0 : x;
+      const size_t le = sw.push(v);
+      hist.push_back(v);
+      const size_t n = std::min(hist.size(), w);
+      std::vector<double> win(hist.end() - static_cast<long>(n), hist.end());
+      std::sort(win.begin(), win.end());
+      ASSERT_EQ(le, static_cast<size_t>(std::upper_bound(win.begin(), win.end(), v) - win.begin()));
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(sw.at(j), win[j]) << "w " << w << " i " << i << " j " << j;
+      if (i % 997 == 500) {
+        std::vector<uint8_t> bytes;
+        features::StateWriter out(bytes);
+        sw.save(out);
+        features::stats::SortedWindow restored(w);
+        features::StateReader in(bytes.data(), bytes.size());
+        restored.load(in);
+        ASSERT_TRUE(in.ok() && in.at_end());
+        sw = restored;
+      }
+    }
+  }
+}
+
+
+#if defined(BQX_COUNT_LE_AVX2)
+// The blocked edge counts are the integers of 9 binary searches (edges on values, between
+// values, beyond both ends; ties).
+TEST(DistPrimitives, EdgeCountsMatchBinarySearch) {
+  if (!features::stats::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512";
+  std::mt19937_64 rng(31);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const size_t n = 1 + rng() % 64;
+    std::vector<double> s(n);
+    for (auto& a : s) a = static_cast<double>(rng() % (trial % 2 == 0 ? 6 : 1000));
+    std::sort(s.begin(), s.end());
+    double edges[9];
+    for (auto& e : edges) e = static_cast<double>(static_cast<int64_t>(rng() % 1100) - 50) * (trial % 2 == 0 ? 0.006 : 1.0);
+    std::sort(edges, edges + 9);
+    size_t below[9];
+    features::stats::count_below_edges_avx512(s.data(), n, edges, below);
+    for (size_t k = 0; k < 9; ++k) ASSERT_EQ(below[k], features::stats::lower_index(s.data(), n, edges[k])) << n << " " << k;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace bqx

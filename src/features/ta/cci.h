@@ -17,6 +17,10 @@
 
 #include <array>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "features/ta/common.h"
 
 namespace bqx::features::ta {
@@ -61,12 +65,33 @@ class Cci {
     const double* v = ring_.data();
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t j = 0;
+#if defined(__SSE2__)
+    // The four partial sums as SIMD lanes (s0 s1 | s2 s3): per-lane IEEE subtract, |.| (sign
+    // bit cleared) and add in the same order, bit-identical to the scalar loop below.
+    {
+      const __m128d avg2 = _mm_set1_pd(avg);
+      const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+      __m128d s01 = _mm_setzero_pd(), s23 = _mm_setzero_pd();
+      for (; j + 4 <= n; j += 4) {
+        s01 = _mm_add_pd(s01, _mm_and_pd(abs_mask, _mm_sub_pd(_mm_loadu_pd(v + j), avg2)));
+        s23 = _mm_add_pd(s23, _mm_and_pd(abs_mask, _mm_sub_pd(_mm_loadu_pd(v + j + 2), avg2)));
+      }
+      alignas(16) double lanes[4];
+      _mm_store_pd(lanes, s01);
+      _mm_store_pd(lanes + 2, s23);
+      s0 = lanes[0];
+      s1 = lanes[1];
+      s2 = lanes[2];
+      s3 = lanes[3];
+    }
+#else
     for (; j + 4 <= n; j += 4) {
       s0 += std::fabs(v[j] - avg);
       s1 += std::fabs(v[j + 1] - avg);
       s2 += std::fabs(v[j + 2] - avg);
       s3 += std::fabs(v[j + 3] - avg);
     }
+#endif
     if (j < n) s0 += std::fabs(v[j] - avg);
     if (j + 1 < n) s1 += std::fabs(v[j + 1] - avg);
     if (j + 2 < n) s2 += std::fabs(v[j + 2] - avg);

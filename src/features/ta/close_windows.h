@@ -15,22 +15,24 @@
 
 namespace bqx::features::ta {
 
+// The lane windows are template parameters: the per-lane constants (n, n as a double,
+// 1 / n) are then shared tables, not three cache lines of every pair's state.
+template <std::array<int, 6> kWindows>
 class CloseWindows {
  public:
   static constexpr size_t kLanes = 8;
   static constexpr size_t kRingCap = 256;  // > the largest window, power of two
-  // Lane windows; lanes 6 and 7 idle (a window never reached: no re-anchoring, never read).
-  explicit CloseWindows(const std::array<int, 6>& windows) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      n_[l] = l < windows.size() ? static_cast<uint64_t>(windows[l]) : uint64_t{1} << 40;
-      n_d_[l] = static_cast<double>(n_[l]);
-      inv_n_[l] = 1.0 / n_d_[l];  // RollingMean's inv_n_ = 1.0 / n
-    }
-  }
+
+  // Per-lane results of one update (the caller's stack: outputs are not state).
+  struct Stats {
+    alignas(64) double mean[kLanes];
+    alignas(64) double dev[kLanes];
+    alignas(64) double var[kLanes];
+  };
 
   // Pushes x, then computes per lane: dev = x - mean (RollingMean::deviation), mean and
   // population variance (RollingMean::mean_var); valid for lanes with ready(l).
-  void update(double x) {
+  void update(double x, Stats& out) {
     if (pushes_ == 0) last_ = x;
     const bool steady = pushes_ >= n_[kLargest];
     for (size_t l = 0; l < kLanes; ++l) {
@@ -38,19 +40,16 @@ class CloseWindows {
     }
 #if defined(BQX_NULL_NON_FINITE_AVX2)
     if (steady && cpu_has_avx512dq()) {
-      step_avx512(x);
+      step_avx512(x, out);
     } else {
-      step_default(x, steady);
+      step_default(x, steady, out);
     }
 #else
-    step_default(x, steady);
+    step_default(x, steady, out);
 #endif
   }
 
   bool ready(size_t l) const { return pushes_ >= n_[l]; }
-  double deviation(size_t l) const { return dev_[l]; }
-  double mean(size_t l) const { return mean_[l]; }
-  double var(size_t l) const { return var_[l]; }
   // ROC / MOM lags (LagHistory over the same closes): x_{t-k}, k < 256.
   bool has_lag(int k) const { return pushes_ > static_cast<uint64_t>(k); }
   double lag(int k) const { return ring_[(pushes_ - 1 - static_cast<uint64_t>(k)) & kRingMask]; }
@@ -95,6 +94,23 @@ class CloseWindows {
 
  private:
   static constexpr uint64_t kRingMask = kRingCap - 1;
+  // Lane windows; lanes 6 and 7 idle (a window never reached: no re-anchoring, never read).
+  static constexpr std::array<uint64_t, kLanes> n_ = [] {
+    std::array<uint64_t, kLanes> n{};
+    for (size_t l = 0; l < kLanes; ++l) n[l] = l < kWindows.size() ? static_cast<uint64_t>(kWindows[l]) : uint64_t{1} << 40;
+    return n;
+  }();
+  alignas(64) static constexpr std::array<double, kLanes> n_d_ = [] {
+    std::array<double, kLanes> d{};
+    for (size_t l = 0; l < kLanes; ++l) d[l] = static_cast<double>(n_[l]);
+    return d;
+  }();
+  // RollingMean's inv_n_ = 1.0 / n (a correctly rounded division, at compile time as at run time).
+  alignas(64) static constexpr std::array<double, kLanes> inv_n_ = [] {
+    std::array<double, kLanes> d{};
+    for (size_t l = 0; l < kLanes; ++l) d[l] = 1.0 / n_d_[l];
+    return d;
+  }();
   static constexpr size_t kUsed = 6;
   static constexpr size_t kLargest = 5;
 
@@ -113,7 +129,7 @@ class CloseWindows {
   }
 
   // Steps shared by both forms after the sums: ring, run, re-anchoring, then outputs.
-  __attribute__((always_inline)) inline void finish(double x) {
+  __attribute__((always_inline)) inline void finish(double x, Stats& out) {
     ring_[pushes_ & kRingMask] = x;
     ++pushes_;
     run_ = (x == last_) ? run_ + 1 : 1;
@@ -125,14 +141,14 @@ class CloseWindows {
     for (size_t l = 0; l < kLanes; ++l) {
       const bool flat = run >= n_d_[l];
       const double dm = s1_[l] * inv_n_[l];
-      mean_[l] = flat ? last_ : ref_[l] + dm;
-      dev_[l] = flat ? x - last_ : (x - ref_[l]) - dm;
+      out.mean[l] = flat ? last_ : ref_[l] + dm;
+      out.dev[l] = flat ? x - last_ : (x - ref_[l]) - dm;
       const double m2 = s2_[l] - s1_[l] * dm;
-      var_[l] = flat ? 0.0 : (m2 > 0 ? m2 * inv_n_[l] : 0.0);
+      out.var[l] = flat ? 0.0 : (m2 > 0 ? m2 * inv_n_[l] : 0.0);
     }
   }
 
-  __attribute__((always_inline)) inline void step_body(double x, bool steady) {
+  __attribute__((always_inline)) inline void step_body(double x, bool steady, Stats& out) {
     alignas(64) double old[kLanes], evict[kLanes];
     for (size_t l = 0; l < kLanes; ++l) {
       const bool e = steady || pushes_ >= n_[l];
@@ -140,12 +156,12 @@ class CloseWindows {
       old[l] = e ? ring_[(pushes_ - n_[l]) & kRingMask] : 0.0;
     }
     lanes(x, old, evict);
-    finish(x);
+    finish(x, out);
   }
 #if defined(BQX_NULL_NON_FINITE_AVX2)
-  __attribute__((target("avx512f"))) void step_avx512(double x) { step_body(x, true); }
+  __attribute__((target("avx512f"))) void step_avx512(double x, Stats& out) { step_body(x, true, out); }
 #endif
-  void step_default(double x, bool steady) { step_body(x, steady); }
+  void step_default(double x, bool steady, Stats& out) { step_body(x, steady, out); }
 
   // RollingMean::reanchor: the window's n values, oldest to newest, around the newest.
   void reanchor(size_t l) {
@@ -170,12 +186,6 @@ class CloseWindows {
   alignas(64) double ref_[kLanes] = {};
   alignas(64) double s1_[kLanes] = {};
   alignas(64) double s2_[kLanes] = {};
-  alignas(64) double inv_n_[kLanes] = {};
-  alignas(64) double n_d_[kLanes] = {};
-  alignas(64) double mean_[kLanes] = {};
-  alignas(64) double dev_[kLanes] = {};
-  alignas(64) double var_[kLanes] = {};
-  std::array<uint64_t, kLanes> n_{};
   std::array<uint64_t, kLanes> since_{};
   std::array<double, kRingCap> ring_{};  // closes: push p in slot p & kRingMask
 };

@@ -255,65 +255,78 @@ class MonoDeque {
     size_t cap = 1;
     while (cap < w_) cap <<= 1;
     mask_ = cap - 1;
-    vals_.assign(cap, 0.0);
-    idx_.assign(cap, 0);
+    entries_.assign(cap, Entry{});
   }
   void push(double x) {
-    if (len_ > 0 && idx_[head_] + w_ <= count_) {
+    if (len_ > 0 && entries_[head_].idx + w_ <= count_) {
       head_ = (head_ + 1) & mask_;
       --len_;
     }
     while (len_ > 0) {
-      const double b = vals_[(head_ + len_ - 1) & mask_];
+      const double b = entries_[(head_ + len_ - 1) & mask_].val;
       if (kMax ? (b <= x) : (b >= x)) {
         --len_;
       } else {
         break;
       }
     }
-    const size_t p = (head_ + len_) & mask_;
-    vals_[p] = x;
-    idx_[p] = count_;
+    entries_[(head_ + len_) & mask_] = Entry{x, count_};
     ++len_;
     ++count_;
   }
   bool full() const { return count_ >= w_; }
-  double value() const { return vals_[head_]; }
-  uint64_t index() const { return idx_[head_]; }  // push index (0-based) of the extreme
+  double value() const { return entries_[head_].val; }
+  uint64_t index() const { return entries_[head_].idx; }  // push index (0-based) of the extreme
   uint64_t count() const { return count_; }
+  // Saved as two arrays (values, then push indices), the format of the two-array layout.
   void save(StateWriter& out) const {
-    out.put_vector(vals_);
-    out.put_vector(idx_);
+    std::vector<double> vals(entries_.size());
+    std::vector<uint64_t> idx(entries_.size());
+    for (size_t j = 0; j < entries_.size(); ++j) {
+      vals[j] = entries_[j].val;
+      idx[j] = entries_[j].idx;
+    }
+    out.put_vector(vals);
+    out.put_vector(idx);
     out.put<uint64_t>(head_);
     out.put<uint64_t>(len_);
     out.put(count_);
   }
   void load(StateReader& in) {
-    in.get_vector(vals_);
-    in.get_vector(idx_);
+    std::vector<double> vals(entries_.size());
+    std::vector<uint64_t> idx(entries_.size());
+    in.get_vector(vals);
+    in.get_vector(idx);
     head_ = in.get<uint64_t>();
     len_ = in.get<uint64_t>();
     in.get(count_);
-    if (head_ > mask_ || len_ > mask_ + 1) in.fail();
+    if (head_ > mask_ || len_ > mask_ + 1) {
+      in.fail();
+      head_ = len_ = 0;
+      return;
+    }
+    for (size_t j = 0; j < entries_.size(); ++j) entries_[j] = Entry{vals[j], idx[j]};
   }
 
   // The front (read, maybe evicted) and the back (compared, then written after it).
   void prefetch() const {
     const size_t back = (head_ + (len_ > 0 ? len_ - 1 : 0)) & mask_;
     const size_t next = (head_ + len_) & mask_;
-    prefetch_read(&vals_[head_], sizeof(double));
-    prefetch_read(&idx_[head_], sizeof(uint64_t));
-    prefetch_write(&vals_[back], sizeof(double));
-    prefetch_write(&idx_[back], sizeof(uint64_t));
-    prefetch_write(&vals_[next], sizeof(double));
-    prefetch_write(&idx_[next], sizeof(uint64_t));
+    prefetch_read(&entries_[head_], sizeof(Entry));
+    prefetch_write(&entries_[back], sizeof(Entry));
+    prefetch_write(&entries_[next], sizeof(Entry));
   }
 
  private:
+  // Value and push index side by side: the entries a push reads and writes are one line
+  // each, not one line in each of two arrays.
+  struct Entry {
+    double val = 0;
+    uint64_t idx = 0;
+  };
   uint64_t w_;
   size_t mask_ = 0;
-  std::vector<double> vals_;
-  std::vector<uint64_t> idx_;
+  std::vector<Entry> entries_;
   size_t head_ = 0, len_ = 0;
   uint64_t count_ = 0;
 };
@@ -383,35 +396,107 @@ class WindowExtreme {
   double prefix_ = 0, value_ = 0;
 };
 
-// Highest high and lowest low of the last n bars (STOCH, STOCHF, WILLR).
+// Highest high and lowest low of the last n bars (STOCH, STOCHF, WILLR): two
+// WindowExtreme (max of the highs, min of the lows) with the same block position, their
+// arrays interleaved slot by slot, so a push touches one or two cache lines (the written
+// slot and the suffix slot after it) instead of four arrays. The same comparisons as
+// WindowExtreme<true> / WindowExtreme<false>; saved in their format (hi, then lo).
 class HighLow {
  public:
   HighLow() : HighLow(1) {}
-  explicit HighLow(int n) : hi_(n), lo_(n) {}
+  explicit HighLow(int n) : n_(static_cast<size_t>(n < 1 ? 1 : n)), slots_(n_) {}
   void push(double h, double l) {
-    hi_.push(h);
-    lo_.push(l);
+    Slot& w = slots_[pos_];
+    w.hi_buf = h;
+    w.lo_buf = l;
+    hi_prefix_ = (pos_ == 0 || h > hi_prefix_) ? h : hi_prefix_;
+    lo_prefix_ = (pos_ == 0 || l < lo_prefix_) ? l : lo_prefix_;
+    if (pos_ + 1 == n_) {  // block complete: suffix extremes for the next block
+      double eh = slots_[n_ - 1].hi_buf, el = slots_[n_ - 1].lo_buf;
+      slots_[n_ - 1].hi_suf = eh;
+      slots_[n_ - 1].lo_suf = el;
+      for (size_t j = n_ - 1; j-- > 0;) {
+        if (slots_[j].hi_buf > eh) eh = slots_[j].hi_buf;
+        if (slots_[j].lo_buf < el) el = slots_[j].lo_buf;
+        slots_[j].hi_suf = eh;
+        slots_[j].lo_suf = el;
+      }
+      hi_value_ = hi_prefix_;
+      lo_value_ = lo_prefix_;
+      pos_ = 0;
+    } else {
+      const Slot& next = slots_[pos_ + 1];
+      const bool full = count_ >= n_;
+      hi_value_ = (full && next.hi_suf > hi_prefix_) ? next.hi_suf : hi_prefix_;
+      lo_value_ = (full && next.lo_suf < lo_prefix_) ? next.lo_suf : lo_prefix_;
+      ++pos_;
+    }
+    ++count_;
   }
-  bool ready() const { return hi_.full(); }
-  double highest() const { return hi_.value(); }
-  double lowest() const { return lo_.value(); }
+  bool ready() const { return count_ >= n_; }
+  double highest() const { return hi_value_; }
+  double lowest() const { return lo_value_; }
   void save(StateWriter& out) const {
-    hi_.save(out);
-    lo_.save(out);
+    save_side(out, &Slot::hi_buf, &Slot::hi_suf, hi_prefix_, hi_value_);
+    save_side(out, &Slot::lo_buf, &Slot::lo_suf, lo_prefix_, lo_value_);
   }
   void load(StateReader& in) {
-    hi_.load(in);
-    lo_.load(in);
+    load_side(in, &Slot::hi_buf, &Slot::hi_suf, hi_prefix_, hi_value_);
+    const size_t hi_pos = pos_;
+    const uint64_t hi_count = count_;
+    load_side(in, &Slot::lo_buf, &Slot::lo_suf, lo_prefix_, lo_value_);
+    if (pos_ != hi_pos || count_ != hi_count) in.fail();  // one position for both sides
   }
 
+  // The slot the next push writes and the suffix slot it reads (the block completion
+  // streams through the whole array: nothing useful to fetch for it).
   void prefetch() const {
-    hi_.prefetch();
-    lo_.prefetch();
+    prefetch_write(&slots_[pos_], sizeof(Slot));
+    if (pos_ + 1 < n_) prefetch_read(&slots_[pos_ + 1], sizeof(Slot));
   }
 
  private:
-  WindowExtreme<true> hi_;
-  WindowExtreme<false> lo_;
+  struct Slot {
+    double hi_buf = 0, lo_buf = 0, hi_suf = 0, lo_suf = 0;
+  };
+  // WindowExtreme::save / load of one side.
+  void save_side(StateWriter& out, double Slot::*buf, double Slot::*suf, double prefix, double value) const {
+    std::vector<double> b(n_), s(n_);
+    for (size_t j = 0; j < n_; ++j) {
+      b[j] = slots_[j].*buf;
+      s[j] = slots_[j].*suf;
+    }
+    out.put_vector(b);
+    out.put_vector(s);
+    out.put<uint64_t>(pos_);
+    out.put(count_);
+    out.put(prefix);
+    out.put(value);
+  }
+  void load_side(StateReader& in, double Slot::*buf, double Slot::*suf, double& prefix, double& value) {
+    std::vector<double> b(n_), s(n_);
+    in.get_vector(b);
+    in.get_vector(s);
+    pos_ = in.get<uint64_t>();
+    in.get(count_);
+    in.get(prefix);
+    in.get(value);
+    if (pos_ >= n_) {
+      in.fail();
+      pos_ = 0;
+      return;
+    }
+    for (size_t j = 0; j < n_; ++j) {
+      slots_[j].*buf = b[j];
+      slots_[j].*suf = s[j];
+    }
+  }
+
+  size_t n_;
+  std::vector<Slot> slots_;
+  size_t pos_ = 0;
+  uint64_t count_ = 0;
+  double hi_prefix_ = 0, lo_prefix_ = 0, hi_value_ = 0, lo_value_ = 0;
 };
 
 }  // namespace bqx::features::ta

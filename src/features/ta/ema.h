@@ -58,7 +58,7 @@ class Ema {
 // bit-identical to the scalar form.
 template <size_t N>
 class EmaDistBank {
-  static_assert(N >= 1 && N <= 8, "one 8-lane register");
+  static_assert(N >= 1 && N <= 7, "one 8-lane register; the factors and the flag in one line");
 
  public:
   explicit EmaDistBank(const std::array<int, N>& periods) {
@@ -121,17 +121,19 @@ class EmaDistBank {
                                                              double* dist) {
     const __m512d xv = _mm512_set1_pd(x);
     __m512d e = _mm512_load_pd(value);
-    e = _mm512_add_pd(_mm512_mul_pd(_mm512_sub_pd(xv, e), _mm512_load_pd(k)), e);
-    _mm512_store_pd(value, e);
     constexpr __mmask8 kLanes = static_cast<__mmask8>((1u << N) - 1);
+    e = _mm512_add_pd(_mm512_mul_pd(_mm512_sub_pd(xv, e), _mm512_maskz_loadu_pd(kLanes, k)), e);
+    _mm512_store_pd(value, e);
     _mm512_mask_storeu_pd(dist, kLanes, _mm512_maskz_div_pd(kLanes, _mm512_sub_pd(xv, e), xv));
   }
 #endif
 
   alignas(64) double value_[8] = {};  // the EMAs once steady (lanes N..7 unused)
-  alignas(64) double k_[8] = {};
-  std::array<Ema, N> lanes_;  // warm-up state (seen, seed sum)
+  // The N factors and the steady flag share one line (lanes N..7 of the register read 0
+  // factors: idle lanes, never stored).
+  alignas(64) double k_[N] = {};
   bool steady_ = false;
+  std::array<Ema, N> lanes_;  // warm-up state (seen, seed sum)
 };
 
 }  // namespace bqx::features::ta

@@ -98,8 +98,6 @@ class RsiCmoBank {
     for (size_t i = 0; i < 4; ++i) {  // idle lanes: a period of 2 (no 0 / 0)
       const int p = i < N ? periods[i] : 2;
       period_[i] = p;
-      keep_[i] = keep_[4 + i] = static_cast<double>(p - 1);
-      divisor_[i] = divisor_[4 + i] = static_cast<double>(p);
     }
   }
 
@@ -125,7 +123,7 @@ class RsiCmoBank {
     if (steady_ && cpu_has_avx512dq()) {
       const double d = x - prev_;
       prev_ = x;
-      step_outputs_avx512<kCmoLane>(wilder_, keep_, divisor_, d, rsi_out, cmo_out);
+      step_outputs_avx512<kCmoLane>(wilder_, period_.data(), d, rsi_out, cmo_out);
       return;
     }
 #endif
@@ -216,43 +214,53 @@ class RsiCmoBank {
   void wilder_step(double d) {
 #if defined(BQX_NULL_NON_FINITE_AVX2)
     if (cpu_has_avx512dq()) {
-      wilder_step_avx512(wilder_, keep_, divisor_, d);
+      wilder_step_avx512(wilder_, period_.data(), d);
       return;
     }
 #endif
-    for (size_t i = 0; i < 8; ++i) wilder_[i] *= keep_[i];
+    for (size_t i = 0; i < 8; ++i) wilder_[i] *= static_cast<double>(period_[i % 4] - 1);
     if (d < 0) {
       for (size_t i = 4; i < 8; ++i) wilder_[i] -= d;
     } else {
       for (size_t i = 0; i < 4; ++i) wilder_[i] += d;
     }
-    for (size_t i = 0; i < 8; ++i) wilder_[i] /= divisor_[i];
+    for (size_t i = 0; i < 8; ++i) wilder_[i] /= static_cast<double>(period_[i % 4]);
   }
 
 #if defined(BQX_NULL_NON_FINITE_AVX2)
-  __attribute__((target("avx512f"))) static void wilder_step_avx512(double* w, const double* keep,
-                                                                    const double* divisor, double d) {
-    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), _mm512_load_pd(keep));
+  // The per-lane factors p - 1 and p (gain lanes 0..3, loss lanes 4..7) from the four int
+  // periods: small integers, exact as doubles (the values a table of them would hold),
+  // without two constant cache lines per object.
+  __attribute__((target("avx512f"))) static void lane_factors(const int* period, __m512d& keep, __m512d& divisor) {
+    const __m256d p4 = _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(period)));
+    divisor = _mm512_maskz_broadcast_f64x4(0xFF, p4);  // maskz: GCC 12 warns on the unmasked form
+    keep = _mm512_sub_pd(divisor, _mm512_set1_pd(1.0));
+  }
+  __attribute__((target("avx512f"))) static void wilder_step_avx512(double* w, const int* period, double d) {
+    __m512d keep, divisor;
+    lane_factors(period, keep, divisor);
+    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), keep);
     const __m512d dv = _mm512_set1_pd(d);
     // loss - d on the loss lanes when d < 0, else gain + d on the gain lanes (the others kept).
     const __m512d minus = _mm512_mask_sub_pd(v, 0xF0, v, dv);
     const __m512d plus = _mm512_mask_add_pd(v, 0x0F, v, dv);
     const __mmask8 take_minus = d < 0 ? 0xFF : 0x00;
     v = _mm512_mask_blend_pd(take_minus, plus, minus);
-    _mm512_store_pd(w, _mm512_div_pd(v, _mm512_load_pd(divisor)));
+    _mm512_store_pd(w, _mm512_div_pd(v, divisor));
   }
   // wilder_step_avx512, then per lane s = g + l, RSI = 100 * (g / s) and CMO = 100 * ((g - l) / s),
   // NULL where s == 0 (every lane ready): the operations of rsi() and cmo(), as lanes.
   template <size_t kCmoLane>
-  __attribute__((target("avx512f"))) static void step_outputs_avx512(double* w, const double* keep,
-                                                                     const double* divisor, double d,
+  __attribute__((target("avx512f"))) static void step_outputs_avx512(double* w, const int* period, double d,
                                                                      double* rsi_out, double* cmo_out) {
-    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), _mm512_load_pd(keep));
+    __m512d keep, divisor;
+    lane_factors(period, keep, divisor);
+    __m512d v = _mm512_mul_pd(_mm512_load_pd(w), keep);
     const __m512d dv = _mm512_set1_pd(d);
     const __m512d minus = _mm512_mask_sub_pd(v, 0xF0, v, dv);
     const __m512d plus = _mm512_mask_add_pd(v, 0x0F, v, dv);
     const __mmask8 take_minus = d < 0 ? 0xFF : 0x00;
-    v = _mm512_div_pd(_mm512_mask_blend_pd(take_minus, plus, minus), _mm512_load_pd(divisor));
+    v = _mm512_div_pd(_mm512_mask_blend_pd(take_minus, plus, minus), divisor);
     _mm512_store_pd(w, v);
     // maskz: GCC 12 warns on _mm512_extractf64x4_pd (and _mm512_castpd512_pd256, built on it).
     const __m256d g = _mm512_maskz_extractf64x4_pd(0xF, v, 0), l = _mm512_maskz_extractf64x4_pd(0xF, v, 1);
@@ -281,8 +289,6 @@ class RsiCmoBank {
 #endif
 
   alignas(64) double wilder_[8] = {};  // gain of lanes 0..3, loss of lanes 0..3
-  alignas(64) double keep_[8] = {};     // period - 1 per lane
-  alignas(64) double divisor_[8] = {};  // period per lane
   std::array<int, 4> period_{};
   std::array<int, 4> seen_{};  // inputs consumed per lane, saturating at period + 1
   double prev_ = 0;

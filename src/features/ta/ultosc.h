@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "features/ta/common.h"
 
@@ -21,8 +22,7 @@ class UltOsc {
     std::array<int, 3> p = {p1, p2, p3};
     std::sort(p.begin(), p.end());
     p_ = p;
-    bp_ = Ring(p_[2]);
-    tr_ = Ring(p_[2]);
+    terms_.assign(static_cast<size_t>(p_[2]), Term{});
   }
   static int lookback(int p1, int p2, int p3) { return std::max(p1, std::max(p2, p3)); }
 
@@ -39,20 +39,21 @@ class UltOsc {
     const double tr = true_range(h, l, yc);
     for (size_t w = 0; w < 3; ++w) {
       const size_t p = static_cast<size_t>(p_[w]);
-      if (bp_.pushes() >= p) {
-        const double ob = bp_.back(p - 1), ot = tr_.back(p - 1);
-        a_[w] -= ob;
-        b_[w] -= ot;
-        nz_[w] -= ot != 0.0 ? 1 : 0;
+      if (pushes_ >= p) {
+        const Term& old = back(p - 1);
+        a_[w] -= old.bp;
+        b_[w] -= old.tr;
+        nz_[w] -= old.tr != 0.0 ? 1 : 0;
       }
       a_[w] += bp;
       b_[w] += tr;
       nz_[w] += tr != 0.0 ? 1 : 0;
     }
-    bp_.push(bp);
-    tr_.push(tr);
+    terms_[pos_] = Term{bp, tr};
+    if (++pos_ == terms_.size()) pos_ = 0;
+    ++pushes_;
     if (++since_ >= static_cast<uint64_t>(p_[2])) reanchor();
-    if (!bp_.full()) return kNull;
+    if (pushes_ < terms_.size()) return kNull;
     if (nz_[0] == 0 || nz_[1] == 0 || nz_[2] == 0) return kNull;
     double out = 0.0;
     out += 4.0 * (a_[0] / b_[0]);
@@ -64,8 +65,8 @@ class UltOsc {
   void save(StateWriter& out) const {
     out.put(started_);
     out.put(prev_close_);
-    bp_.save(out);
-    tr_.save(out);
+    save_ring(out, &Term::bp);
+    save_ring(out, &Term::tr);
     out.put(a_);
     out.put(b_);
     out.put(nz_);
@@ -74,29 +75,65 @@ class UltOsc {
   void load(StateReader& in) {
     in.get(started_);
     in.get(prev_close_);
-    bp_.load(in);
-    tr_.load(in);
+    load_ring(in, &Term::bp);
+    load_ring(in, &Term::tr);
     in.get(a_);
     in.get(b_);
     in.get(nz_);
     in.get(since_);
   }
 
+  // The terms the next push evicts (p - 1 pushes back for each period) and the slot it writes.
   void prefetch() const {
-    bp_.prefetch();
-    tr_.prefetch();
+    prefetch_write(&terms_[pos_], sizeof(Term));
+    for (size_t w = 0; w < 2; ++w) {
+      if (pushes_ >= static_cast<uint64_t>(p_[w])) prefetch_read(&back(static_cast<size_t>(p_[w]) - 1), sizeof(Term));
+    }
   }
 
  private:
+  // bp and tr of one bar side by side (one ring of pairs: a push reads and writes one line
+  // per term instead of one in each of two rings). Slot i % p3 holds push i, as Ring does.
+  struct Term {
+    double bp = 0, tr = 0;
+  };
+  // back(0) = newest, back(k) = pushed k pushes ago; k < the number of terms held.
+  const Term& back(size_t k) const {
+    size_t i = pos_ + terms_.size() - 1 - k;
+    if (i >= terms_.size()) i -= terms_.size();
+    return terms_[i];
+  }
+  size_t held() const { return pushes_ < terms_.size() ? static_cast<size_t>(pushes_) : terms_.size(); }
+  // Ring::save / load of one of the two series (the format of the two-ring layout).
+  void save_ring(StateWriter& out, double Term::*part) const {
+    std::vector<double> v(terms_.size());
+    for (size_t j = 0; j < terms_.size(); ++j) v[j] = terms_[j].*part;
+    out.put_vector(v);
+    out.put<uint64_t>(pos_);
+    out.put<uint64_t>(pushes_);
+  }
+  void load_ring(StateReader& in, double Term::*part) {
+    std::vector<double> v(terms_.size());
+    in.get_vector(v);
+    pos_ = in.get<uint64_t>();
+    pushes_ = in.get<uint64_t>();
+    if (pos_ >= terms_.size()) {
+      in.fail();
+      pos_ = 0;
+      return;
+    }
+    for (size_t j = 0; j < terms_.size(); ++j) terms_[j].*part = v[j];
+  }
+
   void reanchor() {
     since_ = 0;
     for (size_t w = 0; w < 3; ++w) {
-      const size_t p = std::min(static_cast<size_t>(p_[w]), bp_.size());
+      const size_t p = std::min(static_cast<size_t>(p_[w]), held());
       a_[w] = 0;
       b_[w] = 0;
       for (size_t k = p; k-- > 0;) {
-        a_[w] += bp_.back(k);
-        b_[w] += tr_.back(k);
+        a_[w] += back(k).bp;
+        b_[w] += back(k).tr;
       }
     }
   }
@@ -104,7 +141,9 @@ class UltOsc {
   std::array<int, 3> p_{};
   bool started_ = false;
   double prev_close_ = 0;
-  Ring bp_, tr_;
+  std::vector<Term> terms_;
+  size_t pos_ = 0;
+  uint64_t pushes_ = 0;
   std::array<double, 3> a_{}, b_{};
   std::array<int64_t, 3> nz_{};
   uint64_t since_ = 0;
