@@ -32,6 +32,7 @@ struct GridRow {
   std::array<bool, kPairCount> has_bar{};      // the pair has a bar exactly at g
   std::array<double, kPairCount> close{};      // as-of raw close (NaN if unavailable)
   std::array<double, kPairCount> log_index{};  // l_p = ln(close_p / B_p) (NaN if unavailable)
+  std::array<double, kPairCount> log_close{};  // ln(close_p), std::log (NaN if unavailable)
   // as-of per-pair features the cross families read (NaN if unavailable)
   std::array<double, kPairCount> reg_bqx_w60_prediction{};
 };
@@ -45,6 +46,9 @@ class CrossKernel {
   virtual void write_global(double* out) const = 0;
   // Writes this family's per-pair columns for `pair_slot` at the current grid row.
   virtual void write_pair(int pair_slot, double* out) const = 0;
+  // Hint: fetch the state lines the next update() touches. The engine calls it during the
+  // last per-pair family, a few microseconds before the cross phase (no effect on values).
+  virtual void prefetch() const {}
   virtual void save(StateWriter& out) const = 0;
   virtual void load(StateReader& in) = 0;
 };
