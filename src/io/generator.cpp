@@ -476,16 +476,17 @@ void generate_pair_chunk(PairState& ps, const ChunkLatent& lat, const PairChunkP
 // Price in 6-decimal units (HistData prints 6 decimals for every pair).
 int64_t to_micro(double price) { return std::llround(price * 1e6); }
 
+// Digits written right to left in place (no reversed copy through a temporary: GCC 12
+// vectorises that copy and then warns about 16-byte stores into the callers' small buffers).
 char* put_uint(char* p, uint64_t v, int min_digits) {
-  char tmp[24];
-  int n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
+  int digits = 1;
+  for (uint64_t rest = v; rest >= 10; rest /= 10) ++digits;
+  if (digits < min_digits) digits = min_digits;
+  for (int i = digits - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
     v /= 10;
-  } while (v != 0);
-  while (n < min_digits) tmp[n++] = '0';
-  while (n > 0) *p++ = tmp[--n];
-  return p;
+  }
+  return p + digits;
 }
 
 char* put_micro(char* p, int64_t micro) {
