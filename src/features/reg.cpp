@@ -105,6 +105,13 @@ class RegWindowLanes {
       // prefetch instruction each rather than the helper's first-and-last pair.
       prefetch_write(&values_of(i)[value_head_[i]], 1);
       prefetch_write(&rows_of(i)[row_head_[i]], 1);
+      // The periodic re-anchorings (at the fill, then every W pushes: since counts from
+      // the anchoring, which happens when the head wraps to 0) read the whole ring: fetch
+      // it a pair ahead rather than inside the anchoring. A collapse anchoring shifts the
+      // phase and is then not predicted (the anchoring's own prefetch still covers it).
+      const size_t last_slot = static_cast<size_t>(kWindows[i]) - 1;
+      if (value_head_[i] == last_slot) prefetch_read(values_of(i), (last_slot + 1) * sizeof(double));
+      if (row_head_[i] == last_slot) prefetch_read(rows_of(i), (last_slot + 1) * sizeof(TermRow));
     }
   }
 

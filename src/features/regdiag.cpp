@@ -451,6 +451,10 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         prefetch_write(&ring[h], 1);
         prefetch_read(&ring[h + 1 == w ? 0 : h + 1], 1);
         prefetch_read(&ring[h == 0 ? w - 1 : h - 1], 1);
+        // The periodic re-anchoring (at the fill, then every W pushes, when the head wraps
+        // to 0) reads the whole ring: fetch it a pair ahead (a collapse anchoring shifts
+        // the phase; its own prefetch still covers it).
+        if (h == w - 1) prefetch_read(ring, w * sizeof(double));
       }
     }
   }
