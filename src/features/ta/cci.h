@@ -98,9 +98,6 @@ class Cci {
     return (s0 + s1) + (s2 + s3);
   }
 
-  // The n slots in slot order (abs_deviation_sum's terms).
-  const double* slots() const { return ring_.data(); }
-
   void save(StateWriter& out) const {
     ring_.save(out);
     out.put(last_);
@@ -145,52 +142,11 @@ class CciBank {
     bool ok[N];
     for (size_t i = 0; i < N; ++i) ok[i] = lanes_[i].push(tp, sum[i]);
     for (size_t i = 0; i < N; ++i) avg[i] = sum[i] / period_[i];
-    double dev[N];
-#if defined(BQX_NULL_NON_FINITE_AVX2)
-    if (cpu_has_avx()) {
-      deviation_sums_avx(lanes_.data(), ok, avg, dev);
-    } else
-#endif
-    {
-      for (size_t i = 0; i < N; ++i) dev[i] = ok[i] ? lanes_[i].abs_deviation_sum(avg[i]) : 0.0;
-    }
     for (size_t i = 0; i < N; ++i) {
-      out[i] = dev[i] != 0.0 ? (tp - avg[i]) / (0.015 * (dev[i] / period_[i])) : kNull;
+      const double dev = ok[i] ? lanes_[i].abs_deviation_sum(avg[i]) : 0.0;
+      out[i] = dev != 0.0 ? (tp - avg[i]) / (0.015 * (dev / period_[i])) : kNull;
     }
   }
-#if defined(BQX_NULL_NON_FINITE_AVX2)
-  // Cci::abs_deviation_sum of every lane (0 where !ok) with the four partial sums s0..s3 as
-  // the four lanes of one 256-bit register: lane k still adds |slot j - avg| for j = k mod 4
-  // in increasing j (per-lane IEEE subtract, sign clear, add), the tail slots and the final
-  // (s0 + s1) + (s2 + s3) as there: bit-identical, half the vector instructions of the SSE2
-  // form, and one call for all lanes.
-  __attribute__((target("avx"))) static void deviation_sums_avx(const Cci* lanes, const bool* ok, const double* avg,
-                                                                double* dev) {
-    const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    for (size_t i = 0; i < N; ++i) {
-      if (!ok[i]) {
-        dev[i] = 0.0;
-        continue;
-      }
-      const size_t n = static_cast<size_t>(lanes[i].period());
-      const double* v = lanes[i].slots();
-      const double a = avg[i];
-      const __m256d avg4 = _mm256_set1_pd(a);
-      __m256d s0123 = _mm256_setzero_pd();
-      size_t j = 0;
-      for (; j + 4 <= n; j += 4) {
-        s0123 = _mm256_add_pd(s0123, _mm256_and_pd(abs_mask, _mm256_sub_pd(_mm256_loadu_pd(v + j), avg4)));
-      }
-      alignas(32) double s[4];
-      _mm256_store_pd(s, s0123);
-      if (j < n) s[0] += std::fabs(v[j] - a);
-      if (j + 1 < n) s[1] += std::fabs(v[j + 1] - a);
-      if (j + 2 < n) s[2] += std::fabs(v[j + 2] - a);
-      dev[i] = (s[0] + s[1]) + (s[2] + s[3]);
-    }
-  }
-#endif
-
   void save(StateWriter& out) const {
     for (const auto& k : lanes_) k.save(out);
   }
