@@ -117,11 +117,11 @@ constexpr std::array<int, kWindows.size()> pair_windows() {
 // The windows' values by age, from the ring of the last 1440 q values (RingBlockWindows):
 // the q pushed `age` pushes ago, and the pair (q_{i-1}, q_i) with q_i that q.
 struct QSource {
-  const stats::RankRing<kMaxWindow, false>* ring;
+  const stats::KeyedRankRing<kMaxWindow>* ring;
   double operator()(size_t age) const { return ring->back(age); }
 };
 struct PairSource {
-  const stats::RankRing<kMaxWindow, false>* ring;
+  const stats::KeyedRankRing<kMaxWindow>* ring;
   stats::PairValue operator()(size_t age) const { return stats::PairValue{ring->back(age + 1), ring->back(age)}; }
 };
 
@@ -290,7 +290,7 @@ class StatsBqxKernel final : public FamilyKernel {
   stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()> pairs_;
   stats::NestedExtremes<false, kWindows.size()> min_;  // of each window (one deque)
   stats::NestedExtremes<true, kWindows.size()> max_;
-  stats::RankRing<kMaxWindow, false> qs_;  // the last 1440 q values (q_t = back(0) once pushed)
+  stats::KeyedRankRing<kMaxWindow> qs_;  // the last 1440 q values (q_t = back(0) once pushed)
   stats::HeadLanes<stats::Moments4> m_heads_;      // lane i: head of window i's moments
   stats::HeadLanes<stats::CoMoments> pair_heads_;  // lane i: head of window i's pairs
   double prev_q_ = 0;

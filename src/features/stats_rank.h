@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -399,6 +400,211 @@ class RankRing {
   size_t pos_ = 0;   // next slot to write
   size_t size_ = 0;  // values held (<= Capacity)
   mutable uint64_t last_straddle_ = 0;  // bit b: block b straddled the last counted value (a fetch hint)
+};
+
+// Ring of the last `Capacity` values pushed with the same interface as RankRing<Capacity,
+// false>, for a series without memory (bqx_w15_return forgets in ~15 bars, so min/max block
+// bounds straddle almost every value): next to each value it keeps a 16-bit key, a
+// monotone (non-decreasing) quantisation of the value, and counts from the keys.
+//
+// Why: the full pass reads the newest 1440 values (180 cache lines, cold at every bar in
+// streaming use); the keys of the same values are 45 lines. A value whose key is below
+// key(v) is < v, one whose key is above is > v; only the values sharing v's key (a few:
+// 65,533 keys over the range of the series) are read and compared. The counts are exact
+// integers, so every output is the same as with the full pass.
+//
+// The key: x = (value - lo) * scale with finite lo and finite scale > 0; IEEE subtraction
+// and multiplication are monotone, so x is non-decreasing in the value (+-Inf included:
+// x = +-Inf); key = 0 below 1, 65534 from 65534 up, else trunc(x). NaN values get
+// kNanKey, above every other key: never below a key(v) nor equal to it, so a NaN value is
+// never counted (NaN <= v is false); a NaN v counts 0. Ties (v and -0/+0 alike) share a key
+// and are compared exactly. lo and scale are fitted to the values held (rekey(): their
+// range in the middle half of the keys) at the first pushes and when values keep leaving
+// the keyed range or crowd into single keys; every key is then recomputed, so the keys in
+// the ring always come from one lo/scale. Which lo/scale is used never changes a count.
+//
+// The snapshot format is RankRing's (capacity, next slot, size, Capacity slots): load()
+// rebuilds the values and the keys by pushes.
+template <size_t Capacity>
+class KeyedRankRing {
+ public:
+  static_assert(Capacity >= 1);
+  KeyedRankRing() : data_(Capacity), keys_(Capacity) {}
+
+  size_t capacity() const { return Capacity; }
+  size_t size() const { return size_; }
+  void push(double v) {
+    const size_t p = pos_;
+    data_[p] = v;
+    const uint16_t k = key(v);
+    keys_[p] = k;
+    pos_ = (p + 1 == Capacity) ? 0 : p + 1;
+    const bool grew = size_ < Capacity;
+    size_ += grew ? 1 : 0;
+    ++since_rekey_;
+    saturated_ += (k == 0 || k == kTopKey) ? 1u : 0u;
+    // Fitted to the first value, then to the first 16 and 128 (a young ring's range grows).
+    const bool calibrate = grew && (size_ == 1 || size_ == 16 || size_ == 128);
+    if (calibrate || (saturated_ > 16 && since_rekey_ >= 64) || (crowded_ && since_rekey_ >= Capacity)) rekey();
+  }
+  // The next push writes slot pos_; the next count reads the keys oldest first (one
+  // ascending run, or two where the ring wraps): their start is fetched here, the hardware
+  // prefetcher follows the run.
+  void prefetch() const {
+    prefetch_read(this, sizeof(*this));
+    prefetch_write(&data_[pos_], sizeof(double));
+    prefetch_write(&keys_[pos_], sizeof(uint16_t));
+    const size_t oldest = (pos_ + 1) % Capacity;
+    prefetch_read(&keys_[oldest], std::min<size_t>(kPassHead, Capacity - oldest) * sizeof(uint16_t));
+  }
+  // back(0) = newest, back(k) = k pushes ago; k < size().
+  double back(size_t k) const { return data_[pos_ > k ? pos_ - 1 - k : pos_ + Capacity - 1 - k]; }
+  void prefetch_back_after_push(size_t k) const {
+    prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + Capacity - k], sizeof(double));
+  }
+
+  // counts[i] = number of the newest windows[i] values that are <= v, for the first
+  // `usable` windows (ascending lengths, each <= size()).
+  template <size_t N>
+  void count_le_nested(const std::array<int, N>& windows, size_t usable, double v, std::array<size_t, N>& counts) const {
+    if (usable == 0) return;
+    std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
+    size_t ties = 0;               // values read (their key is key(v))
+    if (v == v) {
+      const uint16_t kv = key(v);
+      for (size_t i = usable; i-- > 0;) {  // oldest segment first: ascending through memory
+        const size_t w = static_cast<size_t>(windows[i]);
+        const size_t prev = i > 0 ? static_cast<size_t>(windows[i - 1]) : 0;
+        // Ages [prev, w) are slots [pos_ - w, pos_ - prev) modulo Capacity.
+        const std::ptrdiff_t lo = static_cast<std::ptrdiff_t>(pos_) - static_cast<std::ptrdiff_t>(w);
+        const std::ptrdiff_t hi = static_cast<std::ptrdiff_t>(pos_) - static_cast<std::ptrdiff_t>(prev);
+        constexpr std::ptrdiff_t kC = static_cast<std::ptrdiff_t>(Capacity);
+        if (hi <= 0) {
+          part[i] += count_run(static_cast<size_t>(lo + kC), static_cast<size_t>(hi + kC), kv, v, ties);
+        } else if (lo < 0) {
+          part[i] += count_run(static_cast<size_t>(lo + kC), Capacity, kv, v, ties);
+          part[i] += count_run(0, static_cast<size_t>(hi), kv, v, ties);
+        } else {
+          part[i] += count_run(static_cast<size_t>(lo), static_cast<size_t>(hi), kv, v, ties);
+        }
+      }
+    }
+    if (ties > kCrowded) crowded_ = true;  // a hint for push() (no effect on counts)
+    size_t cum = 0;
+    for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
+  }
+
+  // RankRing's snapshot format: capacity, next slot, size, then Capacity slots (values
+  // oldest first from slot 0; unused slots 0).
+  void save(StateWriter& out) const {
+    out.put<uint64_t>(Capacity);
+    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
+    out.put<uint64_t>(size_);
+    for (size_t age = size_; age-- > 0;) out.put(back(age));
+    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
+  }
+  void load(StateReader& in) {
+    const auto cap = in.get<uint64_t>();
+    const auto pos = in.get<uint64_t>();
+    const auto size = in.get<uint64_t>();
+    *this = KeyedRankRing();
+    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
+      in.fail();
+      return;
+    }
+    std::vector<double> slots(Capacity);
+    for (auto& s : slots) s = in.get<double>();
+    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+  }
+
+ private:
+  static constexpr size_t kPassHead = 128;   // keys fetched ahead of a count
+  static constexpr uint16_t kTopKey = 65534;  // values at or above the keyed range
+  static constexpr uint16_t kNanKey = 65535;
+  static constexpr size_t kCrowded = 48;  // values read by a count above which the keys are refitted
+
+  uint16_t key(double v) const {
+    if (v != v) return kNanKey;
+    const double x = (v - lo_) * scale_;
+    if (!(x >= 1.0)) return 0;
+    if (!(x < static_cast<double>(kTopKey))) return kTopKey;
+    return static_cast<uint16_t>(x);
+  }
+  // lo / scale from the finite values held: their range maps to keys ~16384..49152 (a
+  // flat window: its value to ~32768); lo finite and scale finite and > 0 in every case.
+  void rekey() {
+    double mn = 0, mx = 0;
+    bool any = false;
+    for (size_t age = 0; age < size_; ++age) {
+      const double x = back(age);
+      if (!std::isfinite(x)) continue;
+      if (!any || x < mn) mn = x;
+      if (!any || x > mx) mx = x;
+      any = true;
+    }
+    double span = mx - mn;
+    if (!(span > 0)) span = mn != 0 ? std::fabs(mn) : 1.0;
+    double scale = 32768.0 / span;
+    double lo = mn - span / 2;
+    if (!(std::isfinite(scale) && scale > 0)) scale = 1.0;
+    if (!std::isfinite(lo)) lo = mn;
+    lo_ = lo;
+    scale_ = scale;
+    for (size_t s = 0; s < Capacity; ++s) keys_[s] = key(data_[s]);
+    since_rekey_ = 0;
+    saturated_ = 0;
+    crowded_ = false;
+  }
+
+  // Values in slots [lo, hi) <= v, where kv = key(v): the keys below kv, and the values
+  // with key kv compared (counted in `ties`).
+  size_t count_run(size_t lo, size_t hi, uint16_t kv, double v, size_t& ties) const {
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512bw()) return count_run_avx512(keys_.data(), data_.data(), lo, hi, kv, v, ties);
+#endif
+    size_t c = 0;
+    for (size_t s = lo; s < hi; ++s) c += keys_[s] < kv ? 1 : 0;
+    for (size_t s = lo; s < hi; ++s) {
+      if (keys_[s] == kv) {
+        ++ties;
+        c += data_[s] <= v ? 1 : 0;
+      }
+    }
+    return c;
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  static bool cpu_has_avx512bw() {
+    static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bw");
+    return has;
+  }
+  // 32 keys per compare (masked at the run's end); the values of equal keys are compared
+  // one by one.
+  __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) static size_t count_run_avx512(const uint16_t* keys, const double* data,
+                                                                                   size_t lo, size_t hi, uint16_t kv, double v,
+                                                                                   size_t& ties) {
+    const __m512i kvv = _mm512_set1_epi16(static_cast<short>(kv));
+    size_t c = 0;
+    for (size_t s = lo; s < hi; s += 32) {
+      const __mmask32 take = hi - s >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << (hi - s)) - 1u);
+      const __m512i k = _mm512_maskz_loadu_epi16(take, keys + s);
+      c += static_cast<size_t>(__builtin_popcount(_mm512_mask_cmplt_epu16_mask(take, k, kvv)));
+      for (uint32_t eq = _mm512_mask_cmpeq_epu16_mask(take, k, kvv); eq != 0; eq &= eq - 1) {
+        ++ties;
+        c += data[s + static_cast<size_t>(std::countr_zero(eq))] <= v ? 1 : 0;
+      }
+    }
+    return c;
+  }
+#endif
+
+  StateVector<double> data_;
+  StateVector<uint16_t> keys_;  // keys_[s] = key(data_[s]) for the current lo_ / scale_
+  size_t pos_ = 0;   // next slot to write
+  size_t size_ = 0;  // values held (<= Capacity)
+  double lo_ = 0, scale_ = 1;
+  size_t since_rekey_ = 0;      // pushes since the keys were last fitted
+  size_t saturated_ = 0;        // of those, values keyed 0 or kTopKey (outside the keyed range)
+  mutable bool crowded_ = false;  // a count read more than kCrowded values
 };
 
 // Sliding maximum (kMax) or minimum of the last W_i values for nested windows

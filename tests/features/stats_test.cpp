@@ -748,14 +748,15 @@ TEST(StatsPrimitives, SortedWindowMatchesSort) {
 // newest W values, on random walks (few blocks straddle), flat stretches, heavy ties with
 // both signed zeros, NaN values (alone and in runs) and infinities, with NaN and other probe
 // values, across many wraps of the ring, and after a snapshot round trip.
-template <size_t Capacity, bool kBlockBounds, size_t N>
-void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
+template <class Ring, size_t Capacity, size_t N>
+void check_rank_ring_of(const std::array<int, N>& windows, uint64_t seed, size_t regimes = 5) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> step(0.0, 1e-4);
-  features::stats::RankRing<Capacity, kBlockBounds> ring;
+  Ring ring;
   std::vector<double> hist;
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   double walk = 1.1;
+  double revert = 0;  // a fast-reverting series like bqx_w15_return (AR(1), memory ~15 pushes)
   const size_t pushes = 3 * (Capacity + 64) + 500;
   auto brute = [&](size_t w, double v) {
     size_t c = 0;
@@ -764,7 +765,7 @@ void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
   };
   for (size_t t = 0; t < pushes; ++t) {
     // Regimes of a few hundred pushes each: walk, flat, ties, NaNs, infinities.
-    const size_t regime = (t / 173 + seed) % 5;
+    const size_t regime = (t / 173 + seed) % regimes;
     double x = 0;
     if (regime == 0) {
       x = walk += step(rng);
@@ -775,8 +776,14 @@ void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
       x = k == 0 ? ((rng() & 1) ? 0.0 : -0.0) : walk + k * 1e-4;
     } else if (regime == 3) {
       x = (rng() % 5 == 0 || (t / 11) % 3 == 0) ? nan : (walk += step(rng));
-    } else {
+    } else if (regime == 4) {
       x = rng() % 9 == 0 ? ((rng() & 1) ? inf : -inf) : (walk += step(rng));
+    } else if (regime == 5) {
+      x = revert = 0.93 * revert + step(rng);
+    } else if (regime == 6) {  // a jump in scale (the keyed range must follow), with rare outliers
+      x = revert = 0.93 * revert + 1e3 * step(rng) + (rng() % 50 == 0 ? 1e6 * step(rng) : 0.0);
+    } else {  // tiny values, with ties on a coarse grid
+      x = static_cast<double>(static_cast<int>(rng() % 9) - 4) * 1e-300 * (rng() % 2 ? 1.0 : 1e-8);
     }
     ring.push(x);
     hist.push_back(x);
@@ -803,12 +810,27 @@ void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
       std::vector<uint8_t> bytes;
       features::StateWriter out(bytes);
       ring.save(out);
-      features::stats::RankRing<Capacity, kBlockBounds> restored;
+      Ring restored;
       features::StateReader in(bytes.data(), bytes.size());
       restored.load(in);
       ASSERT_TRUE(in.ok());
       ring = restored;
     }
+  }
+}
+
+template <size_t Capacity, bool kBlockBounds, size_t N>
+void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
+  check_rank_ring_of<features::stats::RankRing<Capacity, kBlockBounds>, Capacity>(windows, seed);
+}
+
+// KeyedRankRing (stats_bqx): the same checks, plus fast-reverting series, jumps in scale and
+// tiny values (the keys are refitted as the range moves).
+TEST(StatsPrimitives, KeyedRankRingCountsMatchBruteForce) {
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    check_rank_ring_of<features::stats::KeyedRankRing<1440>, 1440>(std::array<int, 7>{15, 30, 60, 120, 240, 480, 1440}, seed, 8);
+    check_rank_ring_of<features::stats::KeyedRankRing<100>, 100>(std::array<int, 6>{1, 7, 32, 33, 64, 100}, seed + 29, 8);
+    check_rank_ring_of<features::stats::KeyedRankRing<16>, 16>(std::array<int, 3>{1, 5, 16}, seed + 41, 8);
   }
 }
 
