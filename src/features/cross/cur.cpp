@@ -73,6 +73,12 @@ class PairCorrelations {
 
   PairCorrelations() : x_(kW), y_(kW) {}
   uint64_t pushes() const { return pushes_; }
+  // The ring rows the next row's pushes write (and whose leaving values they read).
+  void prefetch() const {
+    const size_t slot = static_cast<size_t>(pushes_ % kW);
+    prefetch_write(&x_[slot], sizeof(Lanes));
+    prefetch_write(&y_[slot], sizeof(Lanes));
+  }
 
   // The row of push j (the next one); push() each pair of the universe, then finish().
   void push(int p, uint64_t j, double x, double y) {
@@ -284,6 +290,21 @@ class CurKernel final : public CrossKernel {
     global_out_.fill(kNull);
   }
 
+  // The cold ring rows the next update() reads and writes (see CrossKernel::prefetch): the
+  // rows back(n) reads after the pushes are back(n - 1) now.
+  void prefetch() const override {
+    strengths_.prefetch();
+    for (int n : kMomRows) {
+      if (strengths_.size() >= static_cast<size_t>(n)) prefetch_read(&strengths_.back(n - 1), sizeof(Strengths));
+    }
+    divergence_.prefetch();
+    for (int n : kImpliedRows) {
+      if (divergence_.size() >= static_cast<size_t>(n)) prefetch_read(&divergence_.back(n - 1), sizeof(PairValues));
+    }
+    vol_.prefetch();
+    corr_.prefetch();
+  }
+
   void update(const GridRow& grid) override {
     const cur::Topology& t = cur::topology();
     PairMask avail{};
@@ -292,7 +313,8 @@ class CurKernel final : public CrossKernel {
       avail[p] = in_universe_[p] && grid.available[p] && std::isfinite(grid.log_index[p]) &&
                  std::isfinite(grid.close[p]) && grid.close[p] > 0;
       l[p] = avail[p] ? grid.log_index[p] : kNull;
-      lnc[p] = avail[p] ? std::log(grid.close[p]) : kNull;
+      // ln(close) from the grid (the engine's std::log of this same close: bit-identical).
+      lnc[p] = avail[p] ? grid.log_close[p] : kNull;
     }
     const Strengths s = cur::solve_strengths(avail, l);
     strengths_.push(s);
