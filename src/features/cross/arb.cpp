@@ -107,9 +107,6 @@ class ArbKernel final : public CrossKernel {
     last_bar_.fill(0);
   }
 
-  // The cold z ring row the next update() reads and writes (see CrossKernel::prefetch).
-  void prefetch() const override { z_.prefetch(); }
-
   void update(const GridRow& grid) override {
     std::array<double, kPairCount> lc{};
     std::array<bool, kPairCount> tradable{};

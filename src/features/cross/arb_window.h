@@ -163,8 +163,6 @@ class PairWindowStats {
   }
 
   uint64_t pushes() const { return pushes_; }
-  // The ring row the next pushes read (the leaving values) and write.
-  void prefetch() const { prefetch_write(&ring_[slot(pushes_)], sizeof(Lanes)); }
   uint64_t count(int p) const { return count_[p]; }
   double mean(int p) const { return ref_[p] + s1_[p] / static_cast<double>(count_[p]); }
   // NullableWindowStats::var_sample.

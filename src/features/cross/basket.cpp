@@ -40,15 +40,6 @@ class BasketKernel final : public CrossKernel {
     out_.fill(kNull);
   }
 
-  // The cold ring rows the next update() reads and writes (see CrossKernel::prefetch).
-  void prefetch() const override {
-    windows_.prefetch();
-    for (int w : kWindows) {
-      windows_.prefetch_back_after_push(static_cast<uint64_t>(w - 1));
-      windows_.prefetch_back_after_push(static_cast<uint64_t>(w / 2));
-    }
-  }
-
   void update(const GridRow& grid) override {
     const cur::Topology& t = cur::topology();
     std::array<double, K> sum{};

@@ -564,13 +564,12 @@ class CorrKernel final : public CrossKernel {
     }
   }
 
-  // The engine calls this a few microseconds before update() (see CrossKernel::prefetch).
-  void prefetch() const override { fetch_cold_ring_lines(); }
-
   void update(const GridRow& grid) override {
     const uint64_t r = rows_;
     const size_t slot = static_cast<size_t>(r % kRing);
-    fetch_cold_ring_lines();  // again (cheap when present): callers without prefetch()
+    // No prefetch() override: fetching these lines during the last per-pair family (measured:
+    // all 96, or the 32 row-major ones) cost the per-pair side about what it saved here.
+    fetch_cold_ring_lines();
     // 1. Series at g.
     std::array<double, kSeries> cur{};
     std::array<double, kPairCount> l{};
@@ -739,7 +738,8 @@ class CorrKernel final : public CrossKernel {
 
  private:
   // The rows leaving the windows (last read W grid rows ago) and the ring slots the next
-  // row writes (one line per series) are cold.
+  // row writes (8 row-major lines, one series-major line per series) are cold: fetched at
+  // the start of update(), while the series are computed.
   void fetch_cold_ring_lines() const {
     const uint64_t r = rows_;
     const size_t slot = static_cast<size_t>(r % kRing);

@@ -73,12 +73,6 @@ class PairCorrelations {
 
   PairCorrelations() : x_(kW), y_(kW) {}
   uint64_t pushes() const { return pushes_; }
-  // The ring rows the next row's pushes write (and whose leaving values they read).
-  void prefetch() const {
-    const size_t slot = static_cast<size_t>(pushes_ % kW);
-    prefetch_write(&x_[slot], sizeof(Lanes));
-    prefetch_write(&y_[slot], sizeof(Lanes));
-  }
 
   // The row of push j (the next one); push() each pair of the universe, then finish().
   void push(int p, uint64_t j, double x, double y) {
@@ -288,21 +282,6 @@ class CurKernel final : public CrossKernel {
     prev_l_.fill(kNull);
     for (auto& row : pair_out_) row.fill(kNull);
     global_out_.fill(kNull);
-  }
-
-  // The cold ring rows the next update() reads and writes (see CrossKernel::prefetch): the
-  // rows back(n) reads after the pushes are back(n - 1) now.
-  void prefetch() const override {
-    strengths_.prefetch();
-    for (int n : kMomRows) {
-      if (strengths_.size() >= static_cast<size_t>(n)) prefetch_read(&strengths_.back(n - 1), sizeof(Strengths));
-    }
-    divergence_.prefetch();
-    for (int n : kImpliedRows) {
-      if (divergence_.size() >= static_cast<size_t>(n)) prefetch_read(&divergence_.back(n - 1), sizeof(PairValues));
-    }
-    vol_.prefetch();
-    corr_.prefetch();
   }
 
   void update(const GridRow& grid) override {

@@ -282,19 +282,6 @@ class CurrencyWindows {
   }
   // The row pushed k pushes ago (k < the longest window).
   const Row& back(uint64_t k) const { return ring_[slot(pushes_ - 1 - k)]; }
-  // For a kernel's prefetch(): the ring rows the next push() reads (the rows leaving the
-  // windows, cold: written a window ago) and writes.
-  void prefetch() const {
-    const uint64_t j = pushes_;
-    for (size_t w = 0; w < kWindowCount; ++w) {
-      if (j >= width_[w]) prefetch_read(&ring_[slot(j - width_[w])], sizeof(Row));
-    }
-    prefetch_write(&ring_[slot(j)], sizeof(Row));
-  }
-  // The row that back(k) returns after the next push.
-  void prefetch_back_after_push(uint64_t k) const {
-    if (pushes_ >= k) prefetch_read(&ring_[slot(pushes_ - k)], sizeof(Row));
-  }
 
   // NullableMoments::save of (window w, currency c): its ring (push j in slot j % W, 0 before
   // the first push), next slot, size, push count, then the sums and counters.
