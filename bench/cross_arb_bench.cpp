@@ -53,6 +53,7 @@ const std::vector<GridRow>& grid() {
         row.available[s] = fresh;
         row.close[s] = fresh ? last_close[s] : bqx::features::kNull;
         row.log_index[s] = fresh ? std::log(last_close[s] / baseline[s]) : bqx::features::kNull;
+        row.log_close[s] = fresh ? std::log(last_close[s]) : bqx::features::kNull;
         row.reg_bqx_w60_prediction[s] = bqx::features::kNull;
       }
       out.push_back(row);

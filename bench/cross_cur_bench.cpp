@@ -45,6 +45,7 @@ std::vector<GridRow> make_rows(double missing) {
       pred[p] = 0.98 * pred[p] + 1e-4 * bqx::testing_frames::normal(seed);
       g.close[p] = g.available[p] ? std::exp(l) : bqx::features::kNull;
       g.log_index[p] = g.available[p] ? l : bqx::features::kNull;
+      g.log_close[p] = g.available[p] ? std::log(g.close[p]) : bqx::features::kNull;
       g.reg_bqx_w60_prediction[p] = g.available[p] && r > 75 ? pred[p] : bqx::features::kNull;
     }
   }

@@ -52,11 +52,19 @@ inline std::vector<GridRow> build_grid(const std::vector<BarFrame>& frames, int 
       row.available[s] = fresh;
       row.close[s] = fresh ? last_close[s] : kNull;
       row.log_index[s] = fresh ? std::log(last_close[s] / baseline[s]) : kNull;
+      row.log_close[s] = fresh ? std::log(last_close[s]) : kNull;
       row.reg_bqx_w60_prediction[s] = kNull;
     }
     rows.push_back(row);
   }
   return rows;
+}
+
+// A copy of `row` with log_close as the engine fills it (std::log of the as-of close where
+// available), for tests that set close by hand.
+inline GridRow with_log_close(GridRow row) {
+  for (int s = 0; s < kPairCount; ++s) row.log_close[s] = row.available[s] ? std::log(row.close[s]) : kNull;
+  return row;
 }
 
 }  // namespace bqx::testing_frames

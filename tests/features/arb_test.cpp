@@ -324,7 +324,7 @@ TEST(ArbGolden, ConsistentPricesGiveZeroEps) {
     }
     g.g = step;
     g.row = step;
-    k->update(g);
+    k->update(testing_frames::with_log_close(g));
     const Out o = read(*k);
     for (int t = 0; t < kT; ++t) EXPECT_NEAR(o.global[t], 0.0, 1e-9);
     for (int s = 0; s < kPairCount; ++s) {
@@ -356,7 +356,7 @@ TEST(ArbGolden, TenBasisPointShift) {
   g.close[S("EURUSD")] = 1.25;
   g.close[S("GBPUSD")] = 1.5625;
   g.close[S("EURGBP")] = 0.8;
-  k->update(g);
+  k->update(testing_frames::with_log_close(g));
   Out o = read(*k);
   const int t = triplet_column("eurusdgbp");
   EXPECT_NEAR(o.global[t], 0.0, 1e-9);
@@ -374,7 +374,7 @@ TEST(ArbGolden, TenBasisPointShift) {
   g.g = 1;
   g.row = 1;
   g.close[S("EURUSD")] = 1.25 * std::exp(0.001);
-  k->update(g);
+  k->update(testing_frames::with_log_close(g));
   o = read(*k);
   EXPECT_NEAR(o.global[t], 10.0, 1e-9);
   const double profit = 0.0700200016658329;
@@ -394,7 +394,7 @@ TEST(ArbGolden, TenBasisPointShift) {
   g.g = 2;
   g.row = 2;
   g.close[S("EURUSD")] = 1.25 * std::exp(-0.001);
-  k->update(g);
+  k->update(testing_frames::with_log_close(g));
   o = read(*k);
   EXPECT_NEAR(o.global[t], -10.0, 1e-9);
   EXPECT_EQ(o.pair[S("EURUSD")][kDirection], 1.0);
@@ -405,7 +405,7 @@ TEST(ArbGolden, TenBasisPointShift) {
   g.g = 3;
   g.row = 3;
   g.close[S("EURUSD")] = 1.25 * std::exp(0.0002);
-  k->update(g);
+  k->update(testing_frames::with_log_close(g));
   o = read(*k);
   EXPECT_NEAR(o.global[t], 2.0, 1e-9);
   EXPECT_EQ(o.pair[S("EURUSD")][kMaxProfit], 0.0);
@@ -425,13 +425,13 @@ TEST(ArbGolden, CostAndThresholdParameters) {
   g.close[S("GBPUSD")] = 1.5625;
   g.close[S("EURGBP")] = 0.8;
   auto free_trade = make_kernel(uni, ArbParams{0.0, 0.0, 0});
-  free_trade->update(g);
+  free_trade->update(testing_frames::with_log_close(g));
   Out o = read(*free_trade);
   EXPECT_NEAR(o.pair[S("EURUSD")][kMaxProfit], (std::exp(0.001) - 1) * 100, 1e-12);
   EXPECT_NEAR(o.pair[S("EURUSD")][kMaxProfit], 0.10005001667083417, 1e-12);
 
   auto strict = make_kernel(uni, ArbParams{0.0003, 0.08, 0});
-  strict->update(g);
+  strict->update(testing_frames::with_log_close(g));
   o = read(*strict);
   EXPECT_NEAR(o.pair[S("EURUSD")][kMaxProfit], 0.0700200016658329, 1e-12);
   EXPECT_EQ(o.pair[S("EURUSD")][kOpportunity], 0.0);
@@ -441,7 +441,7 @@ TEST(ArbGolden, CostAndThresholdParameters) {
   // Exactly consistent prices of 1 (every ln is exactly 0): with cost 0 the best profit is
   // exactly 0 %, which is not above a 0 % threshold.
   g.close[S("EURUSD")] = g.close[S("GBPUSD")] = g.close[S("EURGBP")] = 1.0;
-  free_trade->update(g);
+  free_trade->update(testing_frames::with_log_close(g));
   o = read(*free_trade);
   EXPECT_EQ(o.global[0], 0.0);
   EXPECT_EQ(o.pair[S("EURUSD")][kMaxProfit], 0.0);
@@ -461,14 +461,14 @@ TEST(ArbGolden, StaleLegIsNotTraded) {
   g.close[S("GBPUSD")] = 1.5625;
   g.close[S("EURGBP")] = 0.8;
   g.g = 100;
-  strict->update(g);
-  loose->update(g);
+  strict->update(testing_frames::with_log_close(g));
+  loose->update(testing_frames::with_log_close(g));
   g.g = 101;
   g.row = 1;
   g.has_bar[S("EURGBP")] = false;  // as-of 0.8 from minute 100
   g.close[S("EURUSD")] = 1.25 * std::exp(0.001);
-  strict->update(g);
-  loose->update(g);
+  strict->update(testing_frames::with_log_close(g));
+  loose->update(testing_frames::with_log_close(g));
   Out o = read(*strict);
   EXPECT_NEAR(o.global[0], 10.0, 1e-9);
   EXPECT_NEAR(o.pair[S("EURUSD")][kMaxAbs], 10.0, 1e-9);
@@ -481,7 +481,7 @@ TEST(ArbGolden, StaleLegIsNotTraded) {
   g.row = 2;
   g.available[S("EURGBP")] = false;
   g.close[S("EURGBP")] = kNull;
-  strict->update(g);
+  strict->update(testing_frames::with_log_close(g));
   o = read(*strict);
   EXPECT_TRUE(is_null(o.global[0]));
   for (int c = 0; c < kW; ++c) EXPECT_TRUE(is_null(o.pair[S("EURUSD")][c])) << c;

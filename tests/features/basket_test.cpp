@@ -153,6 +153,7 @@ GridRow grid_row(const Mask& uni, const Input& in, uint64_t row) {
     g.has_bar[p] = a;
     g.close[p] = a ? 1.0 : kNull;
     g.log_index[p] = a ? 0.0 : kNull;
+    g.log_close[p] = a ? std::log(g.close[p]) : kNull;
     g.reg_bqx_w60_prediction[p] = a ? in.pred[p] : kNull;
   }
   return g;

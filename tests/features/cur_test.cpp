@@ -348,6 +348,7 @@ GridRow grid_row(const Mask& uni, const RefInput& in, uint64_t row) {
     g.has_bar[p] = a;
     g.close[p] = a ? in.close[p] : kNull;
     g.log_index[p] = a ? in.l[p] : kNull;
+    g.log_close[p] = a ? std::log(in.close[p]) : kNull;
     g.reg_bqx_w60_prediction[p] = kNull;
   }
   return g;

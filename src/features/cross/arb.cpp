@@ -116,7 +116,8 @@ class ArbKernel final : public CrossKernel {
         last_bar_[p] = grid.g;
       }
       const bool ok = in_universe_[p] && grid.available[p] && grid.close[p] > 0;
-      lc[p] = ok ? std::log(grid.close[p]) : kNull;
+      // ok implies available, where the engine set log_close = std::log(close): bit-identical.
+      lc[p] = ok ? grid.log_close[p] : kNull;
       tradable[p] = ok && seen_[p] && grid.g - last_bar_[p] <= max_age_;
     }
     // The legs from the compact table (6 lines; the ArbTriplet records, with their names, are

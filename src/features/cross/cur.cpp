@@ -292,7 +292,8 @@ class CurKernel final : public CrossKernel {
       avail[p] = in_universe_[p] && grid.available[p] && std::isfinite(grid.log_index[p]) &&
                  std::isfinite(grid.close[p]) && grid.close[p] > 0;
       l[p] = avail[p] ? grid.log_index[p] : kNull;
-      lnc[p] = avail[p] ? std::log(grid.close[p]) : kNull;
+      // ln(close) from the grid (the engine's std::log of this same close: bit-identical).
+      lnc[p] = avail[p] ? grid.log_close[p] : kNull;
     }
     const Strengths s = cur::solve_strengths(avail, l);
     strengths_.push(s);
