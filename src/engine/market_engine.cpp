@@ -282,9 +282,6 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     features::FamilyKernel* const* kernels = kernels_of(k);
     features::FamilyKernel* const* next_kernels = k + 1 < n_kernels ? kernels_of(k + 1) : nullptr;
     const PairEngine::ColumnRange columns = m.family_columns[k];
-    if (k + 1 == n_kernels) {
-      for (const auto& c : m.cross) c.kernel->prefetch();  // the cross phase comes next
-    }
     // The kernel's window lines and the row lines it is about to write (a row is 136
     // lines; by the time a late family writes its part, the state streamed through the
     // caches since the previous minute has evicted it: each store would miss).
@@ -310,9 +307,6 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     double* row = row_of[compute_order[i]];
     for (size_t k = 0; k < n_kernels; ++k) {
       const PairEngine::ColumnRange columns = m.family_columns[k];
-    if (k + 1 == n_kernels) {
-      for (const auto& c : m.cross) c.kernel->prefetch();  // the cross phase comes next
-    }
       if (columns.read_by_later) features::null_non_finite(row + columns.offset, static_cast<size_t>(columns.count));
     }
     compute_engine[i]->finish_step_mapped(*bar_of[compute_order[i]]);

@@ -46,9 +46,6 @@ class CrossKernel {
   virtual void write_global(double* out) const = 0;
   // Writes this family's per-pair columns for `pair_slot` at the current grid row.
   virtual void write_pair(int pair_slot, double* out) const = 0;
-  // Hint: fetch the state lines the next update() touches. The engine calls it during the
-  // last per-pair family, a few microseconds before the cross phase (no effect on values).
-  virtual void prefetch() const {}
   virtual void save(StateWriter& out) const = 0;
   virtual void load(StateReader& in) = 0;
 };
