@@ -358,6 +358,7 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
   for (auto& c : m.cross) {
     c.kernel->update(grid);
     c.kernel->write_global(c.global_values.data());
+    if (c.global_values.empty()) continue;  // (memcmp must not see the null data() of an empty vector)
     m.mapped_globals.assign(c.global_values.begin(), c.global_values.end());
     features::null_non_finite(m.mapped_globals.data(), m.mapped_globals.size());
     globals_mapped = globals_mapped && std::memcmp(m.mapped_globals.data(), c.global_values.data(),
