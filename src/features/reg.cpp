@@ -198,28 +198,6 @@ class RegWindowLanes {
   static void advance(uint16_t& head, size_t i) {
     if (++head == kWindows[i]) head = 0;
   }
-  template <typename T>
-  static void put_ring(StateWriter& out, const T* data, size_t capacity, size_t head, size_t size) {
-    out.put<uint64_t>(capacity);  // as StateWriter::put_vector
-    for (size_t k = 0; k < capacity; ++k) out.put(data[k]);
-    out.put<uint64_t>(head);
-    out.put<uint64_t>(size);
-  }
-  // Returns the ring's size; a ring still filling must have its head at its size (it
-  // fills from slot 0), the only layout this class keeps.
-  template <typename T>
-  static size_t get_ring(StateReader& in, T* data, size_t capacity, uint16_t& head) {
-    if (in.get<uint64_t>() != capacity) in.fail();
-    for (size_t k = 0; k < capacity && in.ok(); ++k) in.get(data[k]);
-    const uint64_t h = in.get<uint64_t>(), size = in.get<uint64_t>();
-    if (h >= capacity || size > capacity || (size < capacity && h != size)) {
-      in.fail();
-      head = 0;
-      return 0;
-    }
-    head = static_cast<uint16_t>(h);
-    return static_cast<size_t>(size);
-  }
 
 #if defined(__x86_64__)
   // The same code compiled for AVX-512 (no FMA: only add/sub/mul/div/sqrt/compare/blend).

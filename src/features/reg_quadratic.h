@@ -83,6 +83,31 @@
 
 namespace bqx::features {
 
+// Snapshot form of a ring of `capacity` slots (reg and regdiag): the slots as
+// StateWriter::put_vector writes them, then head and size.
+template <typename T>
+void put_ring(StateWriter& out, const T* data, size_t capacity, size_t head, size_t size) {
+  out.put<uint64_t>(capacity);
+  for (size_t k = 0; k < capacity; ++k) out.put(data[k]);
+  out.put<uint64_t>(head);
+  out.put<uint64_t>(size);
+}
+// Reads put_ring's form and returns the ring's size; a ring still filling must have its
+// head at its size (rings fill from slot 0, the only layout the kernels keep).
+template <typename T, typename Head>
+size_t get_ring(StateReader& in, T* data, size_t capacity, Head& head) {
+  if (in.get<uint64_t>() != capacity) in.fail();
+  for (size_t k = 0; k < capacity && in.ok(); ++k) in.get(data[k]);
+  const uint64_t h = in.get<uint64_t>(), size = in.get<uint64_t>();
+  if (h >= capacity || size > capacity || (size < capacity && h != size)) {
+    in.fail();
+    head = 0;
+    return 0;
+  }
+  head = static_cast<Head>(h);
+  return static_cast<size_t>(size);
+}
+
 // The nine fit columns of one window (FEATURES.md 1.2, in column order).
 struct QuadColumns {
   double quadratic_term, linear_term, constant_term, prediction, residual, r2, rmse, slope_now, vertex_offset;

@@ -519,28 +519,6 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   Lag1Rings lag1_rings(size_t d) const {
     return {ring_data(d), const_cast<std::array<uint16_t, kNW>*>(&lag1_head_[d]), const_cast<uint8_t*>(&lag1_full_[d])};
   }
-  template <typename T>
-  static void put_ring(StateWriter& out, const T* data, size_t capacity, size_t head, size_t size) {
-    out.put<uint64_t>(capacity);  // as StateWriter::put_vector
-    for (size_t k = 0; k < capacity; ++k) out.put(data[k]);
-    out.put<uint64_t>(head);
-    out.put<uint64_t>(size);
-  }
-  // Returns the ring's size; a ring still filling must have its head at its size (it
-  // fills from slot 0), the only layout this class keeps.
-  template <typename T>
-  static size_t get_ring(StateReader& in, T* data, size_t capacity, size_t& head) {
-    if (in.get<uint64_t>() != capacity) in.fail();
-    for (size_t k = 0; k < capacity && in.ok(); ++k) in.get(data[k]);
-    const uint64_t h = in.get<uint64_t>(), size = in.get<uint64_t>();
-    if (h >= capacity || size > capacity || (size < capacity && h != size)) {
-      in.fail();
-      head = 0;
-      return 0;
-    }
-    head = static_cast<size_t>(h);
-    return static_cast<size_t>(size);
-  }
 
   // The two domains are independent: their phases are interleaved so that the
   // latency-bound chains (sums, divisions, square roots) of one overlap with the other's.
