@@ -30,6 +30,7 @@
 #include "core/currency.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "features/state_memory.h"
 
 namespace bqx::features {
 
@@ -241,8 +242,8 @@ class ColumnLayout {
   std::vector<std::string> names_;
 };
 
-// A family's running state machine.
-class FamilyKernel {
+// A family's running state machine. Objects live in the huge-page state arena.
+class FamilyKernel : public ArenaPlaced {
  public:
   virtual ~FamilyKernel() = default;
   // Writes this family's columns into row[offset .. offset + width) (offset given at

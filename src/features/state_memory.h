@@ -41,8 +41,15 @@ class StateArena {
 
   // nullptr when the request should go to operator new instead.
   void* allocate(size_t bytes) {
+    if (bytes < kMinArenaBytes) return nullptr;
+    return allocate_any(bytes);
+  }
+
+  // As allocate(), for blocks of any size: kernel objects (a few hundred bytes to a few
+  // KiB each, ~500 per 28-pair engine, each read at every bar) share the huge pages too.
+  void* allocate_any(size_t bytes) {
 #if defined(__linux__)
-    if (bytes < kMinArenaBytes || bytes > kChunkBytes / 4) return nullptr;
+    if (bytes > kChunkBytes / 4) return nullptr;
     bytes = (bytes + kAlign - 1) / kAlign * kAlign;
     std::lock_guard<std::mutex> lock(mutex_);
     if (current_ == nullptr || current_->used + bytes > kChunkBytes) {
@@ -57,6 +64,15 @@ class StateArena {
     (void)bytes;
     return nullptr;
 #endif
+  }
+
+  // True when p lies in one of the arena's chunks.
+  bool owns(const void* p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Chunk* c : chunks_) {
+      if (static_cast<const char*>(p) >= c->base && static_cast<const char*>(p) < c->base + kChunkBytes) return true;
+    }
+    return false;
   }
 
   // True when p came from the arena (and has been released).
@@ -130,6 +146,29 @@ struct StateAllocator {
   }
   template <typename U>
   bool operator==(const StateAllocator<U>&) const noexcept { return true; }
+};
+
+// Class-level operator new/delete for the kernel base classes (FamilyKernel, CrossKernel):
+// every kernel object of an engine is placed in the arena, next to its state arrays.
+// Measured (glibc.malloc.hugetlb=1 as a stand-in for putting all engine memory on huge
+// pages): ~4 us of a ~120 us 28-pair streaming step, spent on TLB misses of the object's
+// first line that each bar's virtual call loads. Placement only: no effect on any value.
+struct ArenaPlaced {
+  static void* operator new(size_t bytes) { return place(bytes, alignof(std::max_align_t)); }
+  static void* operator new(size_t bytes, std::align_val_t align) { return place(bytes, static_cast<size_t>(align)); }
+  static void operator delete(void* p) noexcept { release(p, alignof(std::max_align_t)); }
+  static void operator delete(void* p, std::align_val_t align) noexcept { release(p, static_cast<size_t>(align)); }
+
+ private:
+  static void* place(size_t bytes, size_t align) {
+    if (align <= StateArena::kAlign) {
+      if (void* p = StateArena::instance().allocate_any(bytes)) return p;
+    }
+    return ::operator new(bytes, std::align_val_t{align});
+  }
+  static void release(void* p, size_t align) noexcept {
+    if (p != nullptr && !StateArena::instance().deallocate(p)) ::operator delete(p, std::align_val_t{align});
+  }
 };
 
 template <typename T>

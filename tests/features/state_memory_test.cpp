@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -48,6 +49,40 @@ TEST(StateMemory, EmptiedArenaIsReused) {
   // Nothing else in this process holds arena blocks now, so the current chunk restarts.
   StateVector<double> w(100000);
   EXPECT_EQ(w.data(), first);
+}
+
+// Kernel objects (FamilyKernel and CrossKernel derive from ArenaPlaced) of any size come
+// from the arena, keep an over-alignment up to the arena's, and go to operator new beyond it.
+struct SmallObject : ArenaPlaced {
+  virtual ~SmallObject() = default;
+  int value = 7;
+};
+struct LineAlignedObject : SmallObject {
+  alignas(64) double line[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+};
+struct PageAlignedObject : SmallObject {
+  alignas(4096) double page[4] = {};
+};
+
+TEST(StateMemory, ArenaPlacedObjectsLiveInTheArena) {
+  std::unique_ptr<SmallObject> small = std::make_unique<SmallObject>();
+  std::unique_ptr<SmallObject> line = std::make_unique<LineAlignedObject>();
+  std::unique_ptr<SmallObject> page = std::make_unique<PageAlignedObject>();
+#if defined(__linux__)
+  EXPECT_TRUE(StateArena::instance().owns(small.get()));
+  EXPECT_TRUE(StateArena::instance().owns(line.get()));
+#endif
+  EXPECT_FALSE(StateArena::instance().owns(page.get()));  // 4 KiB alignment: operator new
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(line.get()) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(page.get()) % 4096, 0u);
+  EXPECT_EQ(static_cast<LineAlignedObject*>(line.get())->line[7], 8.0);
+  EXPECT_EQ(small->value + line->value + page->value, 21);
+  // Deleted through the base (virtual destructor): the arena takes its blocks back.
+  small.reset();
+  line.reset();
+  page.reset();
+  std::unique_ptr<SmallObject> again = std::make_unique<SmallObject>();
+  EXPECT_EQ(again->value, 7);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ struct GridRow {
   std::array<double, kPairCount> reg_bqx_w60_prediction{};
 };
 
-class CrossKernel {
+class CrossKernel : public ArenaPlaced {  // objects in the huge-page state arena
  public:
   virtual ~CrossKernel() = default;
   // Consumes one grid row (updates the state).
