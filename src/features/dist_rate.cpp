@@ -11,7 +11,10 @@
 // Cost: one SortedWindow per price window (O(log W) + one memmove per bar); percentiles
 // O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts by
 // 9 binary searches, O(10 log W), with the entropy terms tabulated at construction. JB from
-// BlockWindow central moments, O(1) amortised.
+// the row: S and K are stats_rate's ret_skew_W / ret_kurt_W (FamilyDef::inputs), which are
+// skew_g1 / kurt_excess of the same W returns (same log1p returns, same block-window
+// central moments and schedule, same formulas), so JB = W/6 (S^2 + K^2/4) has the bits a
+// window of our own gave, without a second copy of those windows (2 x 3 x W moments).
 #include <array>
 #include <cmath>
 #include <string>
@@ -26,7 +29,6 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
 using stats::SortedWindow;
 
 constexpr std::array<int, 3> kPctWindows = {15, 60, 240};  // percentiles and IQR
@@ -74,15 +76,20 @@ const PercentilePoints& percentile_points() {
   return points;
 }
 
+// The stats_rate columns JB reads (S = biased skewness g1, K = biased excess kurtosis of the
+// same W returns).
+std::string skew_column(int w) { return "stats_rate_ret_skew_" + std::to_string(w); }
+std::string kurt_column(int w) { return "stats_rate_ret_kurt_" + std::to_string(w); }
+
 class DistRateKernel final : public FamilyKernel {
  public:
   explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
     for (size_t i = 0; i < kPctWindows.size(); ++i) sorted_[i] = SortedWindow(static_cast<size_t>(kPctWindows[i]));
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
-      rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
+      skew_index_[i] = ctx.layout->index_of(skew_column(kJbWindows[i]));
+      kurt_index_[i] = ctx.layout->index_of(kurt_column(kJbWindows[i]));
     }
     for (size_t i = 0; i < kMadWindows; ++i) entropy_terms_[i] = entropy_terms()[i].data();
-
   }
 
   void update(const BarInput& bar, double* row) override {
@@ -94,7 +101,7 @@ class DistRateKernel final : public FamilyKernel {
     } else {
       warmup_outputs(x, o);
     }
-    jb_outputs(bar, o);
+    jb_outputs(row, o);
   }
 
   // Steady state: every column 0..19 is (numerator) / x with the numerators of the loop
@@ -167,31 +174,14 @@ class DistRateKernel final : public FamilyKernel {
     }
   }
 
-  void jb_outputs(const BarInput& bar, double* o) {
-    const bool have_ret = seen_ > 0;
-    const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
-    if (have_ret) {
-      // Windows rolling on this push rebuild their suffixes together (interleaved chains:
-      // BlockWindow::roll_together); the pushes below then do not roll.
-      std::array<BlockWindow<stats::Moments4Op>*, kJbWindows.size()> rolling;
-      size_t n_rolling = 0;
-      for (auto& w : rets_) {
-        if (w.rolls_next()) rolling[n_rolling++] = &w;
-      }
-      BlockWindow<stats::Moments4Op>::roll_together(rolling.data(), n_rolling);
-    }
+  // JB = n/6 (S^2 + K^2/4) with n = W (the count of a full window) and S, K read from
+  // stats_rate's columns of this row: NULL (NaN) there while the window fills or when it is
+  // flat, and NaN here then.
+  void jb_outputs(const double* row, double* o) const {
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
-      if (have_ret) rets_[i].push(r);
-      if (!rets_[i].full()) {
-        o[kJbCol + i] = kNull;
-        continue;
-      }
-      const stats::Moments4 m = rets_[i].value();
-      const double s = stats::skew_g1(m), k = stats::kurt_excess(m);
-      o[kJbCol + i] = m.n / 6.0 * (s * s + k * k / 4.0);  // NULL (NaN) when the window is flat
+      const double s = row[skew_index_[i]], k = row[kurt_index_[i]];
+      o[kJbCol + i] = static_cast<double>(kJbWindows[i]) / 6.0 * (s * s + k * k / 4.0);
     }
-    prev_close_ = bar.close;
-    ++seen_;
   }
 
   void prefetch() const override {
@@ -206,29 +196,20 @@ class DistRateKernel final : public FamilyKernel {
         if (!q.last) longest.prefetch_rank(q.lo + 1);
       }
     }
-    for (const auto& r : rets_) r.prefetch();
   }
 
   void save(StateWriter& out) const override {
     for (const auto& s : sorted_) s.save(out);
-    for (const auto& r : rets_) r.save(out);
-    out.put(prev_close_);
-    out.put<uint64_t>(seen_);
   }
   void load(StateReader& in) override {
     for (auto& s : sorted_) s.load(in);
-    for (auto& r : rets_) r.load(in);
-    in.get(prev_close_);
-    seen_ = in.get<uint64_t>();
   }
 
  private:
   int offset_;
   std::array<SortedWindow, kPctWindows.size()> sorted_;
-  std::array<BlockWindow<stats::Moments4Op>, kJbWindows.size()> rets_;
   std::array<const double*, kMadWindows> entropy_terms_;  // entropy_terms() of each window
-  double prev_close_ = 0;
-  uint64_t seen_ = 0;
+  std::array<int, kJbWindows.size()> skew_index_{}, kurt_index_{};  // stats_rate columns in the row
 };
 
 }  // namespace
@@ -274,6 +255,10 @@ FamilyDef make_dist_rate_family() {
         "Jarque-Bera n/6 (S^2 + K^2/4), n = W, S = biased skewness g1, K = biased excess kurtosis of the W returns "
         "r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1})",
         "dimensionless", w, "flat return window (population std <= 1e-12*|mean|)");
+  }
+  for (int w : kJbWindows) {
+    def.inputs.push_back(skew_column(w));
+    def.inputs.push_back(kurt_column(w));
   }
   def.make = [](const KernelContext& ctx) { return std::make_unique<DistRateKernel>(ctx); };
   return def;
