@@ -9,8 +9,9 @@
 // is the W returns r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1}) (lookback W).
 //
 // Cost: one SortedWindow per price window (O(log W) + one memmove per bar); percentiles
-// O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts by
-// 9 binary searches, O(10 log W), with the entropy terms tabulated at construction. JB from
+// O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts
+// carried from bar to bar while min and max hold (else 9 searches, O(10 log W)), with the
+// entropy terms tabulated at construction. JB from
 // the row: S and K are stats_rate's ret_skew_W / ret_kurt_W (FamilyDef::inputs), which are
 // skew_g1 / kurt_excess of the same W returns (same log1p returns, same block-window
 // central moments and schedule, same formulas), so JB = W/6 (S^2 + K^2/4) has the bits a
