@@ -44,13 +44,18 @@ constexpr int kColumnsPerScale = 7;
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
 
-// The inputs of the two longest chains of a peek (BBANDS %b and realised volatility: a
-// division, a square root and another division after the committed moments), one lane per
-// scale, so that MsKernel runs them for the three scales together (MomentLanes::finish).
+// The inputs of the long chains of a peek (BBANDS %b and realised volatility: a division, a
+// square root and another division after the committed moments; the RSI and ATR Wilder
+// steps and their divisions), one lane per scale, so that MsKernel runs them for the three
+// scales together (MomentOutputs::finish).
 struct MomentLanes {
   static constexpr size_t kLanes = 4;  // one 256-bit register; lane 3 idle
   alignas(32) double bb_close[kLanes] = {}, bb_mean[kLanes] = {}, bb_m2[kLanes] = {};
   alignas(32) double ret[kLanes] = {}, ret_mean[kLanes] = {}, ret_m2[kLanes] = {};
+  // RSI and NATR once seeded (the Wilder step of the forming bucket; before: scalar).
+  alignas(32) double rsi_gain[kLanes] = {}, rsi_loss[kLanes] = {}, rsi_change[kLanes] = {};
+  alignas(32) double atr[kLanes] = {}, atr_tr[kLanes] = {}, atr_close[kLanes] = {};
+  bool rsi_active[kLanes] = {}, atr_active[kLanes] = {};
   bool bb_active[kLanes] = {};  // %b defined unless the window is flat (upper = lower)
   bool rv_active[kLanes] = {};  // else rv is NULL or 0 (rv_zero)
   bool rv_zero[kLanes] = {};
@@ -160,9 +165,17 @@ class Scale {
   // into lane `lane`).
   void peek(double* o, MomentLanes& lanes, size_t lane) {
     const double c = forming_.close;
-    RsiState<kRsi> rsi = rsi_;
-    rsi.add(c);
-    o[0] = rsi.value();
+    // Seeded RSI (add takes its Wilder branch): in the lanes; else RsiState::add on a copy.
+    lanes.rsi_active[lane] = rsi_.n > kRsi;
+    if (lanes.rsi_active[lane]) {
+      lanes.rsi_gain[lane] = rsi_.gain;
+      lanes.rsi_loss[lane] = rsi_.loss;
+      lanes.rsi_change[lane] = c - rsi_.prev;
+    } else {
+      RsiState<kRsi> rsi = rsi_;
+      rsi.add(c);
+      o[0] = rsi.value();
+    }
 
     // ROC / ret: close 12 buckets before the forming one = closes_.back(11).
     if (committed_ >= static_cast<uint64_t>(kRoc)) {
@@ -173,9 +186,17 @@ class Scale {
       o[1] = o[5] = kNull;
     }
 
-    AtrState<kNatr> atr = atr_;
-    atr.add(forming_);
-    o[2] = atr.natr(c);
+    // Seeded ATR (add takes its Wilder branch): in the lanes; else AtrState::add on a copy.
+    lanes.atr_active[lane] = atr_.n > kNatr;
+    if (lanes.atr_active[lane]) {
+      lanes.atr[lane] = atr_.atr;
+      lanes.atr_tr[lane] = ms::true_range(forming_.high, forming_.low, atr_.prev_close);
+      lanes.atr_close[lane] = c;
+    } else {
+      AtrState<kNatr> atr = atr_;
+      atr.add(forming_);
+      o[2] = atr.natr(c);
+    }
 
     // BBANDS(20, 2, 2, SMA), population stdev: the 19 committed closes plus the forming one
     // (a flat window of 20 equal closes: NULL).
@@ -243,6 +264,23 @@ class Scale {
 // chains as one is a third of the long-latency work.
 struct MomentOutputs {
   static constexpr double kBbN = kBb, kRvN = kRv;
+  // RsiState::add's Wilder branch and value(), AtrState::add's Wilder branch and natr().
+  static void scalar_rsi_atr(const MomentLanes& in, size_t l, double& rsi, double& natr) {
+    double gain = in.rsi_gain[l], loss = in.rsi_loss[l];
+    const double d = in.rsi_change[l];
+    loss *= (kRsi - 1);
+    gain *= (kRsi - 1);
+    if (d < 0) loss -= d; else gain += d;
+    loss /= kRsi;
+    gain /= kRsi;
+    const double s = gain + loss;
+    rsi = s != 0 ? 100.0 * (gain / s) : kNull;
+    double atr = in.atr[l];
+    atr *= kNatr - 1;
+    atr += in.atr_tr[l];
+    atr /= kNatr;
+    natr = in.atr_close[l] == 0 ? kNull : (atr / in.atr_close[l]) * 100.0;
+  }
   static void scalar_lane(const MomentLanes& in, size_t l, double& pctb, double& rv) {
     const double delta = in.bb_close[l] - in.bb_mean[l];
     const double mean = in.bb_mean[l] + delta / kBbN;
@@ -259,7 +297,28 @@ struct MomentOutputs {
   // o + l * kColumnsPerScale: the columns of scale l.
   static void finish(const MomentLanes& in, double* o) {
     alignas(32) double pctb[MomentLanes::kLanes], rv[MomentLanes::kLanes];
+    alignas(32) double rsi[MomentLanes::kLanes], natr[MomentLanes::kLanes];
 #if defined(__AVX__)
+    {
+      const __m256d hundred = _mm256_set1_pd(100.0), zero = _mm256_setzero_pd(), null = _mm256_set1_pd(kNull);
+      const __m256d rsi_keep = _mm256_set1_pd(kRsi - 1), rsi_p = _mm256_set1_pd(kRsi);
+      const __m256d d = _mm256_load_pd(in.rsi_change);
+      const __m256d falls = _mm256_cmp_pd(d, zero, _CMP_LT_OQ);
+      const __m256d loss_kept = _mm256_mul_pd(_mm256_load_pd(in.rsi_loss), rsi_keep);
+      const __m256d gain_kept = _mm256_mul_pd(_mm256_load_pd(in.rsi_gain), rsi_keep);
+      // d < 0: loss -= d; else gain += d.
+      const __m256d loss = _mm256_div_pd(_mm256_blendv_pd(loss_kept, _mm256_sub_pd(loss_kept, d), falls), rsi_p);
+      const __m256d gain = _mm256_div_pd(_mm256_blendv_pd(_mm256_add_pd(gain_kept, d), gain_kept, falls), rsi_p);
+      const __m256d sum = _mm256_add_pd(gain, loss);
+      const __m256d flat = _mm256_cmp_pd(sum, zero, _CMP_EQ_OQ);
+      _mm256_store_pd(rsi, _mm256_blendv_pd(_mm256_mul_pd(hundred, _mm256_div_pd(gain, sum)), null, flat));
+      const __m256d atr_keep = _mm256_set1_pd(kNatr - 1), atr_p = _mm256_set1_pd(kNatr);
+      const __m256d atr = _mm256_div_pd(
+          _mm256_add_pd(_mm256_mul_pd(_mm256_load_pd(in.atr), atr_keep), _mm256_load_pd(in.atr_tr)), atr_p);
+      const __m256d close = _mm256_load_pd(in.atr_close);
+      const __m256d no_close = _mm256_cmp_pd(close, zero, _CMP_EQ_OQ);
+      _mm256_store_pd(natr, _mm256_blendv_pd(_mm256_mul_pd(_mm256_div_pd(atr, close), hundred), null, no_close));
+    }
     const __m256d bb_n = _mm256_set1_pd(kBbN), rv_n = _mm256_set1_pd(kRvN), rv_n1 = _mm256_set1_pd(kRvN - 1);
     const __m256d dev = _mm256_set1_pd(kBbDev), null = _mm256_set1_pd(kNull);
     const __m256d c = _mm256_load_pd(in.bb_close), bm = _mm256_load_pd(in.bb_mean);
@@ -278,10 +337,15 @@ struct MomentOutputs {
     const __m256d rm2 = _mm256_add_pd(_mm256_load_pd(in.ret_m2), _mm256_mul_pd(rdelta, _mm256_sub_pd(r, rmean)));
     _mm256_store_pd(rv, _mm256_sqrt_pd(_mm256_div_pd(rm2, rv_n1)));
 #else
-    for (size_t l = 0; l < kScales.size(); ++l) scalar_lane(in, l, pctb[l], rv[l]);
+    for (size_t l = 0; l < kScales.size(); ++l) {
+      scalar_lane(in, l, pctb[l], rv[l]);
+      scalar_rsi_atr(in, l, rsi[l], natr[l]);
+    }
 #endif
     for (size_t l = 0; l < kScales.size(); ++l) {
       double* out = o + l * kColumnsPerScale;
+      if (in.rsi_active[l]) out[0] = rsi[l];
+      if (in.atr_active[l]) out[2] = natr[l];
       out[3] = in.bb_active[l] ? pctb[l] : kNull;
       out[4] = in.rv_active[l] ? rv[l] : (in.rv_zero[l] ? 0.0 : kNull);
     }
