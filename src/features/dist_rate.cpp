@@ -9,9 +9,13 @@
 // is the W returns r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1}) (lookback W).
 //
 // Cost: one SortedWindow per price window (O(log W) + one memmove per bar); percentiles
-// O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts by
-// 9 binary searches, O(10 log W), with the entropy terms tabulated at construction. JB from
-// BlockWindow central moments, O(1) amortised.
+// O(1); MAD by two-sorted-run selection on the sorted window, O(log W); histogram counts
+// carried from bar to bar while min and max hold (else 9 searches, O(10 log W)), with the
+// entropy terms tabulated at construction. JB from
+// the row: S and K are stats_rate's ret_skew_W / ret_kurt_W (FamilyDef::inputs), which are
+// skew_g1 / kurt_excess of the same W returns (same log1p returns, same block-window
+// central moments and schedule, same formulas), so JB = W/6 (S^2 + K^2/4) has the bits a
+// window of our own gave, without a second copy of those windows (2 x 3 x W moments).
 #include <array>
 #include <cmath>
 #include <string>
@@ -26,7 +30,6 @@ namespace {
 
 using stats::cat;
 
-using stats::BlockWindow;
 using stats::SortedWindow;
 
 constexpr std::array<int, 3> kPctWindows = {15, 60, 240};  // percentiles and IQR
@@ -74,33 +77,100 @@ const PercentilePoints& percentile_points() {
   return points;
 }
 
+// The stats_rate columns JB reads (S = biased skewness g1, K = biased excess kurtosis of the
+// same W returns).
+std::string skew_column(int w) { return "stats_rate_ret_skew_" + std::to_string(w); }
+std::string kurt_column(int w) { return "stats_rate_ret_kurt_" + std::to_string(w); }
+
 class DistRateKernel final : public FamilyKernel {
  public:
   explicit DistRateKernel(const KernelContext& ctx) : offset_(ctx.offset) {
     for (size_t i = 0; i < kPctWindows.size(); ++i) sorted_[i] = SortedWindow(static_cast<size_t>(kPctWindows[i]));
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
-      rets_[i] = BlockWindow<stats::Moments4Op>(static_cast<size_t>(kJbWindows[i]));
+      skew_index_[i] = ctx.layout->index_of(skew_column(kJbWindows[i]));
+      kurt_index_[i] = ctx.layout->index_of(kurt_column(kJbWindows[i]));
     }
     for (size_t i = 0; i < kMadWindows; ++i) entropy_terms_[i] = entropy_terms()[i].data();
-
   }
 
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
     double* o = row + offset_;
-    for (auto& s : sorted_) s.push(x);
     if (sorted_.back().full()) {
-      full_windows_outputs(x, o);  // the windows fill shortest first: all are full
+      // The windows fill shortest first: all are full, before and after the push.
+      double evicted[kMadWindows];
+      for (size_t i = 0; i < kMadWindows; ++i) evicted[i] = sorted_[i].values().front();
+      for (auto& s : sorted_) s.push(x);
+      full_windows_outputs(x, evicted, o);
     } else {
+      for (auto& s : sorted_) s.push(x);
+      for (auto& h : histograms_) h.valid = false;
       warmup_outputs(x, o);
     }
-    jb_outputs(bar, o);
+    jb_outputs(row, o);
+  }
+
+  // Entropy of a full window (stats::entropy10_sorted's value) from bin counts carried from
+  // the previous bar. Why: the edges e_k = k * step + lo, step = (hi - lo) / 10, depend only
+  // on the window's min and max, which most bars leave unchanged; then the counts below each
+  // edge change only by the evicted and the new value (two compares per edge) instead of nine
+  // searches of the window, and the entropy only when a value changed bin. Otherwise the
+  // edges and counts are rebuilt as entropy10_sorted builds them. The sum over the bins is
+  // entropy10_sorted's (same table terms, same order): the same bits either way.
+  struct Histogram {
+    static constexpr int kBins = 10;
+    double lo = 0, hi = 0, entropy = 0;
+    double edges[kBins - 1] = {};
+    size_t below[kBins - 1] = {};  // below[k - 1] = window values < e_k
+    bool valid = false;            // derived state (not saved): rebuilt after load / warm-up
+  };
+  static double entropy_of(Histogram& hist, const double* a, size_t n, double added, double evicted,
+                           const double* terms) {
+    constexpr int kBins = Histogram::kBins;
+    const double lo = a[0], hi = a[n - 1];
+    if (!(hi > lo)) {
+      hist.valid = false;
+      return kNull;
+    }
+    if (hist.valid && lo == hist.lo && hi == hist.hi) {
+      // Same min and max: same edges (nonzero step, so equal values give equal edges).
+      size_t moved = 0;
+      for (int k = 0; k < kBins - 1; ++k) {
+        const size_t in = added < hist.edges[k] ? 1 : 0, out = evicted < hist.edges[k] ? 1 : 0;
+        hist.below[k] = hist.below[k] + in - out;
+        moved |= in ^ out;
+      }
+      if (moved == 0) return hist.entropy;
+    } else {
+      const double step = (hi - lo) / kBins;
+      for (int k = 1; k < kBins; ++k) hist.edges[k - 1] = static_cast<double>(k) * step + lo;
+#if defined(BQX_COUNT_LE_AVX2)
+      if (n <= 64 && stats::cpu_has_avx512()) {
+        stats::count_below_edges_avx512(a, n, hist.edges, hist.below);
+      } else
+#endif
+      {
+        for (int k = 1; k < kBins; ++k) hist.below[k - 1] = stats::lower_index(a, n, hist.edges[k - 1]);
+      }
+      hist.lo = lo;
+      hist.hi = hi;
+      hist.valid = true;
+    }
+    size_t below_prev = 0;  // values < e_0 = min: none
+    double h = 0;
+    for (int k = 1; k <= kBins; ++k) {
+      const size_t below_k = k < kBins ? hist.below[k - 1] : n;  // e_10 = max: all
+      h += terms[below_k - below_prev];
+      below_prev = below_k;
+    }
+    hist.entropy = h;
+    return h;
   }
 
   // Steady state: every column 0..19 is (numerator) / x with the numerators of the loop
   // below (percentile - x, p75 - p25, MAD), so the 20 divisions run as SIMD lanes (per-lane
   // IEEE division, bit-identical to the scalar divisions of warmup_outputs).
-  void full_windows_outputs(double x, double* o) const {
+  void full_windows_outputs(double x, const double* evicted, double* o) {
     static_assert(kMadCol + kMadWindows == kEntCol && kEntCol == 20, "columns 0..19 divide by x");
     const auto& points = percentile_points();
     alignas(64) double num[24] = {};
@@ -115,7 +185,7 @@ class DistRateKernel final : public FamilyKernel {
       num[kIqrCol + i] = pv[3] - pv[1];
       if (i < kMadWindows) {
         num[kMadCol + i] = stats::mad_sorted(s.data(), n);
-        o[kEntCol + i] = stats::entropy10_sorted(s.data(), n, entropy_terms_[i]);
+        o[kEntCol + i] = entropy_of(histograms_[i], s.data(), n, x, evicted[i], entropy_terms_[i]);
       }
     }
     divide_by(num, x, o, kEntCol);
@@ -167,31 +237,14 @@ class DistRateKernel final : public FamilyKernel {
     }
   }
 
-  void jb_outputs(const BarInput& bar, double* o) {
-    const bool have_ret = seen_ > 0;
-    const double r = have_ret ? std::log1p((bar.close - prev_close_) / prev_close_) : 0.0;  // ln(c_t/c_{t-1})
-    if (have_ret) {
-      // Windows rolling on this push rebuild their suffixes together (interleaved chains:
-      // BlockWindow::roll_together); the pushes below then do not roll.
-      std::array<BlockWindow<stats::Moments4Op>*, kJbWindows.size()> rolling;
-      size_t n_rolling = 0;
-      for (auto& w : rets_) {
-        if (w.rolls_next()) rolling[n_rolling++] = &w;
-      }
-      BlockWindow<stats::Moments4Op>::roll_together(rolling.data(), n_rolling);
-    }
+  // JB = n/6 (S^2 + K^2/4) with n = W (the count of a full window) and S, K read from
+  // stats_rate's columns of this row: NULL (NaN) there while the window fills or when it is
+  // flat, and NaN here then.
+  void jb_outputs(const double* row, double* o) const {
     for (size_t i = 0; i < kJbWindows.size(); ++i) {
-      if (have_ret) rets_[i].push(r);
-      if (!rets_[i].full()) {
-        o[kJbCol + i] = kNull;
-        continue;
-      }
-      const stats::Moments4 m = rets_[i].value();
-      const double s = stats::skew_g1(m), k = stats::kurt_excess(m);
-      o[kJbCol + i] = m.n / 6.0 * (s * s + k * k / 4.0);  // NULL (NaN) when the window is flat
+      const double s = row[skew_index_[i]], k = row[kurt_index_[i]];
+      o[kJbCol + i] = static_cast<double>(kJbWindows[i]) / 6.0 * (s * s + k * k / 4.0);
     }
-    prev_close_ = bar.close;
-    ++seen_;
   }
 
   void prefetch() const override {
@@ -206,29 +259,22 @@ class DistRateKernel final : public FamilyKernel {
         if (!q.last) longest.prefetch_rank(q.lo + 1);
       }
     }
-    for (const auto& r : rets_) r.prefetch();
   }
 
   void save(StateWriter& out) const override {
     for (const auto& s : sorted_) s.save(out);
-    for (const auto& r : rets_) r.save(out);
-    out.put(prev_close_);
-    out.put<uint64_t>(seen_);
   }
   void load(StateReader& in) override {
     for (auto& s : sorted_) s.load(in);
-    for (auto& r : rets_) r.load(in);
-    in.get(prev_close_);
-    seen_ = in.get<uint64_t>();
+    for (auto& h : histograms_) h.valid = false;
   }
 
  private:
   int offset_;
   std::array<SortedWindow, kPctWindows.size()> sorted_;
-  std::array<BlockWindow<stats::Moments4Op>, kJbWindows.size()> rets_;
   std::array<const double*, kMadWindows> entropy_terms_;  // entropy_terms() of each window
-  double prev_close_ = 0;
-  uint64_t seen_ = 0;
+  std::array<Histogram, kMadWindows> histograms_;          // of the entropy windows
+  std::array<int, kJbWindows.size()> skew_index_{}, kurt_index_{};  // stats_rate columns in the row
 };
 
 }  // namespace
@@ -274,6 +320,10 @@ FamilyDef make_dist_rate_family() {
         "Jarque-Bera n/6 (S^2 + K^2/4), n = W, S = biased skewness g1, K = biased excess kurtosis of the W returns "
         "r_{t-W+1}..r_t, r_i = ln(close_i / close_{i-1})",
         "dimensionless", w, "flat return window (population std <= 1e-12*|mean|)");
+  }
+  for (int w : kJbWindows) {
+    def.inputs.push_back(skew_column(w));
+    def.inputs.push_back(kurt_column(w));
   }
   def.make = [](const KernelContext& ctx) { return std::make_unique<DistRateKernel>(ctx); };
   return def;

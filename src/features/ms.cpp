@@ -21,6 +21,10 @@
 #include <cstdint>
 #include <string>
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 #include "features/families.h"
 #include "features/ms_ta.h"
 #include "features/rolling.h"
@@ -40,12 +44,29 @@ constexpr int kColumnsPerScale = 7;
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
 
+// The inputs of the long chains of a peek (BBANDS %b and realised volatility: a division, a
+// square root and another division after the committed moments; the RSI and ATR Wilder
+// steps and their divisions), one lane per scale, so that MsKernel runs them for the three
+// scales together (MomentOutputs::finish).
+struct MomentLanes {
+  static constexpr size_t kLanes = 4;  // one 256-bit register; lane 3 idle
+  alignas(32) double bb_close[kLanes] = {}, bb_mean[kLanes] = {}, bb_m2[kLanes] = {};
+  alignas(32) double ret[kLanes] = {}, ret_mean[kLanes] = {}, ret_m2[kLanes] = {};
+  // RSI and NATR once seeded (the Wilder step of the forming bucket; before: scalar).
+  alignas(32) double rsi_gain[kLanes] = {}, rsi_loss[kLanes] = {}, rsi_change[kLanes] = {};
+  alignas(32) double atr[kLanes] = {}, atr_tr[kLanes] = {}, atr_close[kLanes] = {};
+  bool rsi_active[kLanes] = {}, atr_active[kLanes] = {};
+  bool bb_active[kLanes] = {};  // %b defined unless the window is flat (upper = lower)
+  bool rv_active[kLanes] = {};  // else rv is NULL or 0 (rv_zero)
+  bool rv_zero[kLanes] = {};
+};
+
 class Scale {
  public:
   explicit Scale(int64_t minutes = 5)
       : minutes_(minutes), closes_(kRoc), bb_(kBb - 1), rets_(kRv - 1) {}
 
-  void update(const BarInput& bar, double* o) {
+  void update(const BarInput& bar, double* o, MomentLanes& lanes, size_t lane) {
     last_ts_ = bar.ts;
     const int64_t bucket = floor_div(bar.ts, minutes_) * minutes_;
     if (has_forming_ && bucket == bucket_) {
@@ -58,7 +79,7 @@ class Scale {
       bucket_ = bucket;
       forming_ = Ohlc{bar.xo, bar.xh, bar.xl, bar.xc};
     }
-    peek(o);
+    peek(o, lanes, lane);
   }
 
   // Every bar's peek reads the close ring; the moment windows are written only when a
@@ -139,12 +160,22 @@ class Scale {
     adx_decay_ = adx_.decay();
   }
 
-  // Outputs for the series (committed buckets, forming bucket), committing nothing.
-  void peek(double* o) {
+  // Outputs for the series (committed buckets, forming bucket), committing nothing; the
+  // arithmetic of %b (o[3]) and rv (o[4]) is left to MomentLanes::finish (their inputs go
+  // into lane `lane`).
+  void peek(double* o, MomentLanes& lanes, size_t lane) {
     const double c = forming_.close;
-    RsiState<kRsi> rsi = rsi_;
-    rsi.add(c);
-    o[0] = rsi.value();
+    // Seeded RSI (add takes its Wilder branch): in the lanes; else RsiState::add on a copy.
+    lanes.rsi_active[lane] = rsi_.n > kRsi;
+    if (lanes.rsi_active[lane]) {
+      lanes.rsi_gain[lane] = rsi_.gain;
+      lanes.rsi_loss[lane] = rsi_.loss;
+      lanes.rsi_change[lane] = c - rsi_.prev;
+    } else {
+      RsiState<kRsi> rsi = rsi_;
+      rsi.add(c);
+      o[0] = rsi.value();
+    }
 
     // ROC / ret: close 12 buckets before the forming one = closes_.back(11).
     if (committed_ >= static_cast<uint64_t>(kRoc)) {
@@ -155,44 +186,46 @@ class Scale {
       o[1] = o[5] = kNull;
     }
 
-    AtrState<kNatr> atr = atr_;
-    atr.add(forming_);
-    o[2] = atr.natr(c);
+    // Seeded ATR (add takes its Wilder branch): in the lanes; else AtrState::add on a copy.
+    lanes.atr_active[lane] = atr_.n > kNatr;
+    if (lanes.atr_active[lane]) {
+      lanes.atr[lane] = atr_.atr;
+      lanes.atr_tr[lane] = ms::true_range(forming_.high, forming_.low, atr_.prev_close);
+      lanes.atr_close[lane] = c;
+    } else {
+      AtrState<kNatr> atr = atr_;
+      atr.add(forming_);
+      o[2] = atr.natr(c);
+    }
 
-    // BBANDS(20, 2, 2, SMA), population stdev: the 19 committed closes plus the forming one.
-    o[3] = kNull;
+    // BBANDS(20, 2, 2, SMA), population stdev: the 19 committed closes plus the forming one
+    // (a flat window of 20 equal closes: NULL).
+    lanes.bb_active[lane] = false;
     if (committed_ >= static_cast<uint64_t>(kBb - 1)) {
       const uint64_t run = (c == closes_.back(0)) ? close_run_ + 1 : 1;
       if (run < static_cast<uint64_t>(kBb)) {
-        const double n = kBb;
-        const double mean_a = bb_mean_;
-        const double delta = c - mean_a;
-        const double mean = mean_a + delta / n;
-        const double m2 = bb_m2_ + delta * (c - mean);
-        const double sd = std::sqrt(m2 / n);
-        const double upper = mean + kBbDev * sd;
-        const double lower = mean - kBbDev * sd;
-        if (upper - lower != 0) o[3] = (c - lower) / (upper - lower);
+        lanes.bb_active[lane] = true;
+        lanes.bb_close[lane] = c;
+        lanes.bb_mean[lane] = bb_mean_;
+        lanes.bb_m2[lane] = bb_m2_;
       }
     }
 
     // Realised volatility: sample stdev of the last 12 bucket log returns (11 committed
     // plus the forming bucket's return); exactly 0 when all 12 are equal.
-    o[4] = kNull;
+    lanes.rv_active[lane] = lanes.rv_zero[lane] = false;
     if (committed_ >= static_cast<uint64_t>(kRv)) {
       const double r = std::log(c / closes_.back(0));
       forming_ret_ = r;
       forming_ret_valid_ = true;
       const uint64_t run = (r == last_ret_) ? ret_run_ + 1 : 1;
       if (run >= static_cast<uint64_t>(kRv)) {
-        o[4] = 0.0;
+        lanes.rv_zero[lane] = true;
       } else {
-        const double n = kRv;
-        const double mean_a = ret_mean_;
-        const double delta = r - mean_a;
-        const double mean = mean_a + delta / n;
-        const double m2 = ret_m2_ + delta * (r - mean);
-        o[4] = std::sqrt(m2 / (n - 1));
+        lanes.rv_active[lane] = true;
+        lanes.ret[lane] = r;
+        lanes.ret_mean[lane] = ret_mean_;
+        lanes.ret_m2[lane] = ret_m2_;
       }
     }
 
@@ -224,6 +257,101 @@ class Scale {
   RollingMoments rets_;  // last 11 committed log returns
 };
 
+// %b and rv of every scale from its lane: per lane the scalar formulas below (Welford / Chan
+// one-value update of the committed moments), as SIMD lanes where the CPU has AVX: per-lane
+// IEEE add/sub/mul/div/sqrt, bit-identical to the scalar form. Why: these are the longest
+// dependency chains of a peek (two divisions, a square root and a division); three scales'
+// chains as one is a third of the long-latency work.
+struct MomentOutputs {
+  static constexpr double kBbN = kBb, kRvN = kRv;
+  // RsiState::add's Wilder branch and value(), AtrState::add's Wilder branch and natr().
+  static void scalar_rsi_atr(const MomentLanes& in, size_t l, double& rsi, double& natr) {
+    double gain = in.rsi_gain[l], loss = in.rsi_loss[l];
+    const double d = in.rsi_change[l];
+    loss *= (kRsi - 1);
+    gain *= (kRsi - 1);
+    if (d < 0) loss -= d; else gain += d;
+    loss /= kRsi;
+    gain /= kRsi;
+    const double s = gain + loss;
+    rsi = s != 0 ? 100.0 * (gain / s) : kNull;
+    double atr = in.atr[l];
+    atr *= kNatr - 1;
+    atr += in.atr_tr[l];
+    atr /= kNatr;
+    natr = in.atr_close[l] == 0 ? kNull : (atr / in.atr_close[l]) * 100.0;
+  }
+  static void scalar_lane(const MomentLanes& in, size_t l, double& pctb, double& rv) {
+    const double delta = in.bb_close[l] - in.bb_mean[l];
+    const double mean = in.bb_mean[l] + delta / kBbN;
+    const double m2 = in.bb_m2[l] + delta * (in.bb_close[l] - mean);
+    const double sd = std::sqrt(m2 / kBbN);
+    const double upper = mean + kBbDev * sd;
+    const double lower = mean - kBbDev * sd;
+    pctb = upper - lower != 0 ? (in.bb_close[l] - lower) / (upper - lower) : kNull;
+    const double rdelta = in.ret[l] - in.ret_mean[l];
+    const double rmean = in.ret_mean[l] + rdelta / kRvN;
+    const double rm2 = in.ret_m2[l] + rdelta * (in.ret[l] - rmean);
+    rv = std::sqrt(rm2 / (kRvN - 1));
+  }
+  // o + l * kColumnsPerScale: the columns of scale l.
+  static void finish(const MomentLanes& in, double* o) {
+    alignas(32) double pctb[MomentLanes::kLanes], rv[MomentLanes::kLanes];
+    alignas(32) double rsi[MomentLanes::kLanes], natr[MomentLanes::kLanes];
+#if defined(__AVX__)
+    {
+      const __m256d hundred = _mm256_set1_pd(100.0), zero = _mm256_setzero_pd(), null = _mm256_set1_pd(kNull);
+      const __m256d rsi_keep = _mm256_set1_pd(kRsi - 1), rsi_p = _mm256_set1_pd(kRsi);
+      const __m256d d = _mm256_load_pd(in.rsi_change);
+      const __m256d falls = _mm256_cmp_pd(d, zero, _CMP_LT_OQ);
+      const __m256d loss_kept = _mm256_mul_pd(_mm256_load_pd(in.rsi_loss), rsi_keep);
+      const __m256d gain_kept = _mm256_mul_pd(_mm256_load_pd(in.rsi_gain), rsi_keep);
+      // d < 0: loss -= d; else gain += d.
+      const __m256d loss = _mm256_div_pd(_mm256_blendv_pd(loss_kept, _mm256_sub_pd(loss_kept, d), falls), rsi_p);
+      const __m256d gain = _mm256_div_pd(_mm256_blendv_pd(_mm256_add_pd(gain_kept, d), gain_kept, falls), rsi_p);
+      const __m256d sum = _mm256_add_pd(gain, loss);
+      const __m256d flat = _mm256_cmp_pd(sum, zero, _CMP_EQ_OQ);
+      _mm256_store_pd(rsi, _mm256_blendv_pd(_mm256_mul_pd(hundred, _mm256_div_pd(gain, sum)), null, flat));
+      const __m256d atr_keep = _mm256_set1_pd(kNatr - 1), atr_p = _mm256_set1_pd(kNatr);
+      const __m256d atr = _mm256_div_pd(
+          _mm256_add_pd(_mm256_mul_pd(_mm256_load_pd(in.atr), atr_keep), _mm256_load_pd(in.atr_tr)), atr_p);
+      const __m256d close = _mm256_load_pd(in.atr_close);
+      const __m256d no_close = _mm256_cmp_pd(close, zero, _CMP_EQ_OQ);
+      _mm256_store_pd(natr, _mm256_blendv_pd(_mm256_mul_pd(_mm256_div_pd(atr, close), hundred), null, no_close));
+    }
+    const __m256d bb_n = _mm256_set1_pd(kBbN), rv_n = _mm256_set1_pd(kRvN), rv_n1 = _mm256_set1_pd(kRvN - 1);
+    const __m256d dev = _mm256_set1_pd(kBbDev), null = _mm256_set1_pd(kNull);
+    const __m256d c = _mm256_load_pd(in.bb_close), bm = _mm256_load_pd(in.bb_mean);
+    const __m256d delta = _mm256_sub_pd(c, bm);
+    const __m256d mean = _mm256_add_pd(bm, _mm256_div_pd(delta, bb_n));
+    const __m256d m2 = _mm256_add_pd(_mm256_load_pd(in.bb_m2), _mm256_mul_pd(delta, _mm256_sub_pd(c, mean)));
+    const __m256d sd = _mm256_sqrt_pd(_mm256_div_pd(m2, bb_n));
+    const __m256d upper = _mm256_add_pd(mean, _mm256_mul_pd(dev, sd));
+    const __m256d lower = _mm256_sub_pd(mean, _mm256_mul_pd(dev, sd));
+    const __m256d range = _mm256_sub_pd(upper, lower);
+    const __m256d flat = _mm256_cmp_pd(range, _mm256_setzero_pd(), _CMP_EQ_OQ);
+    _mm256_store_pd(pctb, _mm256_blendv_pd(_mm256_div_pd(_mm256_sub_pd(c, lower), range), null, flat));
+    const __m256d r = _mm256_load_pd(in.ret), rm = _mm256_load_pd(in.ret_mean);
+    const __m256d rdelta = _mm256_sub_pd(r, rm);
+    const __m256d rmean = _mm256_add_pd(rm, _mm256_div_pd(rdelta, rv_n));
+    const __m256d rm2 = _mm256_add_pd(_mm256_load_pd(in.ret_m2), _mm256_mul_pd(rdelta, _mm256_sub_pd(r, rmean)));
+    _mm256_store_pd(rv, _mm256_sqrt_pd(_mm256_div_pd(rm2, rv_n1)));
+#else
+    for (size_t l = 0; l < kScales.size(); ++l) {
+      scalar_lane(in, l, pctb[l], rv[l]);
+      scalar_rsi_atr(in, l, rsi[l], natr[l]);
+    }
+#endif
+    for (size_t l = 0; l < kScales.size(); ++l) {
+      double* out = o + l * kColumnsPerScale;
+      if (in.rsi_active[l]) out[0] = rsi[l];
+      if (in.atr_active[l]) out[2] = natr[l];
+      out[3] = in.bb_active[l] ? pctb[l] : kNull;
+      out[4] = in.rv_active[l] ? rv[l] : (in.rv_zero[l] ? 0.0 : kNull);
+    }
+  }
+};
+
 class MsKernel final : public FamilyKernel {
  public:
   explicit MsKernel(const KernelContext& ctx) : offset_(ctx.offset) {
@@ -231,7 +359,9 @@ class MsKernel final : public FamilyKernel {
   }
   void update(const BarInput& bar, double* row) override {
     double* out = row + offset_;
-    for (size_t i = 0; i < kScales.size(); ++i) scales_[i].update(bar, out + i * kColumnsPerScale);
+    MomentLanes lanes;
+    for (size_t i = 0; i < kScales.size(); ++i) scales_[i].update(bar, out + i * kColumnsPerScale, lanes, i);
+    MomentOutputs::finish(lanes, out);
   }
   void prefetch() const override {
     for (const auto& s : scales_) s.prefetch();

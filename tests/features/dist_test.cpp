@@ -302,14 +302,21 @@ TEST(DistRate, BoundsAndIdentities) {
 // ---------------------------------------------------------------------------------------
 // Golden values, driving the kernel directly with chosen x (= xc) and close.
 
+// dist_rate reads stats_rate's ret_skew / ret_kurt columns (JB): the stats_rate kernel runs
+// first in the same row, as in the engine.
 struct DistHarness {
+  features::FamilyDef stats_def = features::make_stats_rate_family();
   features::FamilyDef def = features::make_dist_rate_family();
   features::ColumnLayout layout;
-  std::unique_ptr<features::FamilyKernel> kernel;
+  std::unique_ptr<features::FamilyKernel> stats_kernel, kernel;
   std::vector<double> row;
+  size_t dist_offset = 0;
   DistHarness() {
+    for (const auto& c : stats_def.columns) layout.add(c.name);
+    dist_offset = layout.size();
     for (const auto& c : def.columns) layout.add(c.name);
-    kernel = def.make(features::KernelContext{0, &layout});
+    stats_kernel = stats_def.make(features::KernelContext{0, &layout});
+    kernel = def.make(features::KernelContext{static_cast<int>(dist_offset), &layout});
     row.assign(layout.size(), 0.0);
   }
   void push(double x) {
@@ -317,6 +324,7 @@ struct DistHarness {
     features::BarInput in;
     in.open = in.high = in.low = in.close = x;
     in.xo = in.xh = in.xl = in.xc = x;
+    stats_kernel->update(in, row.data());
     kernel->update(in, row.data());
   }
   double get(const std::string& name) const { return row[static_cast<size_t>(layout.index_of(name))]; }
