@@ -205,12 +205,34 @@ inline void append(CoMoments& x, double a, double b) {
   x.cab += da * db * f;
   x.n = n;
 }
+// ny / (1 + ny) for the counts ny = 0 .. kCountRatios - 1, computed once with the same IEEE
+// operations (n = 1.0 + ny; ny / n): the same bits as the division in prepend().
+inline constexpr size_t kCountRatios = 1536;
+inline const double* count_ratios() {
+  static const auto table = [] {
+    std::array<double, kCountRatios> t{};
+    for (size_t k = 0; k < kCountRatios; ++k) {
+      const double ny = static_cast<double>(k), n = 1.0 + ny;
+      t[k] = ny / n;
+    }
+    return t;
+  }();
+  return table.data();
+}
+
+// Why the shape below: the suffix rebuilds of the pair windows are chains of this prepend
+// (RingBlockWindows::roll), and three scalar divisions per step made them wait on the
+// divider. f = ny / n depends only on the count (a table for the usual counts), and
+// da / n, db / n are one 2-lane division (per-lane IEEE, the same bits as two scalar ones).
 inline CoMoments prepend(double a, double b, const CoMoments& y) {
   if (y.n == 0) return single_pair(a, b);
+  typedef double Pair2 __attribute__((vector_size(16)));
   const double ny = y.n, n = 1.0 + ny;
   const double da = (y.anchor_a - a) + y.off_a, db = (y.anchor_b - b) + y.off_b;
-  const double f = ny / n;
-  return CoMoments{n, a, b, da / n * ny, db / n * ny, y.m2a + da * da * f, y.m2b + db * db * f, y.cab + da * db * f};
+  const double f = ny < static_cast<double>(kCountRatios) ? count_ratios()[static_cast<size_t>(ny)] : ny / n;
+  const Pair2 d_over_n = Pair2{da, db} / n;  // {da / n, db / n}
+  return CoMoments{n, a, b, d_over_n[0] * ny, d_over_n[1] * ny, y.m2a + da * da * f, y.m2b + db * db * f,
+                   y.cab + da * db * f};
 }
 
 // ---------------------------------------------------------------------------------------

@@ -132,6 +132,36 @@ void count_le_nested(const double* end, const std::array<int, N>& windows, size_
 }
 
 
+// The snapshot of the rank rings below (RankRing, KeyedRankRing): the newest values in the
+// format of the earlier mirrored ring of Capacity values: capacity, next slot, size, then
+// Capacity slots (values oldest first from slot 0; unused slots 0). load rebuilds a ring
+// by pushes, so a ring's derived data (block bounds, keys) is not part of the format.
+template <size_t Capacity, class Ring>
+void save_newest_values(const Ring& ring, StateWriter& out) {
+  const size_t size = ring.size();
+  out.put<uint64_t>(Capacity);
+  out.put<uint64_t>(size == Capacity ? 0 : size);
+  out.put<uint64_t>(size);
+  for (size_t age = size; age-- > 0;) out.put(ring.back(age));
+  for (size_t i = size; i < Capacity; ++i) out.put(0.0);
+}
+// Reads save_newest_values(): clear() empties the ring (also when the snapshot is invalid),
+// then push(v) receives the values oldest first.
+template <size_t Capacity, class Clear, class Push>
+void load_newest_values(StateReader& in, Clear&& clear, Push&& push) {
+  const auto cap = in.get<uint64_t>();
+  const auto pos = in.get<uint64_t>();
+  const auto size = in.get<uint64_t>();
+  clear();
+  if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
+    in.fail();
+    return;
+  }
+  std::vector<double> slots(Capacity);
+  for (auto& s : slots) s = in.get<double>();
+  for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+}
+
 // Ring of the last `Capacity` values pushed (back(k): k pushes ago) that counts, for nested
 // trailing windows, how many of their values are <= a given value (the pctrank columns).
 //
@@ -238,27 +268,10 @@ class RankRing {
     for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
   }
 
-  // The snapshot holds the newest values as the earlier mirrored ring did: capacity, next
-  // slot, size, then Capacity slots (values oldest first from slot 0; unused slots 0).
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(Capacity);
-    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
-    out.put<uint64_t>(size_);
-    for (size_t age = size_; age-- > 0;) out.put(back(age));
-    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
-  }
+  // The snapshot: save_newest_values() (the format of the earlier mirrored ring).
+  void save(StateWriter& out) const { save_newest_values<Capacity>(*this, out); }
   void load(StateReader& in) {
-    const auto cap = in.get<uint64_t>();
-    const auto pos = in.get<uint64_t>();
-    const auto size = in.get<uint64_t>();
-    pos_ = size_ = 0;
-    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
-      in.fail();
-      return;
-    }
-    std::vector<double> slots(Capacity);
-    for (auto& s : slots) s = in.get<double>();
-    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+    load_newest_values<Capacity>(in, [this] { pos_ = size_ = 0; }, [this](double v) { push(v); });
   }
 
  private:
@@ -394,6 +407,7 @@ class RankRing {
       part[s[k].seg] += c;
     }
   }
+  }
 #endif
 
   StateVector<double> data_;
@@ -494,27 +508,10 @@ class KeyedRankRing {
     for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
   }
 
-  // RankRing's snapshot format: capacity, next slot, size, then Capacity slots (values
-  // oldest first from slot 0; unused slots 0).
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(Capacity);
-    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
-    out.put<uint64_t>(size_);
-    for (size_t age = size_; age-- > 0;) out.put(back(age));
-    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
-  }
+  // RankRing's snapshot (save_newest_values); load() refits the keys by its pushes.
+  void save(StateWriter& out) const { save_newest_values<Capacity>(*this, out); }
   void load(StateReader& in) {
-    const auto cap = in.get<uint64_t>();
-    const auto pos = in.get<uint64_t>();
-    const auto size = in.get<uint64_t>();
-    *this = KeyedRankRing();
-    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
-      in.fail();
-      return;
-    }
-    std::vector<double> slots(Capacity);
-    for (auto& s : slots) s = in.get<double>();
-    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+    load_newest_values<Capacity>(in, [this] { *this = KeyedRankRing(); }, [this](double v) { push(v); });
   }
 
  private:
@@ -624,7 +621,9 @@ class NestedExtremes {
   explicit NestedExtremes(const std::array<int, N>& windows = {})
       : windows_(windows),
         mask_(std::bit_ceil(static_cast<uint64_t>(windows[N - 1] > 0 ? windows[N - 1] : 1) + 1) - 1),
-        entries_(mask_ + 1) {}
+        entries_(mask_ + 1) {
+    for (size_t i = 0; i < N; ++i) window_lane_[i] = static_cast<uint64_t>(windows[i]);
+  }
 
   void push(double x) {
     const uint64_t idx = count_;
@@ -640,23 +639,26 @@ class NestedExtremes {
     ++count_;
     // Each window's front: the new entry if its old front was dropped, then past the
     // entries that leave the window with this push (the newest entry never does). The
-    // front entries are also kept here (front_entry_, copies): a window's entry line is
-    // read only when its front moves past an old entry, not at every push and value().
+    // front entries are also kept here (front_value_ / front_idx_, copies): a window's
+    // entry line is read only when its front moves past an old entry, not at every push
+    // and value().
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) {
+      update_fronts_avx512(newest, x, idx);
+      return;
+    }
+#endif
     for (size_t i = 0; i < N; ++i) {
-      uint64_t f = front_[i];
-      Entry e = front_entry_[i];  // entries_[f] while f < newest (not overwritten)
-      if (newest <= f) {
-        f = newest;
-        e = Entry{x, idx};
+      if (newest <= front_[i]) {
+        front_[i] = newest;
+        front_value_[i] = x;
+        front_idx_[i] = idx;
       }
-      const uint64_t w = static_cast<uint64_t>(windows_[i]);
-      while (e.idx + w <= idx) e = entries_[++f & mask_];
-      front_[i] = f;
-      front_entry_[i] = e;
+      advance_front(i, idx);
     }
   }
   // Extreme of the last min(count, W_i) values; count() > 0.
-  double value(size_t i) const { return front_entry_[i].value; }
+  double value(size_t i) const { return front_value_[i]; }
   uint64_t count() const { return count_; }
 
   // The next push reads the back (and the entries after a front that moves) and writes
@@ -693,15 +695,18 @@ class NestedExtremes {
     if (!valid) {
       in.fail();
       count_ = back_ = 0;
-      front_.fill(0);
-      front_entry_.fill(Entry{});
+      for (size_t i = 0; i < N; ++i) front_[i] = front_idx_[i] = 0;
+      for (size_t i = 0; i < N; ++i) front_value_[i] = 0.0;
       return;
     }
     for (uint64_t q = front_[N - 1]; q < back_; ++q) {
       entries_[q & mask_].value = in.get<double>();
       entries_[q & mask_].idx = in.get<uint64_t>();
     }
-    for (size_t i = 0; i < N; ++i) front_entry_[i] = entries_[front_[i] & mask_];
+    for (size_t i = 0; i < N; ++i) {
+      front_value_[i] = entries_[front_[i] & mask_].value;
+      front_idx_[i] = entries_[front_[i] & mask_].idx;
+    }
   }
 
  private:
@@ -709,13 +714,48 @@ class NestedExtremes {
     double value;
     uint64_t idx;  // push index
   };
+  // Moves window i's front past the entries that left the window at push `idx`.
+  void advance_front(size_t i, uint64_t idx) {
+    uint64_t f = front_[i];
+    while (front_idx_[i] + window_lane_[i] <= idx) {
+      const Entry& e = entries_[++f & mask_];
+      front_value_[i] = e.value;
+      front_idx_[i] = e.idx;
+    }
+    front_[i] = f;
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  // The fronts' loop above as 8 lanes (lane i = window i): the "dropped" test and the
+  // first expiry test of all windows in a few vector operations instead of a branchy scalar
+  // step per window; only the rare windows whose front entry leaves the window walk the
+  // deque (advance_front). Copies and integer compares only: same values as the scalar loop.
+  __attribute__((target("avx512f"))) void update_fronts_avx512(uint64_t newest, double x, uint64_t idx) {
+    constexpr __mmask8 kLanes = static_cast<__mmask8>((1u << N) - 1u);
+    const __m512i newest_v = _mm512_set1_epi64(static_cast<long long>(newest));
+    const __m512i idx_v = _mm512_set1_epi64(static_cast<long long>(idx));
+    const __m512i front = _mm512_load_si512(front_.data());
+    const __mmask8 dropped = _mm512_mask_cmple_epu64_mask(kLanes, newest_v, front);
+    _mm512_store_si512(front_.data(), _mm512_mask_mov_epi64(front, dropped, newest_v));
+    _mm512_store_pd(front_value_.data(), _mm512_mask_mov_pd(_mm512_load_pd(front_value_.data()), dropped, _mm512_set1_pd(x)));
+    const __m512i front_idx = _mm512_mask_mov_epi64(_mm512_load_si512(front_idx_.data()), dropped, idx_v);
+    _mm512_store_si512(front_idx_.data(), front_idx);
+    const __mmask8 expired =
+        _mm512_mask_cmple_epu64_mask(kLanes, _mm512_add_epi64(front_idx, _mm512_load_si512(window_lane_.data())), idx_v);
+    for (unsigned m = expired; m != 0; m &= m - 1) advance_front(static_cast<size_t>(std::countr_zero(m)), idx);
+  }
+#endif
+
   std::array<int, N> windows_;
   uint64_t mask_;  // capacity - 1 (capacity: a power of two > the largest window)
   StateVector<Entry> entries_;
   uint64_t back_ = 0;   // one past the newest entry (positions grow without bound)
   uint64_t count_ = 0;  // values pushed
-  std::array<uint64_t, N> front_{};
-  std::array<Entry, N> front_entry_{};  // entries_[front_[i]] (a copy: same bits)
+  // Per window i (8 lanes, lanes >= N unused): the deque position of its front and a copy
+  // of that entry (entries_[front_[i]]: same bits), and W_i.
+  alignas(64) std::array<uint64_t, 8> front_{};
+  alignas(64) std::array<double, 8> front_value_{};
+  alignas(64) std::array<uint64_t, 8> front_idx_{};
+  alignas(64) std::array<uint64_t, 8> window_lane_{};
 };
 
 }  // namespace bqx::features::stats
