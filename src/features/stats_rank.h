@@ -240,6 +240,9 @@ class RankRing {
   }
   // back(0) = newest, back(k) = k pushes ago; k < size().
   double back(size_t k) const { return data_[pos_ > k ? pos_ - 1 - k : pos_ + kSlots - 1 - k]; }
+  // The slot back(k) reads, for any k < kSlots (a value pushed k pushes ago, or an unused
+  // slot: 0 or an older value, for callers that discard it).
+  double back_slot(size_t k) const { return back(k); }
   // Fetches what back(k) will read after the next push (1 <= k <= Capacity).
   void prefetch_back_after_push(size_t k) const { prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + kSlots - k], sizeof(double)); }
 
@@ -391,22 +394,24 @@ class RankRing {
       straddle |= uint64_t{static_cast<__mmask8>(~(high_le | low_gt))} << (8 * r);
     }
   }
-  // A part is at most kBlock values: masked 8-lane compares and a popcount each.
+  // A part lies inside one block: the block's 32 values are compared as 4 vectors into one
+  // 32-bit mask, the part's slots are selected by a range mask and counted by one popcount
+  // (no loop over the part's length, whose varying trip count mispredicted). Values of the
+  // block outside the part are compared but masked out.
   __attribute__((target("avx512f,popcnt"))) inline static void count_parts_avx512(const double* data, const Straddle* s,
                                                                            size_t n, double v, size_t* part) {
+    static_assert(kBlock == 32, "one 32-bit mask per block");
     const __m512d vv = _mm512_set1_pd(v);
     for (size_t k = 0; k < n; ++k) {
-      const double* a = data + s[k].first;
-      const size_t len = s[k].len;
-      size_t c = 0;
-      for (size_t i = 0; i < len; i += 8) {
-        const __mmask8 take = static_cast<__mmask8>(len - i >= 8 ? 0xffu : (1u << (len - i)) - 1u);
-        c += static_cast<size_t>(
-            __builtin_popcount(_mm512_mask_cmp_pd_mask(take, _mm512_maskz_loadu_pd(take, a + i), vv, _CMP_LE_OQ)));
-      }
-      part[s[k].seg] += c;
+      const size_t offset = s[k].first % kBlock;
+      const double* block = data + (s[k].first - offset);
+      const uint32_t le = static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block), vv, _CMP_LE_OQ)) |
+                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 8), vv, _CMP_LE_OQ)) << 8 |
+                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 16), vv, _CMP_LE_OQ)) << 16 |
+                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 24), vv, _CMP_LE_OQ)) << 24;
+      const uint32_t slots = static_cast<uint32_t>(((uint64_t{1} << s[k].len) - 1u) << offset);
+      part[s[k].seg] += static_cast<size_t>(__builtin_popcount(le & slots));
     }
-  }
   }
 #endif
 
