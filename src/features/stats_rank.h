@@ -350,14 +350,16 @@ class RankRing {
         parts[n++] = Straddle{static_cast<uint32_t>(std::countr_zero(m) * kBlock), kBlock, static_cast<uint32_t>(seg)};
       }
     });
-    for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
 #if defined(BQX_COUNT_LE_AVX2)
     if constexpr (kAvx512) {
+      // No prefetch pass: the branch-free count issues the loads of all parts at once.
       count_parts_avx512(data_.data(), parts, n, v, part.data());
     } else {
+      for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
       count_parts(data_.data(), parts, n, v, part.data());
     }
 #else
+    for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
     count_parts(data_.data(), parts, n, v, part.data());
 #endif
   }
@@ -489,6 +491,19 @@ class KeyedRankRing {
     if (usable == 0) return;
     std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
     size_t ties = 0;               // values read (their key is key(v))
+#if defined(BQX_COUNT_LE_AVX2)
+    if constexpr (Capacity % kChunk == 0) {
+      if (cpu_has_avx512bw()) {
+        if (v == v) {
+          ties = count_le_windows_avx512(windows, usable, key(v), v, counts);
+        } else {
+          for (size_t i = 0; i < usable; ++i) counts[i] = 0;  // a NaN v counts 0
+        }
+        if (ties > kCrowded) crowded_ = true;  // a hint for push() (no effect on counts)
+        return;
+      }
+    }
+#endif
     if (v == v) {
       const uint16_t kv = key(v);
       for (size_t i = usable; i-- > 0;) {  // oldest segment first: ascending through memory
@@ -579,6 +594,54 @@ class KeyedRankRing {
     static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bw");
     return has;
   }
+  static constexpr size_t kChunk = 32;  // keys per AVX-512 compare
+
+  // count_le_nested() over the whole ring at once: bit j of le[c] = slot 32 c + j holds a
+  // value <= v (its key is below kv, or equal and the value compared), with running counts
+  // per chunk; each window's count is then the count of a slot range (its ages [0, W)) by
+  // two prefix lookups. Why: the per-window runs started and ended mid-chunk (masked loads,
+  // a loop per run); here every chunk is read once, aligned, and the windows cost O(1) each.
+  // Slots outside the values held are compared too but lie outside every window's range
+  // (counts are exact integers either way). Returns the values read (key kv).
+  template <size_t N>
+  __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) size_t count_le_windows_avx512(const std::array<int, N>& windows,
+                                                                                       size_t usable, uint16_t kv, double v,
+                                                                                       std::array<size_t, N>& counts) const {
+    constexpr size_t kChunks = Capacity / kChunk;
+    uint32_t le[kChunks + 1];
+    uint32_t before[kChunks + 1];  // values <= v in the chunks before chunk c
+    const __m512i kvv = _mm512_set1_epi16(static_cast<short>(kv));
+    const uint16_t* keys = keys_.data();
+    const double* data = data_.data();
+    size_t ties = 0;
+    uint32_t running = 0;
+    for (size_t c = 0; c < kChunks; ++c) {
+      const __m512i k = _mm512_loadu_si512(keys + c * kChunk);
+      uint32_t bits = _mm512_cmplt_epu16_mask(k, kvv);
+      for (uint32_t eq = _mm512_cmpeq_epu16_mask(k, kvv); eq != 0; eq &= eq - 1) {
+        const unsigned j = static_cast<unsigned>(std::countr_zero(eq));
+        ++ties;
+        bits |= (data[c * kChunk + j] <= v ? 1u : 0u) << j;
+      }
+      le[c] = bits;
+      before[c] = running;
+      running += static_cast<uint32_t>(__builtin_popcount(bits));
+    }
+    le[kChunks] = 0;
+    before[kChunks] = running;
+    // Values <= v in slots [0, s), 0 <= s <= Capacity.
+    auto prefix = [&](size_t s) -> size_t {
+      const size_t c = s / kChunk;
+      return before[c] + static_cast<size_t>(__builtin_popcount(le[c] & ((uint32_t{1} << (s % kChunk)) - 1u)));
+    };
+    const size_t head = prefix(pos_);  // slots [0, pos_): the newest values up to the wrap
+    for (size_t i = 0; i < usable; ++i) {
+      const size_t w = static_cast<size_t>(windows[i]);  // ages [0, w) = slots [pos_ - w, pos_) modulo Capacity
+      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (running - prefix(pos_ + Capacity - w));
+    }
+    return ties;
+  }
+
   // 32 keys per compare (masked at the run's end); the values of equal keys are compared
   // one by one.
   __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) static size_t count_run_avx512(const uint16_t* keys, const double* data,
