@@ -256,7 +256,8 @@ class RankRing {
       if constexpr (kBlockBounds) {
 #if defined(BQX_COUNT_LE_AVX2)
         if (cpu_has_avx512()) {
-          count_by_blocks_avx512(windows, usable, v, part);
+          count_le_windows_avx512(windows, usable, v, counts);
+          return;
         } else {
           count_by_blocks<false>(windows, usable, v, part);
         }
@@ -368,6 +369,58 @@ class RankRing {
   __attribute__((target("avx512f,popcnt,bmi"))) void count_by_blocks_avx512(const std::array<int, N>& windows, size_t usable,
                                                                            double v, std::array<size_t, N>& part) const {
     count_by_blocks<true>(windows, usable, v, part);
+  }
+#endif
+
+#if defined(BQX_COUNT_LE_AVX2)
+  // count_le_nested() from one 32-bit mask per block (bit j: slot 32 b + j holds a value
+  // <= v): all ones where the block's bounds are <= v, none where its minimum is > v, the
+  // compares of its 32 values where the bounds straddle v; with running counts per block,
+  // each window's count is that of a slot range (its ages [0, W)) by two prefix lookups.
+  // Why: the per-window runs with their edge parts (for_each_run, count_by_blocks) cost
+  // more than the counting itself; here each straddling block is read once (not once per
+  // window segment it lies in) and a window costs O(1). Slots a block's bounds do not
+  // cover (the block being filled holds values older than Capacity pushes after pos_) and
+  // slots never written lie outside every window's range: their bits are never summed.
+  template <size_t N>
+  __attribute__((target("avx512f,popcnt,bmi"))) void count_le_windows_avx512(const std::array<int, N>& windows, size_t usable,
+                                                                            double v, std::array<size_t, N>& counts) const {
+    static_assert(kBlock == 32 && kBlocks <= 64, "one 32-bit mask per block, one bit per block");
+    constexpr uint64_t kAllBlocks = (uint64_t{2} << (kBlocks - 1)) - 1;
+    uint64_t all = 0, straddle = 0;
+    block_masks_avx512(&data_[kSlots], v, all, straddle);
+    all &= kAllBlocks;
+    straddle &= kAllBlocks;
+    last_straddle_ = straddle;  // a hint for prefetch() (no effect on counts)
+    uint32_t le[kBlocks + 1];
+    for (size_t b = 0; b < kBlocks; ++b) le[b] = 0u - static_cast<uint32_t>(all >> b & 1u);
+    const __m512d vv = _mm512_set1_pd(v);
+    for (uint64_t m = straddle; m != 0; m &= m - 1) {
+      const size_t b = static_cast<size_t>(std::countr_zero(m));
+      const double* block = data_.data() + b * kBlock;
+      le[b] = static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block), vv, _CMP_LE_OQ)) |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 8), vv, _CMP_LE_OQ)) << 8 |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 16), vv, _CMP_LE_OQ)) << 16 |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 24), vv, _CMP_LE_OQ)) << 24;
+    }
+    le[kBlocks] = 0;
+    uint32_t before[kBlocks + 1];  // values <= v in the blocks before block b
+    uint32_t running = 0;
+    for (size_t b = 0; b < kBlocks; ++b) {
+      before[b] = running;
+      running += static_cast<uint32_t>(__builtin_popcount(le[b]));
+    }
+    before[kBlocks] = running;
+    // Values <= v in slots [0, s), 0 <= s <= kSlots.
+    auto prefix = [&](size_t s) -> size_t {
+      const size_t b = s / kBlock;
+      return before[b] + static_cast<size_t>(__builtin_popcount(le[b] & ((uint32_t{1} << (s % kBlock)) - 1u)));
+    };
+    const size_t head = prefix(pos_);  // slots [0, pos_): the newest values up to the wrap
+    for (size_t i = 0; i < usable; ++i) {
+      const size_t w = static_cast<size_t>(windows[i]);  // ages [0, w) = slots [pos_ - w, pos_) modulo kSlots
+      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (running - prefix(pos_ + kSlots - w));
+    }
   }
 #endif
 
