@@ -259,10 +259,10 @@ class RankRing {
           count_le_windows_avx512(windows, usable, v, counts);
           return;
         } else {
-          count_by_blocks<false>(windows, usable, v, part);
+          count_by_blocks(windows, usable, v, part);
         }
 #else
-        count_by_blocks<false>(windows, usable, v, part);
+        count_by_blocks(windows, usable, v, part);
 #endif
       } else {
         for_each_run(windows, usable, [&](size_t lo, size_t hi, size_t seg) { part[seg] += count_le(&data_[lo], hi - lo, v); });
@@ -311,20 +311,11 @@ class RankRing {
 
   // Blocks whose bounds decide them are counted from two bit masks (bit b: block b has all
   // its values <= v / straddles v); the parts of straddling blocks are listed, fetched
-  // together and then read. Inlined into an AVX-512 (+ popcnt) entry point and a portable one.
-  template <bool kAvx512, size_t N>
-  [[gnu::always_inline]] inline void count_by_blocks(const std::array<int, N>& windows, size_t usable, double v,
-                                                     std::array<size_t, N>& part) const {
+  // together and then read. The portable path (the AVX-512 one: count_le_windows_avx512).
+  template <size_t N>
+  void count_by_blocks(const std::array<int, N>& windows, size_t usable, double v, std::array<size_t, N>& part) const {
     uint64_t all = 0, straddle = 0;
-#if defined(BQX_COUNT_LE_AVX2)
-    if constexpr (kAvx512) {
-      block_masks_avx512(&data_[kSlots], v, all, straddle);
-    } else {
-      block_masks(&data_[kSlots], v, all, straddle);
-    }
-#else
     block_masks(&data_[kSlots], v, all, straddle);
-#endif
     last_straddle_ = straddle & ((uint64_t{2} << (kBlocks - 1)) - 1);  // a hint for prefetch() (no effect on counts)
     // A run adds at most its interior blocks plus two edge parts: at most kBlocks + 2 N + 1
     // parts in all (one segment may wrap).
@@ -351,26 +342,9 @@ class RankRing {
         parts[n++] = Straddle{static_cast<uint32_t>(std::countr_zero(m) * kBlock), kBlock, static_cast<uint32_t>(seg)};
       }
     });
-#if defined(BQX_COUNT_LE_AVX2)
-    if constexpr (kAvx512) {
-      // No prefetch pass: the branch-free count issues the loads of all parts at once.
-      count_parts_avx512(data_.data(), parts, n, v, part.data());
-    } else {
-      for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
-      count_parts(data_.data(), parts, n, v, part.data());
-    }
-#else
     for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
     count_parts(data_.data(), parts, n, v, part.data());
-#endif
   }
-#if defined(BQX_COUNT_LE_AVX2)
-  template <size_t N>
-  __attribute__((target("avx512f,popcnt,bmi"))) void count_by_blocks_avx512(const std::array<int, N>& windows, size_t usable,
-                                                                           double v, std::array<size_t, N>& part) const {
-    count_by_blocks<true>(windows, usable, v, part);
-  }
-#endif
 
 #if defined(BQX_COUNT_LE_AVX2)
   // count_le_nested() from one 32-bit mask per block (bit j: slot 32 b + j holds a value
@@ -447,25 +421,6 @@ class RankRing {
       const __mmask8 low_gt = _mm512_cmp_pd_mask(_mm512_loadu_pd(bounds + 8 * r), vv, _CMP_GT_OQ);
       all |= uint64_t{high_le} << (8 * r);
       straddle |= uint64_t{static_cast<__mmask8>(~(high_le | low_gt))} << (8 * r);
-    }
-  }
-  // A part lies inside one block: the block's 32 values are compared as 4 vectors into one
-  // 32-bit mask, the part's slots are selected by a range mask and counted by one popcount
-  // (no loop over the part's length, whose varying trip count mispredicted). Values of the
-  // block outside the part are compared but masked out.
-  __attribute__((target("avx512f,popcnt"))) inline static void count_parts_avx512(const double* data, const Straddle* s,
-                                                                           size_t n, double v, size_t* part) {
-    static_assert(kBlock == 32, "one 32-bit mask per block");
-    const __m512d vv = _mm512_set1_pd(v);
-    for (size_t k = 0; k < n; ++k) {
-      const size_t offset = s[k].first % kBlock;
-      const double* block = data + (s[k].first - offset);
-      const uint32_t le = static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block), vv, _CMP_LE_OQ)) |
-                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 8), vv, _CMP_LE_OQ)) << 8 |
-                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 16), vv, _CMP_LE_OQ)) << 16 |
-                          static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 24), vv, _CMP_LE_OQ)) << 24;
-      const uint32_t slots = static_cast<uint32_t>(((uint64_t{1} << s[k].len) - 1u) << offset);
-      part[s[k].seg] += static_cast<size_t>(__builtin_popcount(le & slots));
     }
   }
 #endif
