@@ -74,7 +74,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   const __m512d m3 = _mm512_mask_blend_pd(has_left, head[4], mm.m3), m4 = _mm512_mask_blend_pd(has_left, head[5], mm.m4);
   const __m512d mean = _mm512_add_pd(anchor, off);
   const __m512d sd = stats::std_sample_lanes(n, m2);
-  const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
+  const __mmask8 sharp = stats::sharp_lanes(n, mean, m2, full);
   const __m512d v = _mm512_div_pd(m2, n);
   stats::put_column(col[0], null, full, mean);
   stats::put_column(col[1], null, full, sd);
@@ -96,14 +96,12 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
   const __m512d mean_b = _mm512_add_pd(_mm512_mask_blend_pd(pair_has_left, ph[2], pm.anchor_b),
                                        _mm512_mask_blend_pd(pair_has_left, ph[4], pm.off_b));
   const __m512d cab = _mm512_mask_blend_pd(pair_has_left, ph[7], pm.cab);
-  const __mmask8 legs_sharp = static_cast<__mmask8>(
-      ~(stats::degenerate_lanes(pn, mean_a, m2a) |
-        stats::degenerate_lanes(pn, mean_b, m2b)));
+  const __mmask8 legs_sharp =
+      static_cast<__mmask8>(stats::sharp_lanes(pn, mean_a, m2a, full) & stats::sharp_lanes(pn, mean_b, m2b, full));
   stats::put_column(col[8], null, full & legs_sharp,
                     _mm512_div_pd(cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
-  for (size_t i = 0; i < kWindows.size(); ++i) {
-    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
-  }
+  stats::store_window_rows(col, 0, 8, kWindows.size(), kCols, out);
+  for (size_t i = 0; i < kWindows.size(); ++i) out[i * kCols + 8] = col[8][i];  // one column: no transpose
 }
 #endif
 
@@ -156,20 +154,16 @@ class StatsBqxKernel final : public FamilyKernel {
       OutputLanes in;
       in.m_head = m_heads_.f;
       in.pair_head = pair_heads_.f;
-      for (size_t i = 0; i < 8; ++i) {
-        const bool window = i < kWindows.size();
-        const bool full = window && ms_.full(i);
-        in.full |= (full ? 1u : 0u) << i;
-        const stats::Moments4* m_left = window ? ms_.left(i) : nullptr;
-        const stats::CoMoments* pair_left = window ? pairs_.left(i) : nullptr;
-        in.m_has_left |= (m_left ? 1u : 0u) << i;
-        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
-        in.m_left[i] = m_left ? m_left : &kEmptyMoments;
-        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
-        in.le[i] = static_cast<double>(window ? le[i] : 0);
-        in.min[i] = full ? min_.value(i) : 0.0;
-        in.max[i] = full ? max_.value(i) : 0.0;
+      in.full = ms_.full_mask();
+      in.m_has_left = ms_.left_rows(in.m_left, &kEmptyMoments);
+      in.pair_has_left = pairs_.left_rows(in.pair_left, &kEmptyPair);
+      // Lanes of windows that are not full are never output (NULL): read without a branch.
+      for (size_t i = 0; i < kWindows.size(); ++i) {
+        in.le[i] = static_cast<double>(le[i]);
+        in.min[i] = min_.value(i);
+        in.max[i] = max_.value(i);
       }
+      in.le[7] = in.min[7] = in.max[7] = 0.0;
       outputs_avx512(in, q, out);
       prev_q_ = q;
       ++q_seen_;

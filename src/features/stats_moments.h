@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -205,12 +206,34 @@ inline void append(CoMoments& x, double a, double b) {
   x.cab += da * db * f;
   x.n = n;
 }
+// ny / (1 + ny) for the counts ny = 0 .. kCountRatios - 1, computed once with the same IEEE
+// operations (n = 1.0 + ny; ny / n): the same bits as the division in prepend().
+inline constexpr size_t kCountRatios = 1536;
+inline const double* count_ratios() {
+  static const auto table = [] {
+    std::array<double, kCountRatios> t{};
+    for (size_t k = 0; k < kCountRatios; ++k) {
+      const double ny = static_cast<double>(k), n = 1.0 + ny;
+      t[k] = ny / n;
+    }
+    return t;
+  }();
+  return table.data();
+}
+
+// Why the shape below: the suffix rebuilds of the pair windows are chains of this prepend
+// (RingBlockWindows::roll), and three scalar divisions per step made them wait on the
+// divider. f = ny / n depends only on the count (a table for the usual counts), and
+// da / n, db / n are one 2-lane division (per-lane IEEE, the same bits as two scalar ones).
 inline CoMoments prepend(double a, double b, const CoMoments& y) {
   if (y.n == 0) return single_pair(a, b);
+  typedef double Pair2 __attribute__((vector_size(16)));
   const double ny = y.n, n = 1.0 + ny;
   const double da = (y.anchor_a - a) + y.off_a, db = (y.anchor_b - b) + y.off_b;
-  const double f = ny / n;
-  return CoMoments{n, a, b, da / n * ny, db / n * ny, y.m2a + da * da * f, y.m2b + db * db * f, y.cab + da * db * f};
+  const double f = ny < static_cast<double>(kCountRatios) ? count_ratios()[static_cast<size_t>(ny)] : ny / n;
+  const Pair2 d_over_n = Pair2{da, db} / n;  // {da / n, db / n}
+  return CoMoments{n, a, b, d_over_n[0] * ny, d_over_n[1] * ny, y.m2a + da * da * f, y.m2b + db * db * f,
+                   y.cab + da * db * f};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -267,6 +290,28 @@ __attribute__((target("avx512f"))) inline __mmask8 degenerate_lanes(__m512d n, _
   const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(kFlatRel), abs_lanes(mean));
   return static_cast<__mmask8>(~positive | _mm512_cmp_pd_mask(sd, bound, _CMP_LE_OQ));
 }
+// ~degenerate_lanes(n, mean, m2) where it matters (lanes of `care`; the other lanes' bits
+// are unspecified), mostly without its division and square root.
+// Why: the output formulas are bound by the divider; 4 of these tests per bar in stats_rate
+// (3 in stats_bqx) cost a division and a square root each, and a window of real data is
+// far from flat. Sufficient test: with b = kFlatRel |mean| (the same product as in
+// degenerate_lanes), bb = fl(b b) and t = 8 fl(n bb) all normal and finite, m2 > t gives
+// m2 / n > 8 b^2 (1 - u)^2 (u = 2^-53), so fl(m2 / n) > 7 b^2 and fl(sqrt(fl(m2 / n))) >
+// b: not degenerate, exactly as the full test decides. Only when a lane of `care` fails the
+// sufficient test (a flat, young or tiny window) is the full test run, for all lanes.
+__attribute__((target("avx512f"))) inline __mmask8 sharp_lanes(__m512d n, __m512d mean, __m512d m2, __mmask8 care) {
+  const __m512d bound = _mm512_mul_pd(_mm512_set1_pd(kFlatRel), abs_lanes(mean));
+  const __m512d bound_sq = _mm512_mul_pd(bound, bound);
+  const __m512d t = _mm512_mul_pd(_mm512_mul_pd(n, bound_sq), _mm512_set1_pd(8.0));
+  const __m512d normal_min = _mm512_set1_pd(16.0 * std::numeric_limits<double>::min());
+  const __mmask8 sound = static_cast<__mmask8>(
+      _mm512_cmp_pd_mask(bound_sq, _mm512_set1_pd(std::numeric_limits<double>::min()), _CMP_GE_OQ) &
+      _mm512_cmp_pd_mask(t, normal_min, _CMP_GE_OQ) &
+      _mm512_cmp_pd_mask(t, _mm512_set1_pd(std::numeric_limits<double>::max()), _CMP_LE_OQ));
+  const __mmask8 clearly_sharp = static_cast<__mmask8>(sound & _mm512_cmp_pd_mask(m2, t, _CMP_GT_OQ));
+  if ((care & ~clearly_sharp) == 0) return clearly_sharp;
+  return static_cast<__mmask8>(~degenerate_lanes(n, mean, m2));
+}
 // stats::std_sample per lane.
 __attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __m512d m2) {
   const __mmask8 positive = _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(), _CMP_GT_OQ);
@@ -274,14 +319,8 @@ __attribute__((target("avx512f"))) inline __m512d std_sample_lanes(__m512d n, __
   return sqrt_lanes(_mm512_div_pd(clamped, _mm512_sub_pd(n, _mm512_set1_pd(1.0))));
 }
 
-// Transpose of 8 aggregates of up to 8 doubles each (row l = lane l's aggregate, read with
-// one vector load) into 8 vectors of one field each: 24 shuffles instead of 64 scalar
-// copies. `rows[l]` points at lane l's aggregate; `fields` = its number of doubles.
-__attribute__((target("avx512f"))) inline void transpose_lanes(const void* const* rows, unsigned fields,
-                                                               __m512d* columns) {
-  const __mmask8 take = static_cast<__mmask8>((1u << fields) - 1u);
-  __m512d r[8];
-  for (int l = 0; l < 8; ++l) r[l] = _mm512_maskz_loadu_pd(take, rows[l]);
+// 8x8 transpose in registers: columns[f] lane l = r[l] lane f.
+__attribute__((target("avx512f"))) inline void transpose_8x8(const __m512d* r, __m512d* columns) {
   __m512d t[8];
   for (int p = 0; p < 4; ++p) {
     t[2 * p] = _mm512_maskz_unpacklo_pd(0xff, r[2 * p], r[2 * p + 1]);      // r0_0 r1_0 r0_2 r1_2 ...
@@ -302,6 +341,29 @@ __attribute__((target("avx512f"))) inline void transpose_lanes(const void* const
     columns[f] = _mm512_permutex2var_pd(u[f], first, u[4 + f]);
     columns[f + 4] = _mm512_permutex2var_pd(u[f], second, u[4 + f]);
   }
+}
+// Transpose of 8 aggregates of up to 8 doubles each (row l = lane l's aggregate, read with
+// one vector load) into 8 vectors of one field each: 24 shuffles instead of 64 scalar
+// copies. `rows[l]` points at lane l's aggregate; `fields` = its number of doubles.
+__attribute__((target("avx512f"))) inline void transpose_lanes(const void* const* rows, unsigned fields,
+                                                               __m512d* columns) {
+  const __mmask8 take = static_cast<__mmask8>((1u << fields) - 1u);
+  __m512d r[8];
+  for (int l = 0; l < 8; ++l) r[l] = _mm512_maskz_loadu_pd(take, rows[l]);
+  transpose_8x8(r, columns);
+}
+
+// The families' outputs are computed column-major (col[c][lane], lane = window) and stored
+// window-major (out[window * cols + c]): up to 8 columns at a time are transposed in
+// registers and stored as one (masked) row per window, instead of one scalar store per
+// value. Data movement only. `first` and `count` (<= 8) select the columns.
+__attribute__((target("avx512f"))) inline void store_window_rows(const double (*col)[8], size_t first, size_t count,
+                                                                 size_t windows, size_t cols, double* out) {
+  __m512d c[8], rows[8];
+  for (size_t k = 0; k < 8; ++k) c[k] = k < count ? _mm512_load_pd(col[first + k]) : _mm512_setzero_pd();
+  transpose_8x8(c, rows);
+  const __mmask8 take = static_cast<__mmask8>((1u << count) - 1u);
+  for (size_t i = 0; i < windows; ++i) _mm512_mask_storeu_pd(out + i * cols + first, take, rows[i]);
 }
 
 // take_b ? b : take_a ? a : r per lane (the early returns of the scalar merges).
@@ -813,6 +875,25 @@ class alignas(64) RingBlockWindows {
     for (size_t i = 0; i < N; ++i) {
       if (k_[i] + 1u < w_[i]) prefetch_read(&suffix(i)[k_[i] + 1u], sizeof(Agg));
     }
+  }
+
+  // Bit i: window i is full (lanes >= N: 0).
+  unsigned full_mask() const {
+    unsigned mask = 0;
+    for (size_t i = 0; i < N; ++i) mask |= (count_ >= w_[i] ? 1u : 0u) << i;
+    return mask;
+  }
+  // left(i) of the 8 lanes as rows for transpose_lanes (`empty` where a window has no left
+  // part, and for lanes >= N); returns bit i = window i has one. Selects, not branches: in
+  // the families' per-bar output setup the per-window branches cost more than the reads.
+  unsigned left_rows(const void* (&rows)[8], const Agg* empty) const {
+    unsigned has = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      const bool l = i < N && k_[i] < w_[i] && (have_prev_ >> i & 1u);
+      rows[i] = l ? static_cast<const void*>(suffix_ + offset_[i] + k_[i]) : static_cast<const void*>(empty);
+      has |= (l ? 1u : 0u) << i;
+    }
+    return has;
   }
 
   // The part of window i before its head (null when the head alone is the window): the

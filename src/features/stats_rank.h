@@ -132,6 +132,36 @@ void count_le_nested(const double* end, const std::array<int, N>& windows, size_
 }
 
 
+// The snapshot of the rank rings below (RankRing, KeyedRankRing): the newest values in the
+// format of the earlier mirrored ring of Capacity values: capacity, next slot, size, then
+// Capacity slots (values oldest first from slot 0; unused slots 0). load rebuilds a ring
+// by pushes, so a ring's derived data (block bounds, keys) is not part of the format.
+template <size_t Capacity, class Ring>
+void save_newest_values(const Ring& ring, StateWriter& out) {
+  const size_t size = ring.size();
+  out.put<uint64_t>(Capacity);
+  out.put<uint64_t>(size == Capacity ? 0 : size);
+  out.put<uint64_t>(size);
+  for (size_t age = size; age-- > 0;) out.put(ring.back(age));
+  for (size_t i = size; i < Capacity; ++i) out.put(0.0);
+}
+// Reads save_newest_values(): clear() empties the ring (also when the snapshot is invalid),
+// then push(v) receives the values oldest first.
+template <size_t Capacity, class Clear, class Push>
+void load_newest_values(StateReader& in, Clear&& clear, Push&& push) {
+  const auto cap = in.get<uint64_t>();
+  const auto pos = in.get<uint64_t>();
+  const auto size = in.get<uint64_t>();
+  clear();
+  if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
+    in.fail();
+    return;
+  }
+  std::vector<double> slots(Capacity);
+  for (auto& s : slots) s = in.get<double>();
+  for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+}
+
 // Ring of the last `Capacity` values pushed (back(k): k pushes ago) that counts, for nested
 // trailing windows, how many of their values are <= a given value (the pctrank columns).
 //
@@ -210,6 +240,9 @@ class RankRing {
   }
   // back(0) = newest, back(k) = k pushes ago; k < size().
   double back(size_t k) const { return data_[pos_ > k ? pos_ - 1 - k : pos_ + kSlots - 1 - k]; }
+  // The slot back(k) reads, for any k < kSlots (a value pushed k pushes ago, or an unused
+  // slot: 0 or an older value, for callers that discard it).
+  double back_slot(size_t k) const { return back(k); }
   // Fetches what back(k) will read after the next push (1 <= k <= Capacity).
   void prefetch_back_after_push(size_t k) const { prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + kSlots - k], sizeof(double)); }
 
@@ -223,12 +256,13 @@ class RankRing {
       if constexpr (kBlockBounds) {
 #if defined(BQX_COUNT_LE_AVX2)
         if (cpu_has_avx512()) {
-          count_by_blocks_avx512(windows, usable, v, part);
+          count_le_windows_avx512(windows, usable, v, counts);
+          return;
         } else {
-          count_by_blocks<false>(windows, usable, v, part);
+          count_by_blocks(windows, usable, v, part);
         }
 #else
-        count_by_blocks<false>(windows, usable, v, part);
+        count_by_blocks(windows, usable, v, part);
 #endif
       } else {
         for_each_run(windows, usable, [&](size_t lo, size_t hi, size_t seg) { part[seg] += count_le(&data_[lo], hi - lo, v); });
@@ -238,27 +272,10 @@ class RankRing {
     for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
   }
 
-  // The snapshot holds the newest values as the earlier mirrored ring did: capacity, next
-  // slot, size, then Capacity slots (values oldest first from slot 0; unused slots 0).
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(Capacity);
-    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
-    out.put<uint64_t>(size_);
-    for (size_t age = size_; age-- > 0;) out.put(back(age));
-    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
-  }
+  // The snapshot: save_newest_values() (the format of the earlier mirrored ring).
+  void save(StateWriter& out) const { save_newest_values<Capacity>(*this, out); }
   void load(StateReader& in) {
-    const auto cap = in.get<uint64_t>();
-    const auto pos = in.get<uint64_t>();
-    const auto size = in.get<uint64_t>();
-    pos_ = size_ = 0;
-    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
-      in.fail();
-      return;
-    }
-    std::vector<double> slots(Capacity);
-    for (auto& s : slots) s = in.get<double>();
-    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+    load_newest_values<Capacity>(in, [this] { pos_ = size_ = 0; }, [this](double v) { push(v); });
   }
 
  private:
@@ -294,20 +311,11 @@ class RankRing {
 
   // Blocks whose bounds decide them are counted from two bit masks (bit b: block b has all
   // its values <= v / straddles v); the parts of straddling blocks are listed, fetched
-  // together and then read. Inlined into an AVX-512 (+ popcnt) entry point and a portable one.
-  template <bool kAvx512, size_t N>
-  [[gnu::always_inline]] inline void count_by_blocks(const std::array<int, N>& windows, size_t usable, double v,
-                                                     std::array<size_t, N>& part) const {
+  // together and then read. The portable path (the AVX-512 one: count_le_windows_avx512).
+  template <size_t N>
+  void count_by_blocks(const std::array<int, N>& windows, size_t usable, double v, std::array<size_t, N>& part) const {
     uint64_t all = 0, straddle = 0;
-#if defined(BQX_COUNT_LE_AVX2)
-    if constexpr (kAvx512) {
-      block_masks_avx512(&data_[kSlots], v, all, straddle);
-    } else {
-      block_masks(&data_[kSlots], v, all, straddle);
-    }
-#else
     block_masks(&data_[kSlots], v, all, straddle);
-#endif
     last_straddle_ = straddle & ((uint64_t{2} << (kBlocks - 1)) - 1);  // a hint for prefetch() (no effect on counts)
     // A run adds at most its interior blocks plus two edge parts: at most kBlocks + 2 N + 1
     // parts in all (one segment may wrap).
@@ -335,21 +343,58 @@ class RankRing {
       }
     });
     for (size_t k = 0; k < n; ++k) prefetch_read(&data_[parts[k].first], parts[k].len * sizeof(double));
-#if defined(BQX_COUNT_LE_AVX2)
-    if constexpr (kAvx512) {
-      count_parts_avx512(data_.data(), parts, n, v, part.data());
-    } else {
-      count_parts(data_.data(), parts, n, v, part.data());
-    }
-#else
     count_parts(data_.data(), parts, n, v, part.data());
-#endif
   }
+
 #if defined(BQX_COUNT_LE_AVX2)
+  // count_le_nested() from one 32-bit mask per block (bit j: slot 32 b + j holds a value
+  // <= v): all ones where the block's bounds are <= v, none where its minimum is > v, the
+  // compares of its 32 values where the bounds straddle v; with running counts per block,
+  // each window's count is that of a slot range (its ages [0, W)) by two prefix lookups.
+  // Why: the per-window runs with their edge parts (for_each_run, count_by_blocks) cost
+  // more than the counting itself; here each straddling block is read once (not once per
+  // window segment it lies in) and a window costs O(1). Slots a block's bounds do not
+  // cover (the block being filled holds values older than Capacity pushes after pos_) and
+  // slots never written lie outside every window's range: their bits are never summed.
   template <size_t N>
-  __attribute__((target("avx512f,popcnt,bmi"))) void count_by_blocks_avx512(const std::array<int, N>& windows, size_t usable,
-                                                                           double v, std::array<size_t, N>& part) const {
-    count_by_blocks<true>(windows, usable, v, part);
+  __attribute__((target("avx512f,popcnt,bmi"))) void count_le_windows_avx512(const std::array<int, N>& windows, size_t usable,
+                                                                            double v, std::array<size_t, N>& counts) const {
+    static_assert(kBlock == 32 && kBlocks <= 64, "one 32-bit mask per block, one bit per block");
+    constexpr uint64_t kAllBlocks = (uint64_t{2} << (kBlocks - 1)) - 1;
+    uint64_t all = 0, straddle = 0;
+    block_masks_avx512(&data_[kSlots], v, all, straddle);
+    all &= kAllBlocks;
+    straddle &= kAllBlocks;
+    last_straddle_ = straddle;  // a hint for prefetch() (no effect on counts)
+    uint32_t le[kBlocks + 1];
+    for (size_t b = 0; b < kBlocks; ++b) le[b] = 0u - static_cast<uint32_t>(all >> b & 1u);
+    const __m512d vv = _mm512_set1_pd(v);
+    for (uint64_t m = straddle; m != 0; m &= m - 1) {
+      const size_t b = static_cast<size_t>(std::countr_zero(m));
+      const double* block = data_.data() + b * kBlock;
+      le[b] = static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block), vv, _CMP_LE_OQ)) |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 8), vv, _CMP_LE_OQ)) << 8 |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 16), vv, _CMP_LE_OQ)) << 16 |
+              static_cast<uint32_t>(_mm512_cmp_pd_mask(_mm512_loadu_pd(block + 24), vv, _CMP_LE_OQ)) << 24;
+    }
+    le[kBlocks] = 0;
+    uint32_t before[kBlocks + 1];  // values <= v in the blocks before block b
+    uint32_t running = 0;
+    for (size_t b = 0; b < kBlocks; ++b) {
+      before[b] = running;
+      running += static_cast<uint32_t>(__builtin_popcount(le[b]));
+    }
+    before[kBlocks] = running;
+    // Values <= v in slots [0, s), 0 <= s <= kSlots.
+    auto prefix = [&](size_t s) -> size_t {
+      const size_t b = s / kBlock;
+      return before[b] + static_cast<size_t>(__builtin_popcount(le[b] & ((uint32_t{1} << (s % kBlock)) - 1u)));
+    };
+    const size_t head = prefix(pos_);  // slots [0, pos_): the newest values up to the wrap
+    for (size_t i = 0; i < usable; ++i) {
+      const size_t w = static_cast<size_t>(windows[i]);  // ages [0, w) = slots [pos_ - w, pos_) modulo kSlots
+      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (running - prefix(pos_ + kSlots - w));
+    }
   }
 #endif
 
@@ -376,22 +421,6 @@ class RankRing {
       const __mmask8 low_gt = _mm512_cmp_pd_mask(_mm512_loadu_pd(bounds + 8 * r), vv, _CMP_GT_OQ);
       all |= uint64_t{high_le} << (8 * r);
       straddle |= uint64_t{static_cast<__mmask8>(~(high_le | low_gt))} << (8 * r);
-    }
-  }
-  // A part is at most kBlock values: masked 8-lane compares and a popcount each.
-  __attribute__((target("avx512f,popcnt"))) inline static void count_parts_avx512(const double* data, const Straddle* s,
-                                                                           size_t n, double v, size_t* part) {
-    const __m512d vv = _mm512_set1_pd(v);
-    for (size_t k = 0; k < n; ++k) {
-      const double* a = data + s[k].first;
-      const size_t len = s[k].len;
-      size_t c = 0;
-      for (size_t i = 0; i < len; i += 8) {
-        const __mmask8 take = static_cast<__mmask8>(len - i >= 8 ? 0xffu : (1u << (len - i)) - 1u);
-        c += static_cast<size_t>(
-            __builtin_popcount(_mm512_mask_cmp_pd_mask(take, _mm512_maskz_loadu_pd(take, a + i), vv, _CMP_LE_OQ)));
-      }
-      part[s[k].seg] += c;
     }
   }
 #endif
@@ -470,6 +499,19 @@ class KeyedRankRing {
     if (usable == 0) return;
     std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
     size_t ties = 0;               // values read (their key is key(v))
+#if defined(BQX_COUNT_LE_AVX2)
+    if constexpr (Capacity % kChunk == 0) {
+      if (cpu_has_avx512bw()) {
+        if (v == v) {
+          ties = count_le_windows_avx512(windows, usable, key(v), v, counts);
+        } else {
+          for (size_t i = 0; i < usable; ++i) counts[i] = 0;  // a NaN v counts 0
+        }
+        if (ties > kCrowded) crowded_ = true;  // a hint for push() (no effect on counts)
+        return;
+      }
+    }
+#endif
     if (v == v) {
       const uint16_t kv = key(v);
       for (size_t i = usable; i-- > 0;) {  // oldest segment first: ascending through memory
@@ -494,27 +536,10 @@ class KeyedRankRing {
     for (size_t i = 0; i < usable; ++i) counts[i] = cum += part[i];
   }
 
-  // RankRing's snapshot format: capacity, next slot, size, then Capacity slots (values
-  // oldest first from slot 0; unused slots 0).
-  void save(StateWriter& out) const {
-    out.put<uint64_t>(Capacity);
-    out.put<uint64_t>(size_ == Capacity ? 0 : size_);
-    out.put<uint64_t>(size_);
-    for (size_t age = size_; age-- > 0;) out.put(back(age));
-    for (size_t i = size_; i < Capacity; ++i) out.put(0.0);
-  }
+  // RankRing's snapshot (save_newest_values); load() refits the keys by its pushes.
+  void save(StateWriter& out) const { save_newest_values<Capacity>(*this, out); }
   void load(StateReader& in) {
-    const auto cap = in.get<uint64_t>();
-    const auto pos = in.get<uint64_t>();
-    const auto size = in.get<uint64_t>();
-    *this = KeyedRankRing();
-    if (!in.ok() || cap != Capacity || pos >= Capacity || size > Capacity) {
-      in.fail();
-      return;
-    }
-    std::vector<double> slots(Capacity);
-    for (auto& s : slots) s = in.get<double>();
-    for (size_t age = size; age-- > 0;) push(slots[(pos + Capacity - 1 - age) % Capacity]);
+    load_newest_values<Capacity>(in, [this] { *this = KeyedRankRing(); }, [this](double v) { push(v); });
   }
 
  private:
@@ -577,6 +602,54 @@ class KeyedRankRing {
     static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bw");
     return has;
   }
+  static constexpr size_t kChunk = 32;  // keys per AVX-512 compare
+
+  // count_le_nested() over the whole ring at once: bit j of le[c] = slot 32 c + j holds a
+  // value <= v (its key is below kv, or equal and the value compared), with running counts
+  // per chunk; each window's count is then the count of a slot range (its ages [0, W)) by
+  // two prefix lookups. Why: the per-window runs started and ended mid-chunk (masked loads,
+  // a loop per run); here every chunk is read once, aligned, and the windows cost O(1) each.
+  // Slots outside the values held are compared too but lie outside every window's range
+  // (counts are exact integers either way). Returns the values read (key kv).
+  template <size_t N>
+  __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) size_t count_le_windows_avx512(const std::array<int, N>& windows,
+                                                                                       size_t usable, uint16_t kv, double v,
+                                                                                       std::array<size_t, N>& counts) const {
+    constexpr size_t kChunks = Capacity / kChunk;
+    uint32_t le[kChunks + 1];
+    uint32_t before[kChunks + 1];  // values <= v in the chunks before chunk c
+    const __m512i kvv = _mm512_set1_epi16(static_cast<short>(kv));
+    const uint16_t* keys = keys_.data();
+    const double* data = data_.data();
+    size_t ties = 0;
+    uint32_t running = 0;
+    for (size_t c = 0; c < kChunks; ++c) {
+      const __m512i k = _mm512_loadu_si512(keys + c * kChunk);
+      uint32_t bits = _mm512_cmplt_epu16_mask(k, kvv);
+      for (uint32_t eq = _mm512_cmpeq_epu16_mask(k, kvv); eq != 0; eq &= eq - 1) {
+        const unsigned j = static_cast<unsigned>(std::countr_zero(eq));
+        ++ties;
+        bits |= (data[c * kChunk + j] <= v ? 1u : 0u) << j;
+      }
+      le[c] = bits;
+      before[c] = running;
+      running += static_cast<uint32_t>(__builtin_popcount(bits));
+    }
+    le[kChunks] = 0;
+    before[kChunks] = running;
+    // Values <= v in slots [0, s), 0 <= s <= Capacity.
+    auto prefix = [&](size_t s) -> size_t {
+      const size_t c = s / kChunk;
+      return before[c] + static_cast<size_t>(__builtin_popcount(le[c] & ((uint32_t{1} << (s % kChunk)) - 1u)));
+    };
+    const size_t head = prefix(pos_);  // slots [0, pos_): the newest values up to the wrap
+    for (size_t i = 0; i < usable; ++i) {
+      const size_t w = static_cast<size_t>(windows[i]);  // ages [0, w) = slots [pos_ - w, pos_) modulo Capacity
+      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (running - prefix(pos_ + Capacity - w));
+    }
+    return ties;
+  }
+
   // 32 keys per compare (masked at the run's end); the values of equal keys are compared
   // one by one.
   __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) static size_t count_run_avx512(const uint16_t* keys, const double* data,
@@ -624,12 +697,17 @@ class NestedExtremes {
   explicit NestedExtremes(const std::array<int, N>& windows = {})
       : windows_(windows),
         mask_(std::bit_ceil(static_cast<uint64_t>(windows[N - 1] > 0 ? windows[N - 1] : 1) + 1) - 1),
-        entries_(mask_ + 1) {}
+        entries_(mask_ + 1) {
+    for (size_t i = 0; i < N; ++i) window_lane_[i] = static_cast<uint64_t>(windows[i]);
+  }
 
   void push(double x) {
     const uint64_t idx = count_;
     // Drop dominated entries from the back (ties: the newest wins).
     uint64_t back = back_;
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) back = drop_dominated_avx512(back, x);
+#endif
     while (back > front_[N - 1]) {
       const double b = entries_[(back - 1) & mask_].value;
       if (kMax ? (b <= x) : (b >= x)) --back; else break;
@@ -640,23 +718,26 @@ class NestedExtremes {
     ++count_;
     // Each window's front: the new entry if its old front was dropped, then past the
     // entries that leave the window with this push (the newest entry never does). The
-    // front entries are also kept here (front_entry_, copies): a window's entry line is
-    // read only when its front moves past an old entry, not at every push and value().
+    // front entries are also kept here (front_value_ / front_idx_, copies): a window's
+    // entry line is read only when its front moves past an old entry, not at every push
+    // and value().
+#if defined(BQX_COUNT_LE_AVX2)
+    if (cpu_has_avx512()) {
+      update_fronts_avx512(newest, x, idx);
+      return;
+    }
+#endif
     for (size_t i = 0; i < N; ++i) {
-      uint64_t f = front_[i];
-      Entry e = front_entry_[i];  // entries_[f] while f < newest (not overwritten)
-      if (newest <= f) {
-        f = newest;
-        e = Entry{x, idx};
+      if (newest <= front_[i]) {
+        front_[i] = newest;
+        front_value_[i] = x;
+        front_idx_[i] = idx;
       }
-      const uint64_t w = static_cast<uint64_t>(windows_[i]);
-      while (e.idx + w <= idx) e = entries_[++f & mask_];
-      front_[i] = f;
-      front_entry_[i] = e;
+      advance_front(i, idx);
     }
   }
   // Extreme of the last min(count, W_i) values; count() > 0.
-  double value(size_t i) const { return front_entry_[i].value; }
+  double value(size_t i) const { return front_value_[i]; }
   uint64_t count() const { return count_; }
 
   // The next push reads the back (and the entries after a front that moves) and writes
@@ -693,15 +774,18 @@ class NestedExtremes {
     if (!valid) {
       in.fail();
       count_ = back_ = 0;
-      front_.fill(0);
-      front_entry_.fill(Entry{});
+      for (size_t i = 0; i < N; ++i) front_[i] = front_idx_[i] = 0;
+      for (size_t i = 0; i < N; ++i) front_value_[i] = 0.0;
       return;
     }
     for (uint64_t q = front_[N - 1]; q < back_; ++q) {
       entries_[q & mask_].value = in.get<double>();
       entries_[q & mask_].idx = in.get<uint64_t>();
     }
-    for (size_t i = 0; i < N; ++i) front_entry_[i] = entries_[front_[i] & mask_];
+    for (size_t i = 0; i < N; ++i) {
+      front_value_[i] = entries_[front_[i] & mask_].value;
+      front_idx_[i] = entries_[front_[i] & mask_].idx;
+    }
   }
 
  private:
@@ -709,13 +793,73 @@ class NestedExtremes {
     double value;
     uint64_t idx;  // push index
   };
+#if defined(BQX_COUNT_LE_AVX2)
+  // The dropping loop of push() on the newest 8 entries at a time: one compare, and the
+  // count of consecutive dominated entries from the newest (bounded by the live entries),
+  // instead of a branch per entry whose trip count (data-dependent) mispredicted. Where
+  // the 8 entries wrap around the ring it stops, and push()'s scalar loop finishes (it also
+  // checks the same rule, so the result is the same either way).
+  __attribute__((target("avx512f"))) uint64_t drop_dominated_avx512(uint64_t back, double x) const {
+    const uint64_t limit = front_[N - 1];
+    const __m512d xv = _mm512_set1_pd(x);
+    const __m512i values_of_entries = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);  // Entry::value of 8 entries
+    static_assert(sizeof(Entry) == 2 * sizeof(double) && offsetof(Entry, value) == 0);
+    while (back > limit && back >= 8) {
+      const uint64_t first = (back - 8) & mask_;
+      if (first + 7 != ((back - 1) & mask_)) break;  // wraps
+      const double* p = &entries_[first].value;
+      const __m512d values = _mm512_permutex2var_pd(_mm512_loadu_pd(p), values_of_entries, _mm512_loadu_pd(p + 8));
+      // Bit 7 - j: entry back - 1 - j is dominated by x.
+      const __mmask8 dominated = _mm512_cmp_pd_mask(values, xv, kMax ? _CMP_LE_OQ : _CMP_GE_OQ);
+      const uint64_t drops = std::min<uint64_t>(static_cast<uint64_t>(std::countl_one(static_cast<uint8_t>(dominated))), back - limit);
+      back -= drops;
+      if (drops < 8) break;
+    }
+    return back;
+  }
+#endif
+  // Moves window i's front past the entries that left the window at push `idx`.
+  void advance_front(size_t i, uint64_t idx) {
+    uint64_t f = front_[i];
+    while (front_idx_[i] + window_lane_[i] <= idx) {
+      const Entry& e = entries_[++f & mask_];
+      front_value_[i] = e.value;
+      front_idx_[i] = e.idx;
+    }
+    front_[i] = f;
+  }
+#if defined(BQX_COUNT_LE_AVX2)
+  // The fronts' loop above as 8 lanes (lane i = window i): the "dropped" test and the
+  // first expiry test of all windows in a few vector operations instead of a branchy scalar
+  // step per window; only the rare windows whose front entry leaves the window walk the
+  // deque (advance_front). Copies and integer compares only: same values as the scalar loop.
+  __attribute__((target("avx512f"))) void update_fronts_avx512(uint64_t newest, double x, uint64_t idx) {
+    constexpr __mmask8 kLanes = static_cast<__mmask8>((1u << N) - 1u);
+    const __m512i newest_v = _mm512_set1_epi64(static_cast<long long>(newest));
+    const __m512i idx_v = _mm512_set1_epi64(static_cast<long long>(idx));
+    const __m512i front = _mm512_load_si512(front_.data());
+    const __mmask8 dropped = _mm512_mask_cmple_epu64_mask(kLanes, newest_v, front);
+    _mm512_store_si512(front_.data(), _mm512_mask_mov_epi64(front, dropped, newest_v));
+    _mm512_store_pd(front_value_.data(), _mm512_mask_mov_pd(_mm512_load_pd(front_value_.data()), dropped, _mm512_set1_pd(x)));
+    const __m512i front_idx = _mm512_mask_mov_epi64(_mm512_load_si512(front_idx_.data()), dropped, idx_v);
+    _mm512_store_si512(front_idx_.data(), front_idx);
+    const __mmask8 expired =
+        _mm512_mask_cmple_epu64_mask(kLanes, _mm512_add_epi64(front_idx, _mm512_load_si512(window_lane_.data())), idx_v);
+    for (unsigned m = expired; m != 0; m &= m - 1) advance_front(static_cast<size_t>(std::countr_zero(m)), idx);
+  }
+#endif
+
   std::array<int, N> windows_;
   uint64_t mask_;  // capacity - 1 (capacity: a power of two > the largest window)
   StateVector<Entry> entries_;
   uint64_t back_ = 0;   // one past the newest entry (positions grow without bound)
   uint64_t count_ = 0;  // values pushed
-  std::array<uint64_t, N> front_{};
-  std::array<Entry, N> front_entry_{};  // entries_[front_[i]] (a copy: same bits)
+  // Per window i (8 lanes, lanes >= N unused): the deque position of its front and a copy
+  // of that entry (entries_[front_[i]]: same bits), and W_i.
+  alignas(64) std::array<uint64_t, 8> front_{};
+  alignas(64) std::array<double, 8> front_value_{};
+  alignas(64) std::array<uint64_t, 8> front_idx_{};
+  alignas(64) std::array<uint64_t, 8> window_lane_{};
 };
 
 }  // namespace bqx::features::stats

@@ -154,7 +154,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     const __mmask8 full = static_cast<__mmask8>(in.rets_full);
     const __m512d n = r_n, m2 = r_m2;
     const __m512d mean = _mm512_add_pd(r_anchor, r_off);
-    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, mean, m2));
+    const __mmask8 sharp = stats::sharp_lanes(n, mean, m2, full);
     const __m512d v = _mm512_div_pd(m2, n);
     stats::put_column(col[0], null, full, mean);
     stats::put_column(col[1], null, full, stats::std_sample_lanes(n, m2));
@@ -162,9 +162,8 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     stats::put_column(col[3], null, full & sharp,
         _mm512_sub_pd(_mm512_div_pd(_mm512_div_pd(r_m4, n), _mm512_mul_pd(v, v)), _mm512_set1_pd(3.0)));
     const __m512d pn = p_n, m2a = p_m2a, m2b = p_m2b;
-    const __mmask8 legs_sharp = static_cast<__mmask8>(
-        ~(stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_a, p_off_a), m2a) |
-          stats::degenerate_lanes(pn, _mm512_add_pd(p_anchor_b, p_off_b), m2b)));
+    const __mmask8 legs_sharp = static_cast<__mmask8>(stats::sharp_lanes(pn, _mm512_add_pd(p_anchor_a, p_off_a), m2a, full) &
+                                                      stats::sharp_lanes(pn, _mm512_add_pd(p_anchor_b, p_off_b), m2b, full));
     stats::put_column(col[8], null, full & legs_sharp, _mm512_div_pd(p_cab, stats::sqrt_lanes(_mm512_mul_pd(m2a, m2b))));
     const __m512d adx = r_adx;
     const __mmask8 moved = _mm512_cmp_pd_mask(adx, _mm512_setzero_pd(), _CMP_GT_OQ);
@@ -182,7 +181,7 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     const __mmask8 full = static_cast<__mmask8>(in.bars_full);
     const __m512d n = _mm512_mask_blend_pd(has_left, head[0], mx.n), m2 = _mm512_mask_blend_pd(has_left, head[3], mx.m2);
     const __m512d anchor = _mm512_mask_blend_pd(has_left, head[1], mx.anchor), off = _mm512_mask_blend_pd(has_left, head[2], mx.off);
-    const __mmask8 sharp = static_cast<__mmask8>(~stats::degenerate_lanes(n, _mm512_add_pd(anchor, off), m2));
+    const __mmask8 sharp = stats::sharp_lanes(n, _mm512_add_pd(anchor, off), m2, full);
     const __m512d deviation = _mm512_sub_pd(_mm512_sub_pd(x, anchor), off);
     stats::put_column(col[4], null, full & sharp, _mm512_div_pd(deviation, stats::std_sample_lanes(n, m2)));
     stats::put_column(col[5], null, full, _mm512_div_pd(_mm512_loadu_pd(in.le), n));
@@ -193,9 +192,8 @@ __attribute__((target("avx512f"))) void outputs_avx512(const OutputLanes& in, do
     const __mmask8 gk_ok = _mm512_cmp_pd_mask(gk, _mm512_setzero_pd(), _CMP_GE_OQ);
     stats::put_column(col[10], null, full & gk_ok, stats::sqrt_lanes(gk));
   }
-  for (size_t i = 0; i < kWindows.size(); ++i) {
-    for (int c = 0; c < kCols; ++c) out[i * kCols + static_cast<size_t>(c)] = col[c][i];
-  }
+  stats::store_window_rows(col, 0, 8, kWindows.size(), kCols, out);
+  stats::store_window_rows(col, 8, kCols - 8, kWindows.size(), kCols, out);
 }
 #endif
 
@@ -248,25 +246,20 @@ class StatsRateKernel final : public FamilyKernel {
       in.ret_head = ret_heads_.f;
       in.pair_head = pair_heads_.f;
       in.bar_head = bar_heads_.f;
-      for (size_t i = 0; i < 8; ++i) {
-        const bool window = i < kWindows.size();
-        const bool rets_full = window && rets_.full(i), bars_full = window && bars_.full(i);
-        in.rets_full |= (rets_full ? 1u : 0u) << i;
-        in.bars_full |= (bars_full ? 1u : 0u) << i;
-        const RetAgg* ret_left = window ? rets_.left(i) : nullptr;
-        const stats::CoMoments* pair_left = window ? pairs_.left(i) : nullptr;
-        const BarAgg* bar_left = window ? bars_.left(i) : nullptr;
-        in.ret_has_left |= (ret_left ? 1u : 0u) << i;
-        in.pair_has_left |= (pair_left ? 1u : 0u) << i;
-        in.bar_has_left |= (bar_left ? 1u : 0u) << i;
-        in.ret_left[i] = ret_left ? ret_left : &kEmptyRet;
-        in.pair_left[i] = pair_left ? pair_left : &kEmptyPair;
-        in.bar_left[i] = bar_left ? bar_left : &kEmptyBar;
-        in.x_back[i] = rets_full ? xs_.back(static_cast<size_t>(kWindows[i])) : 0.0;
-        in.high[i] = bars_full ? high_.value(i) : 0.0;
-        in.low[i] = bars_full ? low_.value(i) : 0.0;
-        in.le[i] = static_cast<double>(window ? le[i] : 0);
+      in.rets_full = rets_.full_mask();
+      in.bars_full = bars_.full_mask();
+      in.ret_has_left = rets_.left_rows(in.ret_left, &kEmptyRet);
+      in.pair_has_left = pairs_.left_rows(in.pair_left, &kEmptyPair);
+      in.bar_has_left = bars_.left_rows(in.bar_left, &kEmptyBar);
+      // Lanes of windows that are not full are never output (NULL): read without a branch
+      // (x_{t-W} from a ring slot that may still be unwritten, the extremes of a young window).
+      for (size_t i = 0; i < kWindows.size(); ++i) {
+        in.x_back[i] = xs_.back_slot(static_cast<size_t>(kWindows[i]));
+        in.high[i] = high_.value(i);
+        in.low[i] = low_.value(i);
+        in.le[i] = static_cast<double>(le[i]);
       }
+      in.x_back[7] = in.high[7] = in.low[7] = in.le[7] = 0.0;
       outputs_avx512(in, x, bar.close, out);
       finish_bar(bv, have_ret, rv, bar.close);
       return;
