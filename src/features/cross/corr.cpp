@@ -54,6 +54,11 @@ constexpr int kSeriesDs = kPairCount;                     // 8
 constexpr int kSeriesMlag = kPairCount + kCurrencyCount;  // 28
 constexpr int kSeries = kSeriesMlag + kPairCount;         // 64
 constexpr int kRing = kCorrWindows.back() + 1;            // rows g-W .. g
+// The series-major copy of the ring (see CorrKernel::series_) is written 8 rows at a time:
+// a block of 8 rows is one cache line per series. Its length is kRing rounded up to whole
+// blocks.
+constexpr int kSeriesBlock = 8;
+constexpr int kSeriesRing = (kRing + kSeriesBlock - 1) / kSeriesBlock * kSeriesBlock;
 constexpr int kRelated = 6;
 constexpr int kCouples = kPairCount * (kPairCount - 1) / 2;  // 378 unordered pairs p < q
 constexpr int kStrengthAccs = static_cast<int>(kCorrStrengthWindows.size()) * kPairCount * 2;
@@ -539,7 +544,9 @@ class CorrKernel final : public CrossKernel {
     for (auto& c : mat_corr_) c.assign(kCouples + 1, kNull);  // + the NULL cell (kNullCell)
     other_.assign(static_cast<size_t>(kFields) * kOtherAccs, 0.0);
     other_corr_.assign(kOtherAccs, kNull);
-    ring_.assign(static_cast<size_t>(kSeries) * kRing, kNull);
+    series_storage_.assign(static_cast<size_t>(kSeries) * kSeriesRing + kSeriesBlock, kNull);
+    series_offset_ = (kCacheLine - reinterpret_cast<uintptr_t>(series_storage_.data()) % kCacheLine) % kCacheLine /
+                     sizeof(double);
     ring_rows_.assign(static_cast<size_t>(kRing) * kSeries, kNull);
     prev_l_.fill(kNull);
     prev_s_.fill(kNull);
@@ -588,8 +595,8 @@ class CorrKernel final : public CrossKernel {
     }
     prev_l_ = l;
     prev_s_ = s;
-    for (int i = 0; i < kSeries; ++i) ring_[static_cast<size_t>(i) * kRing + slot] = cur[i];
     std::copy(cur.begin(), cur.end(), ring_rows_.begin() + static_cast<std::ptrdiff_t>(slot * kSeries));
+    if (r % kSeriesBlock == kSeriesBlock - 1) flush_series_block(r + 1 - kSeriesBlock);
 
     // 2. Accumulators: add row r, remove row r - W (masks make a NULL contribute 0).
     Prepared now;
@@ -708,7 +715,13 @@ class CorrKernel final : public CrossKernel {
     out.put(prev_l_);
     out.put(prev_s_);
     out.put(prev_m_);
-    out.put_vector(ring_);
+    // The ring in its series-major snapshot layout (kSeries x kRing, row t in slot t % kRing),
+    // from ring_rows_, which holds every row of it.
+    std::vector<double> ring(static_cast<size_t>(kSeries) * kRing);
+    for (size_t t = 0; t < static_cast<size_t>(kRing); ++t) {
+      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring[i * kRing + t] = ring_rows_[t * kSeries + i];
+    }
+    out.put_vector(ring);
     for (const auto& a : mat_) out.put_vector(a);
     for (const auto& c : mat_corr_) out.put_vector(c);
     out.put_vector(other_);
@@ -720,13 +733,17 @@ class CorrKernel final : public CrossKernel {
     in.get(prev_l_);
     in.get(prev_s_);
     in.get(prev_m_);
-    in.get_vector(ring_);
-    if (ring_.size() != static_cast<size_t>(kSeries) * kRing) {
-      in.fail();
-      return;
-    }
+    std::vector<double> ring(static_cast<size_t>(kSeries) * kRing);
+    in.get_vector(ring);  // (fails unless the size matches)
+    if (!in.ok()) return;
     for (size_t t = 0; t < static_cast<size_t>(kRing); ++t) {
-      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring_rows_[t * kSeries + i] = ring_[i * kRing + t];
+      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring_rows_[t * kSeries + i] = ring[i * kRing + t];
+    }
+    // The series-major copy of the flushed rows a recomputation may read (the last kRing).
+    const uint64_t flushed = rows_ / kSeriesBlock * kSeriesBlock;
+    for (uint64_t t = rows_ > static_cast<uint64_t>(kRing) ? rows_ - kRing : 0; t < flushed; ++t) {
+      const double* row = &ring_rows_[static_cast<size_t>(t % kRing) * kSeries];
+      for (int i = 0; i < kSeries; ++i) series(i)[t % kSeriesRing] = row[i];
     }
     for (auto& a : mat_) in.get_vector(a);
     for (auto& c : mat_corr_) in.get_vector(c);
@@ -750,7 +767,26 @@ class CorrKernel final : public CrossKernel {
       }
     }
     prefetch_write(&ring_rows_[slot * kSeries], sizeof(double) * kSeries);
-    for (int i = 0; i < kSeries; ++i) prefetch_write(&ring_[static_cast<size_t>(i) * kRing + slot], sizeof(double));
+    if (r % kSeriesBlock == kSeriesBlock - 1) {  // this row completes a block: its 64 lines are written
+      const size_t block = static_cast<size_t>((r + 1 - kSeriesBlock) % kSeriesRing);
+      for (int i = 0; i < kSeries; ++i) prefetch_write(series(i) + block, kCacheLine);
+    }
+  }
+
+  double* series(int i) { return series_storage_.data() + series_offset_ + static_cast<size_t>(i) * kSeriesRing; }
+  const double* series(int i) const {
+    return series_storage_.data() + series_offset_ + static_cast<size_t>(i) * kSeriesRing;
+  }
+
+  // Rows first .. first + 7 (first a multiple of 8, so one aligned block per series) from
+  // ring_rows_ into the series-major copy: one whole line per series every 8 rows, instead
+  // of one scattered store (and one line) per series every row.
+  void flush_series_block(uint64_t first) {
+    const size_t block = static_cast<size_t>(first % kSeriesRing);
+    for (int k = 0; k < kSeriesBlock; ++k) {
+      const double* row = &ring_rows_[static_cast<size_t>((first + static_cast<uint64_t>(k)) % kRing) * kSeries];
+      for (int i = 0; i < kSeries; ++i) series(i)[block + static_cast<size_t>(k)] = row[i];
+    }
   }
 
   void transpose_out() {
@@ -839,16 +875,19 @@ class CorrKernel final : public CrossKernel {
     }
   }
 
-  // Exact sums over rows max(0, r - W + 1) .. r, oldest first (the ring slots of those rows
-  // form at most two contiguous runs).
+  // Exact sums over rows max(0, r - W + 1) .. r, oldest first: the rows of whole blocks from
+  // the series-major copy (whose slots form at most two contiguous runs), then the newest rows
+  // not yet flushed there (fewer than 8) from ring_rows_.
   void recompute(double* a, int count, int k, int xs, int ys, int window, uint64_t r) const {
     const uint64_t w = static_cast<uint64_t>(window);
     const uint64_t first = r + 1 >= w ? r + 1 - w : 0;
-    const size_t len = static_cast<size_t>(r + 1 - first);
-    const size_t s0 = static_cast<size_t>(first % kRing);
-    const size_t run1 = std::min(len, static_cast<size_t>(kRing) - s0);
-    const double* xr = &ring_[static_cast<size_t>(xs) * kRing];
-    const double* yr = &ring_[static_cast<size_t>(ys) * kRing];
+    const uint64_t flushed = (r + 1) / kSeriesBlock * kSeriesBlock;  // rows < flushed are in series()
+    const uint64_t series_end = std::max(first, flushed);
+    const size_t len = static_cast<size_t>(series_end - first);
+    const size_t s0 = static_cast<size_t>(first % kSeriesRing);
+    const size_t run1 = std::min(len, static_cast<size_t>(kSeriesRing) - s0);
+    const double* xr = series(xs);
+    const double* yr = series(ys);
     double f[kFields] = {};
     auto add = [&f](const double* x, const double* y, size_t m) {
       for (size_t i = 0; i < m; ++i) {
@@ -866,6 +905,10 @@ class CorrKernel final : public CrossKernel {
     };
     add(xr + s0, yr + s0, run1);
     add(xr, yr, len - run1);
+    for (uint64_t t = series_end; t <= r; ++t) {
+      const double* row = &ring_rows_[static_cast<size_t>(t % kRing) * kSeries];
+      add(row + xs, row + ys, 1);
+    }
     for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
   }
 
@@ -885,10 +928,15 @@ class CorrKernel final : public CrossKernel {
   std::array<std::vector<double>, kCorrWindows.size()> mat_corr_;  // kCouples each
   std::vector<double> other_;                                      // kFields x kOtherAccs
   std::vector<double> other_corr_;                                 // kOtherAccs
-  std::vector<double> ring_;                                       // kSeries x kRing
-  // The same values row by row (kRing x kSeries), not saved: the rows leaving the windows are
-  // read from here (3 x 8 cache lines per grid row instead of 3 x 64 from ring_, whose
-  // series-major order serves the exact recomputations over a window).
+  // The rows of the ring series by series (kSeries x kSeriesRing, row t in slot t % kSeriesRing,
+  // 64-byte aligned at series_offset_), for the exact recomputations over a window; filled
+  // 8 rows at a time (flush_series_block), so rows newer than the last whole block are only in
+  // ring_rows_. Not saved (rebuilt from ring_rows_).
+  std::vector<double> series_storage_;
+  size_t series_offset_ = 0;
+  // The ring row by row (kRing x kSeries, row t in slot t % kRing; saved in the series-major
+  // layout): the rows leaving the windows are read from here (3 x 8 cache lines per grid row
+  // instead of 3 x 64 from series_, whose order serves the exact recomputations).
   std::vector<double> ring_rows_;
   uint64_t rows_ = 0;
   std::array<double, kPairCount> prev_l_{};
