@@ -487,6 +487,39 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
   }
 }
 
+// by_pair[p][c] = columns[c][p] for c < n_columns (columns: n_columns rows of kLanes lanes;
+// by_pair: kLanes rows of 32; its columns >= n_columns get 0), in 8 x 8 blocks transposed in
+// registers (three rounds of two-input shuffles) instead of 27 x 28 strided scalar copies.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void transpose_columns(
+    const double* __restrict columns, int n_columns, double* __restrict by_pair) {
+  const Mask8 lo1 = {0, 8, 2, 10, 4, 12, 6, 14}, hi1 = {1, 9, 3, 11, 5, 13, 7, 15};
+  const Mask8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const Mask8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  constexpr int kByPairWidth = 32;
+  for (int pb = 0; pb < kLanes; pb += kLaneBlock) {
+    for (int cb = 0; cb < kByPairWidth; cb += kLaneBlock) {
+      Lanes8 r[kLaneBlock], t[kLaneBlock], u[kLaneBlock];
+      for (int i = 0; i < kLaneBlock; ++i) {
+        r[i] = cb + i < n_columns ? load8(columns + (cb + i) * kLanes + pb) : splat8(0.0);
+      }
+      for (int i = 0; i < kLaneBlock; i += 2) {
+        t[i] = __builtin_shuffle(r[i], r[i + 1], lo1);
+        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi1);
+      }
+      for (int i = 0; i < kLaneBlock; i += 4) {
+        u[i] = __builtin_shuffle(t[i], t[i + 2], lo2);
+        u[i + 1] = __builtin_shuffle(t[i + 1], t[i + 3], lo2);
+        u[i + 2] = __builtin_shuffle(t[i], t[i + 2], hi2);
+        u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi2);
+      }
+      for (int i = 0; i < 4; ++i) {
+        store8(by_pair + (pb + i) * kByPairWidth + cb, __builtin_shuffle(u[i], u[i + 4], lo4));
+        store8(by_pair + (pb + i + 4) * kByPairWidth + cb, __builtin_shuffle(u[i], u[i + 4], hi4));
+      }
+    }
+  }
+}
+
 class CorrKernel final : public CrossKernel {
  public:
   explicit CorrKernel(const CrossContext& ctx) : in_universe_(ctx.in_universe) {
@@ -789,11 +822,7 @@ class CorrKernel final : public CrossKernel {
     }
   }
 
-  void transpose_out() {
-    for (int p = 0; p < kPairCount; ++p) {
-      for (int c = 0; c < kCorrColumns; ++c) by_pair_[p][c] = out_[c][p];
-    }
-  }
+  void transpose_out() { transpose_columns(out_[0].data(), kCorrColumns, by_pair_[0].data()); }
 
   static size_t window_index(int w) {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
@@ -947,9 +976,9 @@ class CorrKernel final : public CrossKernel {
   alignas(64) std::array<std::array<double, kLanes>, kCorrColumns> out_{};  // column x pair slot
   // The same values pair by pair (not saved): write_pair, called once per pair between the
   // second-order kernels of the pairs, reads 4 contiguous lines instead of 27 (one per column).
-  // Rows of 32 (4 whole lines).
+  // Rows of 32 (4 whole lines), one per lane (the padding lanes' rows are not read).
   static_assert(kCorrColumns <= 32);
-  alignas(64) std::array<std::array<double, 32>, kPairCount> by_pair_{};
+  alignas(64) std::array<std::array<double, 32>, kLanes> by_pair_{};
 };
 
 }  // namespace
