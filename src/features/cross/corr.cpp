@@ -439,40 +439,44 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
     double* __restrict market_out, double* __restrict dispersion_out) {
   const Lanes8 zero = splat8(0.0), one = splat8(1.0), null = splat8(kNull);
   for (int b = 0; b < kLanes; b += kLaneBlock) {
-    Lanes8 dsum = zero, nd = zero;
+    // The base and the quote side advance together (two independent chains of selects and
+    // additions; per side and lane the same operations in the same order).
+    Lanes8 sum[2] = {zero, zero}, mn[2] = {zero, zero}, mx[2] = {zero, zero}, n[2] = {zero, zero};
     Lanes8 values[kRelatedSlots];
-    for (int side = 0; side < 2; ++side) {
-      Lanes8 sum = zero, mn = zero, mx = zero, n = zero;
-      for (int i = 0; i < kRelated; ++i) {
+    for (int i = 0; i < kRelated; ++i) {
+#pragma GCC unroll 2
+      for (int side = 0; side < 2; ++side) {
         const int slot = side * kRelated + i;
         Lanes8 c;
         for (int l = 0; l < kLaneBlock; ++l) c[l] = corr[ix.rel[slot][b + l]];
         const Mask8 ok = c == c;  // not NULL
         const Lanes8 v = load8(&ix.rel_o[slot][b]) * c;
-        const Mask8 first = n == zero;
-        mn = (ok & (first | (v < mn))) ? v : mn;
-        mx = (ok & (first | (v > mx))) ? v : mx;
-        sum = ok ? sum + v : sum;
-        n = ok ? n + one : n;
-        dsum = ok ? dsum + v : dsum;
-        nd = ok ? nd + one : nd;
+        const Mask8 first = n[side] == zero;
+        mn[side] = (ok & (first | (v < mn[side]))) ? v : mn[side];
+        mx[side] = (ok & (first | (v > mx[side]))) ? v : mx[side];
+        sum[side] = ok ? sum[side] + v : sum[side];
+        n[side] = ok ? n[side] + one : n[side];
         values[slot] = v;  // NULL when c is
       }
+    }
+#pragma GCC unroll 2
+    for (int side = 0; side < 2; ++side) {
       double* o = related_out + 3 * side * kLanes + b;
-      const Mask8 any = n > zero;
-      store8(o, any ? sum / n : null);
-      store8(o + kLanes, any ? mn : null);
-      store8(o + 2 * kLanes, any ? mx : null);
+      const Mask8 any = n[side] > zero;
+      store8(o, any ? sum[side] / n[side] : null);
+      store8(o + kLanes, any ? mn[side] : null);
+      store8(o + 2 * kLanes, any ? mx[side] : null);
     }
-    Lanes8 sum = zero, n = zero;
-    for (int q = 0; q < kPairCount; ++q) {
-      const Lanes8 c = load8(&others[q][b]);
-      const Mask8 ok = c == c;
-      sum = ok ? sum + abs8(c) : sum;
-      n = ok ? n + one : n;
-    }
-    store8(market_out + b, n > zero ? sum / n : null);
     if (dispersion_out == nullptr) continue;
+    // The sum of the 12 related values, base side then quote side, NULLs skipped: the base
+    // side's sum continued over the quote side's values (the same additions in the same
+    // order); their count (exact small integers).
+    Lanes8 dsum = sum[0];
+    for (int i = 0; i < kRelated; ++i) {
+      const Lanes8 v = values[kRelated + i];
+      dsum = v == v ? dsum + v : dsum;
+    }
+    const Lanes8 nd = n[0] + n[1];
     const Lanes8 mean = dsum / nd;  // lanes with nd < 2 are NULL below
     Lanes8 ss = zero;
     for (int slot = 0; slot < kRelatedSlots; ++slot) {
@@ -485,6 +489,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
     for (int l = 0; l < kLaneBlock; ++l) sd[l] = std::sqrt(var[l]);
     store8(dispersion_out + b, nd >= splat8(2.0) ? sd : null);
   }
+  // The market column: each lane's sum is a chain of dependent additions over q, so the 4
+  // blocks of 8 lanes advance together (4 independent chains; per lane the same additions in
+  // the same order).
+  constexpr int kBlocks = kLanes / kLaneBlock;
+  Lanes8 sum[kBlocks], n[kBlocks];
+  for (int i = 0; i < kBlocks; ++i) sum[i] = n[i] = zero;
+  for (int q = 0; q < kPairCount; ++q) {
+#pragma GCC unroll 4
+    for (int i = 0; i < kBlocks; ++i) {
+      const Lanes8 c = load8(&others[q][i * kLaneBlock]);
+      const Mask8 ok = c == c;
+      sum[i] = ok ? sum[i] + abs8(c) : sum[i];
+      n[i] = ok ? n[i] + one : n[i];
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < kBlocks; ++i) store8(market_out + i * kLaneBlock, n[i] > zero ? sum[i] / n[i] : null);
 }
 
 // by_pair[p][c] = columns[c][p] for c < n_columns (columns: n_columns rows of kLanes lanes;
@@ -917,14 +938,17 @@ class CorrKernel final : public CrossKernel {
     const size_t run1 = std::min(len, static_cast<size_t>(kSeriesRing) - s0);
     const double* xr = series(xs);
     const double* yr = series(ys);
+    // The counts as integers: a sum of 1.0 and 0.0 terms is that integer exactly (< 2^53),
+    // so only the five value sums take floating-point additions.
     double f[kFields] = {};
-    auto add = [&f](const double* x, const double* y, size_t m) {
+    int64_t n = 0, nzx = 0, nzy = 0;
+    auto add = [&](const double* x, const double* y, size_t m) {
       for (size_t i = 0; i < m; ++i) {
         const bool ok = !std::isnan(x[i]) && !std::isnan(y[i]);
         const double xv = ok ? x[i] : 0.0, yv = ok ? y[i] : 0.0;
-        f[kN] += ok ? 1.0 : 0.0;
-        f[kNzx] += xv != 0.0 ? 1.0 : 0.0;
-        f[kNzy] += yv != 0.0 ? 1.0 : 0.0;
+        n += ok ? 1 : 0;
+        nzx += xv != 0.0 ? 1 : 0;
+        nzy += yv != 0.0 ? 1 : 0;
         f[kSx] += xv;
         f[kSy] += yv;
         f[kSxx] += xv * xv;
@@ -938,6 +962,9 @@ class CorrKernel final : public CrossKernel {
       const double* row = &ring_rows_[static_cast<size_t>(t % kRing) * kSeries];
       add(row + xs, row + ys, 1);
     }
+    f[kN] = static_cast<double>(n);
+    f[kNzx] = static_cast<double>(nzx);
+    f[kNzy] = static_cast<double>(nzy);
     for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
   }
 
