@@ -115,9 +115,11 @@ inline bool couple_spike(const double* a, int count, int k, int x, int y, const 
 // caller that gets true finds them again with couple_spike: no per-couple flag is stored).
 // For fixed p the q-indexed operands are contiguous, so the inner loop is branch-free and
 // vectorises; cloned for AVX-512 / AVX2 with runtime dispatch (SIMD across couples:
-// per-lane IEEE ops, bit-identical).
+// per-lane IEEE ops, bit-identical). Rows p outside the universe are skipped (row_active[p]
+// = 0): p's returns are always NULL, so every delta of its couples is +0 and no spike can
+// leave (their sums stay +0, as adding +0 would leave them).
 __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_couples(
-    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start) {
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start, const uint8_t* row_active) {
   uint64_t any_spike = 0;
   double* n = a + kN * kCouples;
   double* nzx = a + kNzx * kCouples;
@@ -128,6 +130,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_cou
   double* syy = a + kSyy * kCouples;
   double* sxy = a + kSxy * kCouples;
   for (int p = 0; p + 1 < kPairCount; ++p) {
+    if (!row_active[p]) continue;
     const double xp = nw.v[p], xxp = nw.vv[p], mp = nw.m[p], zp = nw.nz[p];
     const double xo = od.v[p], xxo = od.vv[p], mo = od.m[p], zo = od.nz[p];
     const int len = kPairCount - 1 - p;
@@ -361,8 +364,10 @@ bool cpu_has_avx512f() {
 // uncentred one; clamped to [-1, 1]. n_min[k] = +inf keeps accumulator k NULL (window not
 // yet full). SIMD across accumulators (cloned for AVX-512 / AVX2 with runtime dispatch):
 // every lane does the same IEEE operations as the scalar form, so the bits are identical.
+// Accumulators [begin, end) of the count.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correlations(
-    const double* __restrict a, int count, const double* __restrict n_min, double* __restrict out) {
+    const double* __restrict a, int count, int begin, int end, const double* __restrict n_min,
+    double* __restrict out) {
   const double* nn = a + kN * count;
   const double* nzx = a + kNzx * count;
   const double* nzy = a + kNzy * count;
@@ -371,7 +376,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correl
   const double* sxx = a + kSxx * count;
   const double* syy = a + kSyy * count;
   const double* sxy = a + kSxy * count;
-  for (int k = 0; k < count; ++k) {
+  for (int k = begin; k < end; ++k) {
     const double n = nn[k];
     const double vx = n * sxx[k] - sx[k] * sx[k];
     const double vy = n * syy[k] - sy[k] * sy[k];
@@ -569,6 +574,20 @@ class CorrKernel final : public CrossKernel {
         ++k;
       }
     }
+    // The couple rows p of pairs in the universe, as runs of couple indices (one run, all
+    // couples, for the full universe); the couples of the other rows are always NULL.
+    int universe_size = 0;
+    for (int p = 0; p < kPairCount; ++p) universe_size += in_universe_[p] ? 1 : 0;
+    for (int p = 0; p + 1 < kPairCount; ++p) {
+      row_active_[p] = in_universe_[p] && universe_size >= 2 ? 1 : 0;
+      if (!row_active_[p]) continue;
+      const int begin = couple_start_[p], end = couple_start_[p] + (kPairCount - 1 - p);
+      if (!active_couple_runs_.empty() && active_couple_runs_.back().second == begin) {
+        active_couple_runs_.back().second = end;
+      } else {
+        active_couple_runs_.emplace_back(begin, end);
+      }
+    }
     // Other accumulators: strength (per strength window, pair, base|quote), then lead-lag.
     for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
       for (int p = 0; p < kPairCount; ++p) {
@@ -669,7 +688,7 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const bool spike = now_present && returns_present(old[wi])
                              ? accumulate_present(mat_[wi].data(), now, old[wi])
-                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data());
+                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data(), row_active_.data());
       if (spike) {
         recompute_spikes(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
       }
@@ -725,7 +744,9 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const int w = kCorrWindows[wi];
       if (r >= static_cast<uint64_t>(w)) {
-        pearson_correlations(mat_[wi].data(), kCouples, couple_n_min_[wi].data(), mat_corr_[wi].data());
+        for (const auto& [begin, end] : active_couple_runs_) {
+          pearson_correlations(mat_[wi].data(), kCouples, begin, end, couple_n_min_[wi].data(), mat_corr_[wi].data());
+        }
       }  // else: still all NULL from construction
     }
     // Before its window is full an accumulator's correlation is NULL (as from construction).
@@ -734,9 +755,11 @@ class CorrKernel final : public CrossKernel {
       other_n_min[j] = r >= static_cast<uint64_t>(other_w_[j]) ? min_rows(other_w_[j])
                                                                  : std::numeric_limits<double>::infinity();
     }
-    pearson_correlations(other_.data(), kOtherAccs, other_n_min.data(), other_corr_.data());
+    pearson_correlations(other_.data(), kOtherAccs, 0, kOtherAccs, other_n_min.data(), other_corr_.data());
     static_assert(kCorrWindows[0] == kCorrDispersionWindow);
-    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+    // (With fewer than 2 pairs in the universe every couple is NULL and so are these columns,
+    // as they are from construction.)
+    for (size_t wi = 0; wi < kCorrWindows.size() && active_couple_runs_.size() > 0; ++wi) {
       fill_other_matrix(mat_corr_[wi].data());
       pair_columns_lanes(lane_index_, mat_corr_[wi].data(), others_, out_[6 * wi].data(),
                          out_[kCorrMarketOffset + wi].data(), wi == 0 ? out_[kCorrDispersionOffset].data() : nullptr);
@@ -973,6 +996,8 @@ class CorrKernel final : public CrossKernel {
   std::array<int, kPairCount> base_n_{}, quote_n_{};
   std::array<std::array<int, kPairCount>, kPairCount> couple_{};  // couple index of (p, q)
   std::array<int, kPairCount> couple_start_{};                    // index of (p, p + 1)
+  std::array<uint8_t, kPairCount> row_active_{};                  // couple row p has pairs in the universe
+  std::vector<std::pair<int, int>> active_couple_runs_;           // [begin, end) couple indices of those rows
   std::array<int, kCouples> couple_x_{}, couple_y_{};
   // min_rows(W) for every couple of window W (constant: filled once, not per grid row).
   std::array<std::array<double, kCouples>, kCorrWindows.size()> couple_n_min_{};
