@@ -130,6 +130,9 @@ class ArbKernel final : public CrossKernel {
       triplet_tradable[t] = tradable[tr.slot[0]] && tradable[tr.slot[1]] && tradable[tr.slot[2]];
     }
     const uint64_t z_row = z_.pushes();  // every pair of the universe pushes this row
+    // arb_eps_z_60 of the pairs with a formable triplet, after all the pushes (z_scores).
+    std::array<bool, kPairCount> want_z{};
+    std::array<double, kPairCount> z_input{};
     for (int p = 0; p < kPairCount; ++p) {
       if (!in_universe_[p]) continue;
       double* o = out_[p].data();
@@ -169,7 +172,19 @@ class ArbKernel final : public CrossKernel {
       o[4] = max_abs_bp;
       o[5] = sum_abs_bp / static_cast<double>(n);
       z_.push(p, z_row, max_abs_bp);
-      o[6] = z_score(p, max_abs_bp);
+      want_z[p] = true;
+      z_input[p] = max_abs_bp;
+    }
+    if (z_.pushes() >= static_cast<uint64_t>(kArbZWindow)) {
+      std::array<double, kPairCount> z;
+      z_.z_scores(want_z, z_input, static_cast<uint64_t>(kArbZWindow / 2), z);
+      for (int p = 0; p < kPairCount; ++p) {
+        if (want_z[p]) out_[p][6] = z[p];
+      }
+    } else {
+      for (int p = 0; p < kPairCount; ++p) {
+        if (want_z[p]) out_[p][6] = kNull;
+      }
     }
     ++rows_;
   }
@@ -214,15 +229,6 @@ class ArbKernel final : public CrossKernel {
     std::array<int8_t, 3> slot;
     std::array<int8_t, 3> sign;
   };
-
-  double z_score(int p, double x) const {
-    if (z_.pushes() < static_cast<uint64_t>(kArbZWindow) || z_.count(p) < static_cast<uint64_t>(kArbZWindow / 2)) {
-      return kNull;
-    }
-    const double var = z_.var_sample(p);
-    if (is_null(var) || !(var > 0)) return kNull;
-    return (x - z_.mean(p)) / std::sqrt(var);
-  }
 
   std::array<bool, kPairCount> in_universe_;
   std::array<TripletLegs, kArbTripletCount> legs_{};

@@ -17,6 +17,10 @@
 #include <cmath>
 #include <cstdint>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "core/currency.h"
 #include "features/kernel.h"
 #include "features/rolling.h"
@@ -174,6 +178,32 @@ class PairWindowStats {
     return (m2 > 0 ? m2 : 0.0) / (n - 1.0);
   }
 
+  // z[p] = (x[p] - mean(p)) / sqrt(var_sample(p)) for the pairs with want[p], after this
+  // row's pushes; NULL (kNull) when fewer than min_count values are in the window or the
+  // variance is not > 0 (var_sample's cases: all equal, or m2 <= 0). Other pairs' z is left
+  // as it is. The divisions and square roots of the 28 pairs run as 8-lane AVX-512
+  // operations where available (SIMD across pairs: per-lane IEEE ops, bit-identical to
+  // z_score_one below).
+  void z_scores(const std::array<bool, kPairCount>& want, const std::array<double, kPairCount>& x, uint64_t min_count,
+                std::array<double, kPairCount>& z) const {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpu_has_avx512f()) {
+      z_scores_avx512(want, x, min_count, z);
+      return;
+    }
+#endif
+    for (int p = 0; p < kPairCount; ++p) {
+      if (want[p]) z[p] = z_score_one(p, x[p], min_count);
+    }
+  }
+  // The scalar form: var_sample, then the z-score.
+  double z_score_one(int p, double x, uint64_t min_count) const {
+    if (count_[p] < min_count) return kNull;
+    const double var = var_sample(p);
+    if (is_null(var) || !(var > 0)) return kNull;
+    return (x - mean(p)) / std::sqrt(var);
+  }
+
   // NullableWindowStats::save of pair p: the ring (RingBuffer::save), then the counters and sums.
   void save(StateWriter& out, int p) const {
     out.put<uint64_t>(window_);
@@ -210,6 +240,53 @@ class PairWindowStats {
 
  private:
   size_t slot(uint64_t j) const { return static_cast<size_t>(j % window_); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+  static bool cpu_has_avx512f() {
+    static const bool has = __builtin_cpu_supports("avx512f");
+    return has;
+  }
+  // z_score_one of 8 pairs at a time. Per lane, with n = count: m2 = s2 - s1 * s1 / n,
+  // var = (m2 > 0 ? m2 : 0) / (n - 1), z = (x - (ref + s1 / n)) / sqrt(var), NULL unless
+  // count >= max(min_count, 2), equal_run < count and var > 0: the operations of var_sample,
+  // mean and z_score_one in the same order.
+  __attribute__((target("avx512f"))) void z_scores_avx512(const std::array<bool, kPairCount>& want,
+                                                          const std::array<double, kPairCount>& x,
+                                                          uint64_t min_count, std::array<double, kPairCount>& z) const {
+    alignas(64) std::array<double, 32> n{}, xs{}, out{};
+    uint32_t ok_bits = 0;
+    for (int p = 0; p < kPairCount; ++p) {
+      n[p] = static_cast<double>(count_[p]);
+      xs[p] = x[p];
+      const bool ok = want[p] && count_[p] >= min_count && count_[p] >= 2 && equal_run_[p] < count_[p];
+      ok_bits |= static_cast<uint32_t>(ok) << p;
+    }
+    const __mmask8 all = 0xFF;
+    for (int p0 = 0; p0 < kPairCount; p0 += 8) {
+      const __mmask8 lanes = kPairCount - p0 >= 8 ? all : static_cast<__mmask8>((1u << (kPairCount - p0)) - 1u);
+      const __mmask8 ok = lanes & static_cast<__mmask8>(ok_bits >> p0);
+      const __m512d nn = _mm512_maskz_loadu_pd(lanes, n.data() + p0);
+      const __m512d s1 = _mm512_maskz_loadu_pd(lanes, s1_.data() + p0);
+      const __m512d s2 = _mm512_maskz_loadu_pd(lanes, s2_.data() + p0);
+      const __m512d ref = _mm512_maskz_loadu_pd(lanes, ref_.data() + p0);
+      const __m512d xv = _mm512_maskz_loadu_pd(lanes, xs.data() + p0);
+      // Lanes not ok divide by 1 (their result is replaced by NULL).
+      const __m512d safe_n = _mm512_mask_mov_pd(_mm512_set1_pd(2.0), ok, nn);
+      const __m512d m2 = _mm512_sub_pd(s2, _mm512_div_pd(_mm512_mul_pd(s1, s1), safe_n));
+      const __m512d m2_clamped = _mm512_mask_mov_pd(_mm512_setzero_pd(), _mm512_cmp_pd_mask(m2, _mm512_setzero_pd(),
+                                                                                             _CMP_GT_OQ), m2);
+      const __m512d var = _mm512_div_pd(m2_clamped, _mm512_sub_pd(safe_n, _mm512_set1_pd(1.0)));
+      const __mmask8 valid = ok & _mm512_cmp_pd_mask(var, _mm512_setzero_pd(), _CMP_GT_OQ);
+      const __m512d mean = _mm512_add_pd(ref, _mm512_div_pd(s1, safe_n));
+      // (maskz sqrt with every lane: GCC 12's plain form trips -Wuninitialized)
+      const __m512d zv = _mm512_div_pd(_mm512_sub_pd(xv, mean), _mm512_maskz_sqrt_pd(all, var));
+      _mm512_store_pd(out.data() + p0, _mm512_mask_mov_pd(_mm512_set1_pd(kNull), valid, zv));
+    }
+    for (int p = 0; p < kPairCount; ++p) {
+      if (want[p]) z[p] = out[p];
+    }
+  }
+#endif
 
   // NullableWindowStats::reanchor over the window ending at the newest push: reference = the
   // mean of the non-NULL values, then the shifted sums, oldest to newest.

@@ -54,6 +54,11 @@ constexpr int kSeriesDs = kPairCount;                     // 8
 constexpr int kSeriesMlag = kPairCount + kCurrencyCount;  // 28
 constexpr int kSeries = kSeriesMlag + kPairCount;         // 64
 constexpr int kRing = kCorrWindows.back() + 1;            // rows g-W .. g
+// The series-major copy of the ring (see CorrKernel::series_) is written 8 rows at a time:
+// a block of 8 rows is one cache line per series. Its length is kRing rounded up to whole
+// blocks.
+constexpr int kSeriesBlock = 8;
+constexpr int kSeriesRing = (kRing + kSeriesBlock - 1) / kSeriesBlock * kSeriesBlock;
 constexpr int kRelated = 6;
 constexpr int kCouples = kPairCount * (kPairCount - 1) / 2;  // 378 unordered pairs p < q
 constexpr int kStrengthAccs = static_cast<int>(kCorrStrengthWindows.size()) * kPairCount * 2;
@@ -110,9 +115,11 @@ inline bool couple_spike(const double* a, int count, int k, int x, int y, const 
 // caller that gets true finds them again with couple_spike: no per-couple flag is stored).
 // For fixed p the q-indexed operands are contiguous, so the inner loop is branch-free and
 // vectorises; cloned for AVX-512 / AVX2 with runtime dispatch (SIMD across couples:
-// per-lane IEEE ops, bit-identical).
+// per-lane IEEE ops, bit-identical). Rows p outside the universe are skipped (row_active[p]
+// = 0): p's returns are always NULL, so every delta of its couples is +0 and no spike can
+// leave (their sums stay +0, as adding +0 would leave them).
 __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_couples(
-    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start) {
+    double* __restrict a, const Prepared& nw, const Prepared& od, const int* couple_start, const uint8_t* row_active) {
   uint64_t any_spike = 0;
   double* n = a + kN * kCouples;
   double* nzx = a + kNzx * kCouples;
@@ -123,6 +130,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) bool accumulate_cou
   double* syy = a + kSyy * kCouples;
   double* sxy = a + kSxy * kCouples;
   for (int p = 0; p + 1 < kPairCount; ++p) {
+    if (!row_active[p]) continue;
     const double xp = nw.v[p], xxp = nw.vv[p], mp = nw.m[p], zp = nw.nz[p];
     const double xo = od.v[p], xxo = od.vv[p], mo = od.m[p], zo = od.nz[p];
     const int len = kPairCount - 1 - p;
@@ -356,8 +364,10 @@ bool cpu_has_avx512f() {
 // uncentred one; clamped to [-1, 1]. n_min[k] = +inf keeps accumulator k NULL (window not
 // yet full). SIMD across accumulators (cloned for AVX-512 / AVX2 with runtime dispatch):
 // every lane does the same IEEE operations as the scalar form, so the bits are identical.
+// Accumulators [begin, end) of the count.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correlations(
-    const double* __restrict a, int count, const double* __restrict n_min, double* __restrict out) {
+    const double* __restrict a, int count, int begin, int end, const double* __restrict n_min,
+    double* __restrict out) {
   const double* nn = a + kN * count;
   const double* nzx = a + kNzx * count;
   const double* nzy = a + kNzy * count;
@@ -366,7 +376,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pearson_correl
   const double* sxx = a + kSxx * count;
   const double* syy = a + kSyy * count;
   const double* sxy = a + kSxy * count;
-  for (int k = 0; k < count; ++k) {
+  for (int k = begin; k < end; ++k) {
     const double n = nn[k];
     const double vx = n * sxx[k] - sx[k] * sx[k];
     const double vy = n * syy[k] - sy[k] * sy[k];
@@ -434,40 +444,44 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
     double* __restrict market_out, double* __restrict dispersion_out) {
   const Lanes8 zero = splat8(0.0), one = splat8(1.0), null = splat8(kNull);
   for (int b = 0; b < kLanes; b += kLaneBlock) {
-    Lanes8 dsum = zero, nd = zero;
+    // The base and the quote side advance together (two independent chains of selects and
+    // additions; per side and lane the same operations in the same order).
+    Lanes8 sum[2] = {zero, zero}, mn[2] = {zero, zero}, mx[2] = {zero, zero}, n[2] = {zero, zero};
     Lanes8 values[kRelatedSlots];
-    for (int side = 0; side < 2; ++side) {
-      Lanes8 sum = zero, mn = zero, mx = zero, n = zero;
-      for (int i = 0; i < kRelated; ++i) {
+    for (int i = 0; i < kRelated; ++i) {
+#pragma GCC unroll 2
+      for (int side = 0; side < 2; ++side) {
         const int slot = side * kRelated + i;
         Lanes8 c;
         for (int l = 0; l < kLaneBlock; ++l) c[l] = corr[ix.rel[slot][b + l]];
         const Mask8 ok = c == c;  // not NULL
         const Lanes8 v = load8(&ix.rel_o[slot][b]) * c;
-        const Mask8 first = n == zero;
-        mn = (ok & (first | (v < mn))) ? v : mn;
-        mx = (ok & (first | (v > mx))) ? v : mx;
-        sum = ok ? sum + v : sum;
-        n = ok ? n + one : n;
-        dsum = ok ? dsum + v : dsum;
-        nd = ok ? nd + one : nd;
+        const Mask8 first = n[side] == zero;
+        mn[side] = (ok & (first | (v < mn[side]))) ? v : mn[side];
+        mx[side] = (ok & (first | (v > mx[side]))) ? v : mx[side];
+        sum[side] = ok ? sum[side] + v : sum[side];
+        n[side] = ok ? n[side] + one : n[side];
         values[slot] = v;  // NULL when c is
       }
+    }
+#pragma GCC unroll 2
+    for (int side = 0; side < 2; ++side) {
       double* o = related_out + 3 * side * kLanes + b;
-      const Mask8 any = n > zero;
-      store8(o, any ? sum / n : null);
-      store8(o + kLanes, any ? mn : null);
-      store8(o + 2 * kLanes, any ? mx : null);
+      const Mask8 any = n[side] > zero;
+      store8(o, any ? sum[side] / n[side] : null);
+      store8(o + kLanes, any ? mn[side] : null);
+      store8(o + 2 * kLanes, any ? mx[side] : null);
     }
-    Lanes8 sum = zero, n = zero;
-    for (int q = 0; q < kPairCount; ++q) {
-      const Lanes8 c = load8(&others[q][b]);
-      const Mask8 ok = c == c;
-      sum = ok ? sum + abs8(c) : sum;
-      n = ok ? n + one : n;
-    }
-    store8(market_out + b, n > zero ? sum / n : null);
     if (dispersion_out == nullptr) continue;
+    // The sum of the 12 related values, base side then quote side, NULLs skipped: the base
+    // side's sum continued over the quote side's values (the same additions in the same
+    // order); their count (exact small integers).
+    Lanes8 dsum = sum[0];
+    for (int i = 0; i < kRelated; ++i) {
+      const Lanes8 v = values[kRelated + i];
+      dsum = v == v ? dsum + v : dsum;
+    }
+    const Lanes8 nd = n[0] + n[1];
     const Lanes8 mean = dsum / nd;  // lanes with nd < 2 are NULL below
     Lanes8 ss = zero;
     for (int slot = 0; slot < kRelatedSlots; ++slot) {
@@ -479,6 +493,56 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
     Lanes8 sd;
     for (int l = 0; l < kLaneBlock; ++l) sd[l] = std::sqrt(var[l]);
     store8(dispersion_out + b, nd >= splat8(2.0) ? sd : null);
+  }
+  // The market column: each lane's sum is a chain of dependent additions over q, so the 4
+  // blocks of 8 lanes advance together (4 independent chains; per lane the same additions in
+  // the same order).
+  constexpr int kBlocks = kLanes / kLaneBlock;
+  Lanes8 sum[kBlocks], n[kBlocks];
+  for (int i = 0; i < kBlocks; ++i) sum[i] = n[i] = zero;
+  for (int q = 0; q < kPairCount; ++q) {
+#pragma GCC unroll 4
+    for (int i = 0; i < kBlocks; ++i) {
+      const Lanes8 c = load8(&others[q][i * kLaneBlock]);
+      const Mask8 ok = c == c;
+      sum[i] = ok ? sum[i] + abs8(c) : sum[i];
+      n[i] = ok ? n[i] + one : n[i];
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < kBlocks; ++i) store8(market_out + i * kLaneBlock, n[i] > zero ? sum[i] / n[i] : null);
+}
+
+// by_pair[p][c] = columns[c][p] for c < n_columns (columns: n_columns rows of kLanes lanes;
+// by_pair: kLanes rows of 32; its columns >= n_columns get 0), in 8 x 8 blocks transposed in
+// registers (three rounds of two-input shuffles) instead of 27 x 28 strided scalar copies.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void transpose_columns(
+    const double* __restrict columns, int n_columns, double* __restrict by_pair) {
+  const Mask8 lo1 = {0, 8, 2, 10, 4, 12, 6, 14}, hi1 = {1, 9, 3, 11, 5, 13, 7, 15};
+  const Mask8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const Mask8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  constexpr int kByPairWidth = 32;
+  for (int pb = 0; pb < kLanes; pb += kLaneBlock) {
+    for (int cb = 0; cb < kByPairWidth; cb += kLaneBlock) {
+      Lanes8 r[kLaneBlock], t[kLaneBlock], u[kLaneBlock];
+      for (int i = 0; i < kLaneBlock; ++i) {
+        r[i] = cb + i < n_columns ? load8(columns + (cb + i) * kLanes + pb) : splat8(0.0);
+      }
+      for (int i = 0; i < kLaneBlock; i += 2) {
+        t[i] = __builtin_shuffle(r[i], r[i + 1], lo1);
+        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi1);
+      }
+      for (int i = 0; i < kLaneBlock; i += 4) {
+        u[i] = __builtin_shuffle(t[i], t[i + 2], lo2);
+        u[i + 1] = __builtin_shuffle(t[i + 1], t[i + 3], lo2);
+        u[i + 2] = __builtin_shuffle(t[i], t[i + 2], hi2);
+        u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi2);
+      }
+      for (int i = 0; i < 4; ++i) {
+        store8(by_pair + (pb + i) * kByPairWidth + cb, __builtin_shuffle(u[i], u[i + 4], lo4));
+        store8(by_pair + (pb + i + 4) * kByPairWidth + cb, __builtin_shuffle(u[i], u[i + 4], hi4));
+      }
+    }
   }
 }
 
@@ -510,6 +574,20 @@ class CorrKernel final : public CrossKernel {
         ++k;
       }
     }
+    // The couple rows p of pairs in the universe, as runs of couple indices (one run, all
+    // couples, for the full universe); the couples of the other rows are always NULL.
+    int universe_size = 0;
+    for (int p = 0; p < kPairCount; ++p) universe_size += in_universe_[p] ? 1 : 0;
+    for (int p = 0; p + 1 < kPairCount; ++p) {
+      row_active_[p] = in_universe_[p] && universe_size >= 2 ? 1 : 0;
+      if (!row_active_[p]) continue;
+      const int begin = couple_start_[p], end = couple_start_[p] + (kPairCount - 1 - p);
+      if (!active_couple_runs_.empty() && active_couple_runs_.back().second == begin) {
+        active_couple_runs_.back().second = end;
+      } else {
+        active_couple_runs_.emplace_back(begin, end);
+      }
+    }
     // Other accumulators: strength (per strength window, pair, base|quote), then lead-lag.
     for (size_t si = 0; si < kCorrStrengthWindows.size(); ++si) {
       for (int p = 0; p < kPairCount; ++p) {
@@ -539,7 +617,9 @@ class CorrKernel final : public CrossKernel {
     for (auto& c : mat_corr_) c.assign(kCouples + 1, kNull);  // + the NULL cell (kNullCell)
     other_.assign(static_cast<size_t>(kFields) * kOtherAccs, 0.0);
     other_corr_.assign(kOtherAccs, kNull);
-    ring_.assign(static_cast<size_t>(kSeries) * kRing, kNull);
+    series_storage_.assign(static_cast<size_t>(kSeries) * kSeriesRing + kSeriesBlock, kNull);
+    series_offset_ = (kCacheLine - reinterpret_cast<uintptr_t>(series_storage_.data()) % kCacheLine) % kCacheLine /
+                     sizeof(double);
     ring_rows_.assign(static_cast<size_t>(kRing) * kSeries, kNull);
     prev_l_.fill(kNull);
     prev_s_.fill(kNull);
@@ -588,8 +668,8 @@ class CorrKernel final : public CrossKernel {
     }
     prev_l_ = l;
     prev_s_ = s;
-    for (int i = 0; i < kSeries; ++i) ring_[static_cast<size_t>(i) * kRing + slot] = cur[i];
     std::copy(cur.begin(), cur.end(), ring_rows_.begin() + static_cast<std::ptrdiff_t>(slot * kSeries));
+    if (r % kSeriesBlock == kSeriesBlock - 1) flush_series_block(r + 1 - kSeriesBlock);
 
     // 2. Accumulators: add row r, remove row r - W (masks make a NULL contribute 0).
     Prepared now;
@@ -608,7 +688,7 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const bool spike = now_present && returns_present(old[wi])
                              ? accumulate_present(mat_[wi].data(), now, old[wi])
-                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data());
+                             : accumulate_couples(mat_[wi].data(), now, old[wi], couple_start_.data(), row_active_.data());
       if (spike) {
         recompute_spikes(mat_[wi].data(), old[wi], kCorrWindows[wi], r);
       }
@@ -664,7 +744,9 @@ class CorrKernel final : public CrossKernel {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
       const int w = kCorrWindows[wi];
       if (r >= static_cast<uint64_t>(w)) {
-        pearson_correlations(mat_[wi].data(), kCouples, couple_n_min_[wi].data(), mat_corr_[wi].data());
+        for (const auto& [begin, end] : active_couple_runs_) {
+          pearson_correlations(mat_[wi].data(), kCouples, begin, end, couple_n_min_[wi].data(), mat_corr_[wi].data());
+        }
       }  // else: still all NULL from construction
     }
     // Before its window is full an accumulator's correlation is NULL (as from construction).
@@ -673,9 +755,11 @@ class CorrKernel final : public CrossKernel {
       other_n_min[j] = r >= static_cast<uint64_t>(other_w_[j]) ? min_rows(other_w_[j])
                                                                  : std::numeric_limits<double>::infinity();
     }
-    pearson_correlations(other_.data(), kOtherAccs, other_n_min.data(), other_corr_.data());
+    pearson_correlations(other_.data(), kOtherAccs, 0, kOtherAccs, other_n_min.data(), other_corr_.data());
     static_assert(kCorrWindows[0] == kCorrDispersionWindow);
-    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+    // (With fewer than 2 pairs in the universe every couple is NULL and so are these columns,
+    // as they are from construction.)
+    for (size_t wi = 0; wi < kCorrWindows.size() && active_couple_runs_.size() > 0; ++wi) {
       fill_other_matrix(mat_corr_[wi].data());
       pair_columns_lanes(lane_index_, mat_corr_[wi].data(), others_, out_[6 * wi].data(),
                          out_[kCorrMarketOffset + wi].data(), wi == 0 ? out_[kCorrDispersionOffset].data() : nullptr);
@@ -708,7 +792,13 @@ class CorrKernel final : public CrossKernel {
     out.put(prev_l_);
     out.put(prev_s_);
     out.put(prev_m_);
-    out.put_vector(ring_);
+    // The ring in its series-major snapshot layout (kSeries x kRing, row t in slot t % kRing),
+    // from ring_rows_, which holds every row of it.
+    std::vector<double> ring(static_cast<size_t>(kSeries) * kRing);
+    for (size_t t = 0; t < static_cast<size_t>(kRing); ++t) {
+      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring[i * kRing + t] = ring_rows_[t * kSeries + i];
+    }
+    out.put_vector(ring);
     for (const auto& a : mat_) out.put_vector(a);
     for (const auto& c : mat_corr_) out.put_vector(c);
     out.put_vector(other_);
@@ -720,13 +810,17 @@ class CorrKernel final : public CrossKernel {
     in.get(prev_l_);
     in.get(prev_s_);
     in.get(prev_m_);
-    in.get_vector(ring_);
-    if (ring_.size() != static_cast<size_t>(kSeries) * kRing) {
-      in.fail();
-      return;
-    }
+    std::vector<double> ring(static_cast<size_t>(kSeries) * kRing);
+    in.get_vector(ring);  // (fails unless the size matches)
+    if (!in.ok()) return;
     for (size_t t = 0; t < static_cast<size_t>(kRing); ++t) {
-      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring_rows_[t * kSeries + i] = ring_[i * kRing + t];
+      for (size_t i = 0; i < static_cast<size_t>(kSeries); ++i) ring_rows_[t * kSeries + i] = ring[i * kRing + t];
+    }
+    // The series-major copy of the flushed rows a recomputation may read (the last kRing).
+    const uint64_t flushed = rows_ / kSeriesBlock * kSeriesBlock;
+    for (uint64_t t = rows_ > static_cast<uint64_t>(kRing) ? rows_ - kRing : 0; t < flushed; ++t) {
+      const double* row = &ring_rows_[static_cast<size_t>(t % kRing) * kSeries];
+      for (int i = 0; i < kSeries; ++i) series(i)[t % kSeriesRing] = row[i];
     }
     for (auto& a : mat_) in.get_vector(a);
     for (auto& c : mat_corr_) in.get_vector(c);
@@ -750,14 +844,29 @@ class CorrKernel final : public CrossKernel {
       }
     }
     prefetch_write(&ring_rows_[slot * kSeries], sizeof(double) * kSeries);
-    for (int i = 0; i < kSeries; ++i) prefetch_write(&ring_[static_cast<size_t>(i) * kRing + slot], sizeof(double));
-  }
-
-  void transpose_out() {
-    for (int p = 0; p < kPairCount; ++p) {
-      for (int c = 0; c < kCorrColumns; ++c) by_pair_[p][c] = out_[c][p];
+    if (r % kSeriesBlock == kSeriesBlock - 1) {  // this row completes a block: its 64 lines are written
+      const size_t block = static_cast<size_t>((r + 1 - kSeriesBlock) % kSeriesRing);
+      for (int i = 0; i < kSeries; ++i) prefetch_write(series(i) + block, kCacheLine);
     }
   }
+
+  double* series(int i) { return series_storage_.data() + series_offset_ + static_cast<size_t>(i) * kSeriesRing; }
+  const double* series(int i) const {
+    return series_storage_.data() + series_offset_ + static_cast<size_t>(i) * kSeriesRing;
+  }
+
+  // Rows first .. first + 7 (first a multiple of 8, so one aligned block per series) from
+  // ring_rows_ into the series-major copy: one whole line per series every 8 rows, instead
+  // of one scattered store (and one line) per series every row.
+  void flush_series_block(uint64_t first) {
+    const size_t block = static_cast<size_t>(first % kSeriesRing);
+    for (int k = 0; k < kSeriesBlock; ++k) {
+      const double* row = &ring_rows_[static_cast<size_t>((first + static_cast<uint64_t>(k)) % kRing) * kSeries];
+      for (int i = 0; i < kSeries; ++i) series(i)[block + static_cast<size_t>(k)] = row[i];
+    }
+  }
+
+  void transpose_out() { transpose_columns(out_[0].data(), kCorrColumns, by_pair_[0].data()); }
 
   static size_t window_index(int w) {
     for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
@@ -839,24 +948,30 @@ class CorrKernel final : public CrossKernel {
     }
   }
 
-  // Exact sums over rows max(0, r - W + 1) .. r, oldest first (the ring slots of those rows
-  // form at most two contiguous runs).
+  // Exact sums over rows max(0, r - W + 1) .. r, oldest first: the rows of whole blocks from
+  // the series-major copy (whose slots form at most two contiguous runs), then the newest rows
+  // not yet flushed there (fewer than 8) from ring_rows_.
   void recompute(double* a, int count, int k, int xs, int ys, int window, uint64_t r) const {
     const uint64_t w = static_cast<uint64_t>(window);
     const uint64_t first = r + 1 >= w ? r + 1 - w : 0;
-    const size_t len = static_cast<size_t>(r + 1 - first);
-    const size_t s0 = static_cast<size_t>(first % kRing);
-    const size_t run1 = std::min(len, static_cast<size_t>(kRing) - s0);
-    const double* xr = &ring_[static_cast<size_t>(xs) * kRing];
-    const double* yr = &ring_[static_cast<size_t>(ys) * kRing];
+    const uint64_t flushed = (r + 1) / kSeriesBlock * kSeriesBlock;  // rows < flushed are in series()
+    const uint64_t series_end = std::max(first, flushed);
+    const size_t len = static_cast<size_t>(series_end - first);
+    const size_t s0 = static_cast<size_t>(first % kSeriesRing);
+    const size_t run1 = std::min(len, static_cast<size_t>(kSeriesRing) - s0);
+    const double* xr = series(xs);
+    const double* yr = series(ys);
+    // The counts as integers: a sum of 1.0 and 0.0 terms is that integer exactly (< 2^53),
+    // so only the five value sums take floating-point additions.
     double f[kFields] = {};
-    auto add = [&f](const double* x, const double* y, size_t m) {
+    int64_t n = 0, nzx = 0, nzy = 0;
+    auto add = [&](const double* x, const double* y, size_t m) {
       for (size_t i = 0; i < m; ++i) {
         const bool ok = !std::isnan(x[i]) && !std::isnan(y[i]);
         const double xv = ok ? x[i] : 0.0, yv = ok ? y[i] : 0.0;
-        f[kN] += ok ? 1.0 : 0.0;
-        f[kNzx] += xv != 0.0 ? 1.0 : 0.0;
-        f[kNzy] += yv != 0.0 ? 1.0 : 0.0;
+        n += ok ? 1 : 0;
+        nzx += xv != 0.0 ? 1 : 0;
+        nzy += yv != 0.0 ? 1 : 0;
         f[kSx] += xv;
         f[kSy] += yv;
         f[kSxx] += xv * xv;
@@ -866,6 +981,13 @@ class CorrKernel final : public CrossKernel {
     };
     add(xr + s0, yr + s0, run1);
     add(xr, yr, len - run1);
+    for (uint64_t t = series_end; t <= r; ++t) {
+      const double* row = &ring_rows_[static_cast<size_t>(t % kRing) * kSeries];
+      add(row + xs, row + ys, 1);
+    }
+    f[kN] = static_cast<double>(n);
+    f[kNzx] = static_cast<double>(nzx);
+    f[kNzy] = static_cast<double>(nzy);
     for (int i = 0; i < kFields; ++i) a[i * count + k] = f[i];
   }
 
@@ -874,6 +996,8 @@ class CorrKernel final : public CrossKernel {
   std::array<int, kPairCount> base_n_{}, quote_n_{};
   std::array<std::array<int, kPairCount>, kPairCount> couple_{};  // couple index of (p, q)
   std::array<int, kPairCount> couple_start_{};                    // index of (p, p + 1)
+  std::array<uint8_t, kPairCount> row_active_{};                  // couple row p has pairs in the universe
+  std::vector<std::pair<int, int>> active_couple_runs_;           // [begin, end) couple indices of those rows
   std::array<int, kCouples> couple_x_{}, couple_y_{};
   // min_rows(W) for every couple of window W (constant: filled once, not per grid row).
   std::array<std::array<double, kCouples>, kCorrWindows.size()> couple_n_min_{};
@@ -885,10 +1009,15 @@ class CorrKernel final : public CrossKernel {
   std::array<std::vector<double>, kCorrWindows.size()> mat_corr_;  // kCouples each
   std::vector<double> other_;                                      // kFields x kOtherAccs
   std::vector<double> other_corr_;                                 // kOtherAccs
-  std::vector<double> ring_;                                       // kSeries x kRing
-  // The same values row by row (kRing x kSeries), not saved: the rows leaving the windows are
-  // read from here (3 x 8 cache lines per grid row instead of 3 x 64 from ring_, whose
-  // series-major order serves the exact recomputations over a window).
+  // The rows of the ring series by series (kSeries x kSeriesRing, row t in slot t % kSeriesRing,
+  // 64-byte aligned at series_offset_), for the exact recomputations over a window; filled
+  // 8 rows at a time (flush_series_block), so rows newer than the last whole block are only in
+  // ring_rows_. Not saved (rebuilt from ring_rows_).
+  std::vector<double> series_storage_;
+  size_t series_offset_ = 0;
+  // The ring row by row (kRing x kSeries, row t in slot t % kRing; saved in the series-major
+  // layout): the rows leaving the windows are read from here (3 x 8 cache lines per grid row
+  // instead of 3 x 64 from series_, whose order serves the exact recomputations).
   std::vector<double> ring_rows_;
   uint64_t rows_ = 0;
   std::array<double, kPairCount> prev_l_{};
@@ -899,9 +1028,9 @@ class CorrKernel final : public CrossKernel {
   alignas(64) std::array<std::array<double, kLanes>, kCorrColumns> out_{};  // column x pair slot
   // The same values pair by pair (not saved): write_pair, called once per pair between the
   // second-order kernels of the pairs, reads 4 contiguous lines instead of 27 (one per column).
-  // Rows of 32 (4 whole lines).
+  // Rows of 32 (4 whole lines), one per lane (the padding lanes' rows are not read).
   static_assert(kCorrColumns <= 32);
-  alignas(64) std::array<std::array<double, 32>, kPairCount> by_pair_{};
+  alignas(64) std::array<std::array<double, 32>, kLanes> by_pair_{};
 };
 
 }  // namespace

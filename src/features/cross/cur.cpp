@@ -342,6 +342,16 @@ class CurKernel final : public CrossKernel {
       div[p] = avail[p] ? l[p] - (s[t.base[p]] - s[t.quote[p]]) : kNull;
     }
     divergence_.push(div);
+    // 1e4 |eps_T| of each triplet once (each is in 3 pairs' means), and whether its three
+    // pairs are available.
+    std::array<double, kMaxTriplets> triplet_abs_bp;
+    std::array<bool, kMaxTriplets> triplet_formable;
+    for (int k = 0; k < triplet_n_; ++k) {
+      const Triplet& tr = triplets_[k];
+      triplet_formable[k] = avail[tr.slot[0]] && avail[tr.slot[1]] && avail[tr.slot[2]];
+      const double eps = tr.sign[0] * lnc[tr.slot[0]] + tr.sign[1] * lnc[tr.slot[1]] + tr.sign[2] * lnc[tr.slot[2]];
+      triplet_abs_bp[k] = 1e4 * std::fabs(eps);
+    }
     const uint64_t corr_row = corr_.pushes();
     for (int p = 0; p < kPairCount; ++p) {
       double* o = pair_out_[p].data();
@@ -367,11 +377,9 @@ class CurKernel final : public CrossKernel {
       double abs_sum = 0;
       int m = 0;
       for (int k = 0; k < pair_triplet_n_[p]; ++k) {
-        const Triplet& tr = triplets_[pair_triplet_[p][k]];
-        if (!avail[tr.slot[0]] || !avail[tr.slot[1]] || !avail[tr.slot[2]]) continue;
-        const double eps =
-            tr.sign[0] * lnc[tr.slot[0]] + tr.sign[1] * lnc[tr.slot[1]] + tr.sign[2] * lnc[tr.slot[2]];
-        abs_sum += 1e4 * std::fabs(eps);
+        const int t = pair_triplet_[p][k];
+        if (!triplet_formable[t]) continue;
+        abs_sum += triplet_abs_bp[t];
         ++m;
       }
       o[kTriangular] = m > 0 ? abs_sum / m : kNull;
