@@ -160,6 +160,26 @@ class RegWindowLanes {
     for (size_t i = 0; i < kNW; ++i) {
       if (value_sizes[i] != value_count(i, pushed_) || row_sizes[i] != row_count(i, pushed_)) in.fail();
     }
+    if (!in.ok()) return;
+    // The running sums (LaneState::ysum, csum): the newest `since` values / rows in push order.
+    for (size_t i = 0; i < kNW; ++i) {
+      const size_t w = static_cast<size_t>(kWindows[i]);
+      const size_t values = value_sizes[i], rows = row_sizes[i];
+      if (!(s.since[i] >= 0 && s.since[i] <= static_cast<double>(values))) return in.fail();
+      const size_t value_start = values == w ? value_head_[i] : 0;
+      double ysum = 0;
+      for (size_t k = values - static_cast<size_t>(s.since[i]); k < values; ++k) ysum += values_of(i)[(value_start + k) % w];
+      s.ysum[i] = ysum;
+      TermRow csum{};
+      if (rows == w) {
+        if (!(s.csince[i] >= 0 && s.csince[i] <= static_cast<double>(w))) return in.fail();
+        for (size_t k = w - static_cast<size_t>(s.csince[i]); k < w; ++k) {
+          const TermRow& r = rows_of(i)[(row_head_[i] + k) % w];
+          for (size_t j = 0; j < kSeries; ++j) csum[j] += r[j];
+        }
+      }
+      for (size_t j = 0; j < kSeries; ++j) s.csum[j][i] = csum[j];
+    }
   }
 
  private:
@@ -170,9 +190,15 @@ class RegWindowLanes {
     alignas(64) std::array<Lanes, kSeries> cref, cs, csq, cpeak;
     alignas(64) std::array<Lanes, kPairs> csxy;
     alignas(64) Lanes csince;
-    // No running first-pass sums: an anchoring sums its (prefetched) ring again, which
-    // costs less than the 5 lines per bar the sums took (a bar is paid in lines). The
-    // snapshot keeps a 0 in their place, so its layout is unchanged.
+    // The values (term rows) pushed since the last anchoring, summed in push order: when
+    // exactly W pushes have passed (since = W: the periodic anchorings, and the fit's fill)
+    // they are the ring, oldest first, so this is bit for bit the anchoring's first pass,
+    // which then needs no pass over the ring (an add per bar in the lanes against W
+    // latency-bound adds). csum is meaningful once the rows ring is full (every step then
+    // pushes a row); it is only read at since = W. The snapshot keeps a 0 in their former
+    // place and load() recomputes them from the rings.
+    alignas(64) Lanes ysum;
+    alignas(64) std::array<Lanes, kSeries> csum;
   };
   static constexpr size_t kValuesOffset = sizeof(LaneState);
   static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
@@ -317,6 +343,7 @@ class RegWindowLanes {
       const double peak = s.peak[l] < q ? q : s.peak[l];  // std::max(peak, q)
       s.peak[l] = peak;
       s.since[l] += 1.0;
+      s.ysum[l] += y;
       due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
                                                                                                                : 0.0;
     }
@@ -420,6 +447,7 @@ class RegWindowLanes {
       dold[k][l] = old[k][l] - s.cref[k][l];
       s.cs[k][l] += dn[k][l] - dold[k][l];
       s.csq[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
+      s.csum[k][l] += x[l];
     }
   }
   template <size_t p>
@@ -466,9 +494,14 @@ class RegWindowLanes {
     LaneState& s = lanes();
     const RegRingView<double> values{values_of(i), static_cast<size_t>(kWindows[i]), value_head_[i]};
     values.prefetch_all();
-    s.since[i] = 0;
     double sum = 0;
-    values.for_each([&](double y) { sum += y; });
+    if (s.since[i] == kWin.w[i]) {
+      sum = s.ysum[i];  // the ring's values, summed oldest first (see LaneState)
+    } else {
+      values.for_each([&](double y) { sum += y; });
+    }
+    s.since[i] = 0;
+    s.ysum[i] = 0;
     const double ref = sum / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = kWin.w[i] * kWin.w[i] - 1.0;
@@ -496,17 +529,22 @@ class RegWindowLanes {
     LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
     rows.prefetch_all();
-    s.csince[i] = 0;
     // Both passes in 4-wide vectors, one accumulator per lane with the scalar loop's
     // operations in the same order (bit-identical): lanes = the 4 series, and the 6
     // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
     // vectorisation of the scalar loop stalled on store forwarding.)
     Quad sum4 = {};
-    rows.for_each([&](const TermRow& r) {
-      Quad x;
-      __builtin_memcpy(&x, r.data(), sizeof x);
-      sum4 += x;
-    });
+    if (s.csince[i] == kWin.w[i]) {
+      sum4 = Quad{s.csum[0][i], s.csum[1][i], s.csum[2][i], s.csum[3][i]};  // see LaneState
+    } else {
+      rows.for_each([&](const TermRow& r) {
+        Quad x;
+        __builtin_memcpy(&x, r.data(), sizeof x);
+        sum4 += x;
+      });
+    }
+    s.csince[i] = 0;
+    for (size_t k = 0; k < kSeries; ++k) s.csum[k][i] = 0;
     TermRow ref;
     for (size_t k = 0; k < kSeries; ++k) ref[k] = sum4[k] / static_cast<double>(rows.size());
     Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};

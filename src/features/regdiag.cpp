@@ -84,8 +84,12 @@ constexpr std::array<size_t, kNW + 1> kRingStart = [] {
 // The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
 struct Lag1State {
   alignas(64) RegLanes ref, s, q, p, peak, since;
-  // No running first-pass sum: an anchoring sums its (prefetched) ring again, cheaper than
-  // a line per bar. The snapshot keeps a 0 in its place, so its layout is unchanged.
+  // The raw values pushed since the last anchoring, summed in push order: when exactly W
+  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
+  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
+  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
+  // snapshot keeps a 0 in its former place and load() recomputes it from the ring.
+  alignas(64) RegLanes pushed_sum;
 };
 
 // A domain's residual rings: values in the kernel's state block, heads and fill flags in
@@ -161,7 +165,7 @@ class Lag1Lanes {
     // The selected sums go to whole-array temporaries, then to the state: selecting in
     // place compiled to masked stores, which do not forward to value()'s loads of the same
     // lanes later in this bar (they waited for the stores to commit).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since;
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = st.ref[l];
       const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
@@ -177,6 +181,7 @@ class Lag1Lanes {
       new_p[l] = take ? p : st.p[l];
       new_peak[l] = take ? peak : st.peak[l];
       new_since[l] = take ? since : st.since[l];
+      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
       due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
     st.s = new_s;
@@ -184,6 +189,7 @@ class Lag1Lanes {
     st.p = new_p;
     st.peak = new_peak;
     st.since = new_since;
+    st.pushed_sum = new_pushed_sum;
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
@@ -239,9 +245,14 @@ class Lag1Lanes {
     const RegRingView<double> values = rings_.view(i);
     values.prefetch_all();
     Lag1State& st = st_;
-    st.since[i] = 0;
     double sum = 0;
-    values.for_each([&](double e) { sum += e; });
+    if (st.since[i] == kWin.w[i]) {
+      sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1State)
+    } else {
+      values.for_each([&](double e) { sum += e; });
+    }
+    st.since[i] = 0;
+    st.pushed_sum[i] = 0;
     const double ref = sum / static_cast<double>(values.size());
     double s1 = 0, q = 0, p = 0, prev = 0;
     bool first = true;
@@ -489,6 +500,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         Lag1State& l = s.lag1[d];
         for (RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
         (void)in.get<double>();  // former first-pass sum
+        l.pushed_sum[i] = sum_of_newest(rings, i, l.since[i], in);
       }
       size_t head = 0;
       slope_size_[d] = static_cast<uint8_t>(get_ring(in, s.history[d].slope60.data(), s.history[d].slope60.size(), head));
@@ -511,6 +523,20 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   };
   static constexpr size_t kRingsOffset = (sizeof(State) + 63) / 64 * 64;
   static constexpr size_t kBlockBytes = kRingsOffset + 2 * kRingStart.back() * sizeof(double);
+
+  // Lag1State::pushed_sum from a loaded ring: its newest `since` values summed in push
+  // order (since = pushes since the last anchoring).
+  static double sum_of_newest(const Lag1Rings& rings, size_t i, double since, StateReader& in) {
+    const bool full = rings.is_full(i);
+    const size_t size = full ? rings.capacity(i) : (*rings.head)[i];
+    if (!(since >= 0 && since <= static_cast<double>(size))) {
+      in.fail();
+      return 0;
+    }
+    double sum = 0;
+    for (size_t k = size - static_cast<size_t>(since); k < size; ++k) sum += full ? rings.front(i, k) : rings.ring(i)[k];
+    return sum;
+  }
 
   State& state() const { return *std::launder(reinterpret_cast<State*>(block_.data())); }
   double* ring_data(size_t d) const {
