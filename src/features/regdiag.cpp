@@ -1,5 +1,9 @@
 // regdiag: diagnostics of the rolling quadratic regressions (FEATURES.md 1.3), both
 // domains. Reads the reg_rate / reg_bqx columns of the same row (FamilyDef::inputs).
+// In an engine's row (reg's columns at reg's own offsets, reg_layout_) the reg kernels
+// compute the resid_autocorr columns themselves (reg.cpp, RegWindowLanes::enable_lag1:
+// they already hold every window's last W residuals), so this kernel then keeps no
+// residual rings; in any other layout (e.g. a test's) it computes them here (Lag1Lanes).
 // Column order: rate domain (6 windows x 5 per-window columns in window order, then the
 // 10 cross-window columns), then the same for the bqx domain.
 #include <array>
@@ -331,7 +335,8 @@ struct DomainHistory {
 // The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
 // slope_size: the slope60 ring's position (kernel header).
 __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
-                                                         const RegLanes& autocorr, DomainHistory& history,
+                                                         const RegLanes& autocorr, bool write_autocorr,
+                                                         DomainHistory& history,
                                                          uint8_t& slope_head, uint8_t& slope_size, double* out) {
   using Lanes = RegLanes;
   const auto& v = in.v;
@@ -364,7 +369,7 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
     o[1] = rank[i];
     o[2] = term_ratio[i];
     o[3] = r2std[i];
-    o[4] = autocorr[i];
+    if (write_autocorr) o[4] = autocorr[i];
   }
 
   double* c = out + kNW * kPerWindow;
@@ -453,6 +458,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   // newest) and written (the oldest's).
   void prefetch() const override {
     prefetch_write(block_.data(), offsetof(State, input_index));
+    if (reg_layout_) return;  // no residual rings: reg computes resid_autocorr
     for (size_t d = 0; d < 2; ++d) {
       const double* data = ring_data(d);
       for (size_t i = 0; i < kNW; ++i) {
@@ -474,7 +480,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     const State& s = state();
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
-      for (size_t i = 0; i < kNW; ++i) {
+      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
         const size_t w = static_cast<size_t>(kWindows[i]);
         put_ring(out, rings.ring(i), w, lag1_head_[d][i], rings.is_full(i) ? w : lag1_head_[d][i]);
         const Lag1State& l = s.lag1[d];
@@ -491,7 +497,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
       lag1_full_[d] = 0;
-      for (size_t i = 0; i < kNW; ++i) {
+      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
         const size_t w = static_cast<size_t>(kWindows[i]);
         size_t head = 0;
         const size_t size = get_ring(in, rings.ring(i), w, head);
@@ -555,7 +561,11 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     Lag1Lanes rate_lag1(s.lag1[0], lag1_rings(0)), bqx_lag1(s.lag1[1], lag1_rings(1));
     // The rings' pushes first: their loads are usually cache misses, which then overlap
     // with the r2 sums.
-    const Lag1Lanes::Pushed rate_pushed = rate_lag1.push(rate_in.resid), bqx_pushed = bqx_lag1.push(bqx_in.resid);
+    Lag1Lanes::Pushed rate_pushed, bqx_pushed;
+    if (!reg_layout_) {
+      rate_pushed = rate_lag1.push(rate_in.resid);
+      bqx_pushed = bqx_lag1.push(bqx_in.resid);
+    }
     R2Row r2row, r2std;
     for (size_t i = 0; i < kNW; ++i) {
       r2row[i] = rate_in.r2[i];
@@ -574,10 +584,15 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
       rate_std[i] = r2std[i];
       bqx_std[i] = r2std[kNW + i];
     }
-    rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
-    bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
-    finish_domain(rate_in, rate_std, rate_ac, s.history[0], slope_head_[0], slope_size_[0], row + offset_);
-    finish_domain(bqx_in, bqx_std, bqx_ac, s.history[1], slope_head_[1], slope_size_[1],
+    if (!reg_layout_) {
+      rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
+      bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
+    }
+    // With reg's layout, reg wrote the resid_autocorr columns (reg.cpp, enable_lag1).
+    const bool write_autocorr = !reg_layout_;
+    finish_domain(rate_in, rate_std, rate_ac, write_autocorr, s.history[0], slope_head_[0], slope_size_[0],
+                  row + offset_);
+    finish_domain(bqx_in, bqx_std, bqx_ac, write_autocorr, s.history[1], slope_head_[1], slope_size_[1],
                   row + offset_ + kDomainColumns);
   }
 #if defined(__x86_64__)
