@@ -453,11 +453,12 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
 #endif
     update_domains(row);
   }
-  // The lines the next update touches: the lag-1 sums, the r2 ring (std10 reads every
-  // row), the histories (the input index after them is not fetched: reg's layout), and per residual ring the slots read (oldest, second oldest,
-  // newest) and written (the oldest's).
+  // The lines the next update touches: the r2 ring (std10 reads every row), the
+  // histories, and without reg's layout the lag-1 sums (the input index after them is not
+  // fetched) and per residual ring the slots read (oldest, second oldest, newest) and
+  // written (the oldest's).
   void prefetch() const override {
-    prefetch_write(block_.data(), offsetof(State, input_index));
+    prefetch_write(block_.data(), reg_layout_ ? offsetof(State, lag1) : offsetof(State, input_index));
     if (reg_layout_) return;  // no residual rings: reg computes resid_autocorr
     for (size_t d = 0; d < 2; ++d) {
       const double* data = ring_data(d);
@@ -522,9 +523,9 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   // The block: the lag-1 sums of both domains, the r2 ring, the histories, then the two
   // domains' residual rings.
   struct State {
-    std::array<Lag1State, 2> lag1;
     alignas(64) std::array<R2Row, kStdRows> r2;  // both domains' r2 of the last 10 rows
     alignas(64) std::array<DomainHistory, 2> history;
+    std::array<Lag1State, 2> lag1;  // used only when !reg_layout_ (after the lines every bar touches)
     std::array<InputIndex, 2> input_index;  // read only when !reg_layout_
   };
   static constexpr size_t kRingsOffset = (sizeof(State) + 63) / 64 * 64;
