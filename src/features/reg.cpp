@@ -500,14 +500,18 @@ class RegWindowLanes {
     for (size_t l = 0; l < kLanes; ++l) s.csxy[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
   }
   // flags[l] = 1 where series k of window l collapsed (dispersion_collapsed), else 0.
+  // The peaks go to a whole-array temporary, then to the state: updated in place, GCC
+  // compiled this loop to scalar code (32 lanes a bar one at a time).
   template <size_t k>
   __attribute__((always_inline)) static inline void series_collapsed(LaneState& s, Lanes& flags) {
+    alignas(64) Lanes peaks;
     for (size_t l = 0; l < kLanes; ++l) {
       const double sq = s.csq[k][l], sum = s.cs[k][l];
       const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
-      s.cpeak[k][l] = peak;
+      peaks[l] = peak;
       flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
+    s.cpeak[k] = peaks;
   }
 
   // RollingCoMoments<4>::covariances per lane.
