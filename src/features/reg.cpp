@@ -473,12 +473,15 @@ class RegWindowLanes {
     series_collapsed<1>(s, series_flags[1]);
     series_collapsed<2>(s, series_flags[2]);
     series_collapsed<3>(s, series_flags[3]);
+    // csince through a whole-array temporary too (in place, this loop was scalar code).
+    alignas(64) Lanes since;
     for (size_t l = 0; l < kLanes; ++l) {
-      s.csince[l] += 1.0;
+      since[l] = s.csince[l] + 1.0;
       const bool any_collapsed = (series_flags[0][l] != 0) | (series_flags[1][l] != 0) | (series_flags[2][l] != 0) |
                                  (series_flags[3][l] != 0);
-      due[l] = (s.csince[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
+      due[l] = (since[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
     }
+    s.csince = since;
   }
   template <size_t k>
   __attribute__((always_inline)) static inline void slide_series(LaneState& s, const Lanes& x,
