@@ -431,7 +431,9 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
 // family ahead, so prefetch() issues every line's fetch without waiting for a load.
 class alignas(64) RegDiagKernel final : public FamilyKernel {
  public:
-  explicit RegDiagKernel(const KernelContext& ctx) : block_(kBlockBytes), offset_(ctx.offset) {
+  // With reg's layout the block holds no residual rings (reg computes resid_autocorr).
+  explicit RegDiagKernel(const KernelContext& ctx)
+      : block_(has_reg_layout(*ctx.layout) ? kRingsOffset : kBlockBytes), offset_(ctx.offset) {
     for (DomainHistory& h : state().history) h.prev_quad60 = kNull;  // the block starts zeroed
     InputIndex* index = state().input_index.data();
     for (size_t d = 0; d < 2; ++d) {
@@ -545,8 +547,24 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     return sum;
   }
 
+  // Every input at reg's own offset from its domain's first reg column (as the
+  // constructor's reg_layout_).
+  static bool has_reg_layout(const ColumnLayout& layout) {
+    for (const std::string domain : {"rate", "bqx"}) {
+      const int base = layout.index_of(reg_column(domain, kWindows[0], kInputs[0]));
+      for (size_t i = 0; i < kNW; ++i) {
+        for (size_t k = 0; k < kNumInputs; ++k) {
+          const int at = layout.index_of(reg_column(domain, kWindows[i], kInputs[k]));
+          if (at != base + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])) return false;
+        }
+      }
+    }
+    return true;
+  }
+
   State& state() const { return *std::launder(reinterpret_cast<State*>(block_.data())); }
-  double* ring_data(size_t d) const {
+  double* ring_data(size_t d) const {  // nullptr with reg's layout (no rings; never read)
+    if (reg_layout_) return nullptr;
     return reinterpret_cast<double*>(block_.data() + kRingsOffset) + d * kRingStart.back();
   }
   Lag1Rings lag1_rings(size_t d) const {
