@@ -20,6 +20,8 @@ constexpr std::array<int, 6> kWindows = {60, 90, 150, 240, 390, 630};
 constexpr int kColumnsPerWindow = 15;
 constexpr int kFitColumns = 9;
 constexpr int kBqxLag = 15;  // first non-NULL q = bqx_w15_return is row 15
+// regdiag's per-window columns (regdiag.cpp): 5 per window, resid_autocorr the fifth.
+constexpr int kRegDiagColumnsPerWindow = 5;
 
 // The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
 // kernel: read-only, so it stays in cache while the kernels' own state is cold.
@@ -88,6 +90,19 @@ class RegWindowLanes {
 
   RegWindowLanes() : block_(kBlockBytes) {}
 
+  // regdiag's resid_autocorr columns of this domain (the lag-1 autocorrelation of each
+  // window's residual over its last W rows) are computed here when the row has them:
+  // this kernel already holds every window's last W residuals (the term-row rings) and
+  // its residuals as lanes, so regdiag keeps no residual rings of its own. column: window
+  // 0's column relative to out. The arithmetic is regdiag's Lag1Lanes (RollingLag1Autocorr)
+  // operation for operation; both push exactly the non-NULL residuals (the residual is
+  // reported, and finite, from the bar the window's fit is ready on).
+  void enable_lag1(int column) { lag1_column_ = column; }
+  bool lag1() const { return lag1_column_ >= 0; }
+  void write_null_lag1(double* out) const {
+    for (size_t i = 0; i < kNW; ++i) out[lag1_column_ + static_cast<int>(i) * kRegDiagColumnsPerWindow] = kNull;
+  }
+
   // One bar of y (not NULL) for all windows; writes the 15 columns of each window.
   void step(double y, double* out, size_t columns_per_window) {
 #if defined(__x86_64__)
@@ -99,12 +114,14 @@ class RegWindowLanes {
   // The lines the next step touches: the lane state, and in each ring the slot it
   // overwrites (the evicted value / row is read from the same slot).
   __attribute__((always_inline)) inline void prefetch() const {
-    prefetch_write(block_.data(), sizeof(LaneState));
+    prefetch_write(block_.data(), sizeof(LaneState) - (lag1() ? 0 : kLag1StateBytes));
     for (size_t i = 0; i < kNW; ++i) {
       // Size 1: a slot never straddles two lines (8- and 32-byte aligned), so one
       // prefetch instruction each rather than the helper's first-and-last pair.
       prefetch_write(&values_of(i)[value_head_[i]], 1);
       prefetch_write(&rows_of(i)[row_head_[i]], 1);
+      // lag1_step reads the next slot too (in the same line every other bar).
+      if (lag1() && (row_head_[i] & 1u) != 0) prefetch_read(&rows_of(i)[row_head_[i] + 1u == static_cast<unsigned>(kWindows[i]) ? 0 : row_head_[i] + 1u], 1);
       // The periodic re-anchorings (at the fill, then every W pushes: since counts from
       // the anchoring, which happens when the head wraps to 0) read the whole ring: fetch
       // it a pair ahead rather than inside the anchoring. A collapse anchoring shifts the
@@ -133,12 +150,18 @@ class RegWindowLanes {
       for (size_t p = 0; p < kPairs; ++p) out.put(s.csxy[p][i]);
       out.put(s.csince[i]);
     }
+    if (lag1()) {
+      // regdiag's lag-1 sums (the residuals are the term rows' last series).
+      for (size_t i = 0; i < kNW; ++i) {
+        for (const Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) out.put((*a)[i]);
+      }
+    }
   }
   void load(StateReader& in) {
     LaneState& s = lanes();
     in.get(prev_y_);
     const uint64_t run = in.get<uint64_t>();
-    run_ = run < UINT32_MAX ? static_cast<uint32_t>(run) : UINT32_MAX;
+    run_ = static_cast<uint16_t>(run < UINT16_MAX ? run : UINT16_MAX);
     std::array<size_t, kNW> value_sizes{}, row_sizes{};
     for (size_t i = 0; i < kNW; ++i) {
       const size_t w = static_cast<size_t>(kWindows[i]);
@@ -153,12 +176,46 @@ class RegWindowLanes {
       for (size_t p = 0; p < kPairs; ++p) in.get(s.csxy[p][i]);
       in.get(s.csince[i]);
     }
+    if (lag1()) {
+      for (size_t i = 0; i < kNW; ++i) {
+        for (Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) in.get((*a)[i]);
+      }
+    }
     // The push count from the longest window's rings; every ring must agree with it.
     const size_t longest = kNW - 1, w_max = static_cast<size_t>(kWindows[longest]);
     const size_t pushed = value_sizes[longest] < w_max ? value_sizes[longest] : w_max - 1 + row_sizes[longest];
-    pushed_ = static_cast<uint32_t>(pushed < kAllFull ? pushed : kAllFull);
+    pushed_ = static_cast<uint16_t>(pushed < kAllFull ? pushed : kAllFull);
     for (size_t i = 0; i < kNW; ++i) {
       if (value_sizes[i] != value_count(i, pushed_) || row_sizes[i] != row_count(i, pushed_)) in.fail();
+    }
+    if (!in.ok()) return;
+    // The running sums (LaneState::ysum, csum): the newest `since` values / rows in push order.
+    for (size_t i = 0; i < kNW; ++i) {
+      const size_t w = static_cast<size_t>(kWindows[i]);
+      const size_t values = value_sizes[i], rows = row_sizes[i];
+      if (!(s.since[i] >= 0 && s.since[i] <= static_cast<double>(values))) return in.fail();
+      const size_t value_start = values == w ? value_head_[i] : 0;
+      double ysum = 0;
+      for (size_t k = values - static_cast<size_t>(s.since[i]); k < values; ++k) ysum += values_of(i)[(value_start + k) % w];
+      s.ysum[i] = ysum;
+      TermRow csum{};
+      if (rows == w) {
+        if (!(s.csince[i] >= 0 && s.csince[i] <= static_cast<double>(w))) return in.fail();
+        for (size_t k = w - static_cast<size_t>(s.csince[i]); k < w; ++k) {
+          const TermRow& r = rows_of(i)[(row_head_[i] + k) % w];
+          for (size_t j = 0; j < kSeries; ++j) csum[j] += r[j];
+        }
+      }
+      for (size_t j = 0; j < kSeries; ++j) s.csum[j][i] = csum[j];
+      if (lag1()) {
+        // lsum: the newest lsince residuals in push order; lprev: the newest residual.
+        const size_t row_start = rows == w ? row_head_[i] : 0;
+        if (!(s.lsince[i] >= 0 && s.lsince[i] <= static_cast<double>(rows))) return in.fail();
+        double lsum = 0;
+        for (size_t k = rows - static_cast<size_t>(s.lsince[i]); k < rows; ++k) lsum += rows_of(i)[(row_start + k) % w][kSeries - 1];
+        s.lsum[i] = lsum;
+        s.lprev[i] = rows == 0 ? 0.0 : rows_of(i)[(row_start + rows - 1) % w][kSeries - 1];
+      }
     }
   }
 
@@ -170,10 +227,21 @@ class RegWindowLanes {
     alignas(64) std::array<Lanes, kSeries> cref, cs, csq, cpeak;
     alignas(64) std::array<Lanes, kPairs> csxy;
     alignas(64) Lanes csince;
-    // No running first-pass sums: an anchoring sums its (prefetched) ring again, which
-    // costs less than the 5 lines per bar the sums took (a bar is paid in lines). The
-    // snapshot keeps a 0 in their place, so its layout is unchanged.
+    // The values (term rows) pushed since the last anchoring, summed in push order: when
+    // exactly W pushes have passed (since = W: the periodic anchorings, and the fit's fill)
+    // they are the ring, oldest first, so this is bit for bit the anchoring's first pass,
+    // which then needs no pass over the ring (an add per bar in the lanes against W
+    // latency-bound adds). csum is meaningful once the rows ring is full (every step then
+    // pushes a row); it is only read at since = W. The snapshot keeps a 0 in their former
+    // place and load() recomputes them from the rings.
+    alignas(64) Lanes ysum;
+    alignas(64) std::array<Lanes, kSeries> csum;
+    // regdiag's lag-1 autocorrelation sums of the residual series (when enable_lag1):
+    // regdiag's Lag1State (ref, s, q, p, peak, since, pushed_sum), and the residual last
+    // pushed (the ring's newest before a push: a lane load rather than six slot loads).
+    alignas(64) Lanes lref, ls, lq, lp, lpeak, lsince, lsum, lprev;  // last: see prefetch()
   };
+  static constexpr size_t kLag1StateBytes = 8 * sizeof(Lanes);
   static constexpr size_t kValuesOffset = sizeof(LaneState);
   static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
   static constexpr size_t kBlockBytes = kRowsOffset + kRingStart.back() * sizeof(TermRow);
@@ -209,9 +277,9 @@ class RegWindowLanes {
   __attribute__((always_inline)) inline void step_lanes(double y, double* out, size_t columns_per_window) {
     LaneState& s = lanes();
     const uint32_t before = pushed_, after = before < kAllFull ? before + 1 : kAllFull;
-    pushed_ = after;
+    pushed_ = static_cast<uint16_t>(after);
     // Run length of equal values (the same for every window: they all see the same y).
-    run_ = y == prev_y_ ? (run_ < UINT32_MAX ? run_ + 1 : run_) : 1;
+    run_ = static_cast<uint16_t>(y == prev_y_ ? (run_ < UINT16_MAX ? run_ + 1 : run_) : 1);
     prev_y_ = y;
 
     // Fit: evict, slide, re-anchor where due (RollingQuadraticFit::push).
@@ -259,6 +327,7 @@ class RegWindowLanes {
     }
     alignas(64) std::array<Lanes, kPairs> cov;
     covariances(s, cov);
+    if (lag1()) lag1_step(s, f, old[3], before, after, out);
 
     for (size_t i = 0; i < kNW; ++i) {
       double* o = out + i * columns_per_window;
@@ -317,6 +386,7 @@ class RegWindowLanes {
       const double peak = s.peak[l] < q ? q : s.peak[l];  // std::max(peak, q)
       s.peak[l] = peak;
       s.since[l] += 1.0;
+      s.ysum[l] += y;
       due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
                                                                                                                : 0.0;
     }
@@ -403,12 +473,15 @@ class RegWindowLanes {
     series_collapsed<1>(s, series_flags[1]);
     series_collapsed<2>(s, series_flags[2]);
     series_collapsed<3>(s, series_flags[3]);
+    // csince through a whole-array temporary too (in place, this loop was scalar code).
+    alignas(64) Lanes since;
     for (size_t l = 0; l < kLanes; ++l) {
-      s.csince[l] += 1.0;
+      since[l] = s.csince[l] + 1.0;
       const bool any_collapsed = (series_flags[0][l] != 0) | (series_flags[1][l] != 0) | (series_flags[2][l] != 0) |
                                  (series_flags[3][l] != 0);
-      due[l] = (s.csince[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
+      due[l] = (since[l] >= kWin.w[l]) | any_collapsed ? 1.0 : 0.0;
     }
+    s.csince = since;
   }
   template <size_t k>
   __attribute__((always_inline)) static inline void slide_series(LaneState& s, const Lanes& x,
@@ -420,6 +493,7 @@ class RegWindowLanes {
       dold[k][l] = old[k][l] - s.cref[k][l];
       s.cs[k][l] += dn[k][l] - dold[k][l];
       s.csq[k][l] += dn[k][l] * dn[k][l] - dold[k][l] * dold[k][l];
+      s.csum[k][l] += x[l];
     }
   }
   template <size_t p>
@@ -429,14 +503,18 @@ class RegWindowLanes {
     for (size_t l = 0; l < kLanes; ++l) s.csxy[p][l] += dn[i][l] * dn[j][l] - dold[i][l] * dold[j][l];
   }
   // flags[l] = 1 where series k of window l collapsed (dispersion_collapsed), else 0.
+  // The peaks go to a whole-array temporary, then to the state: updated in place, GCC
+  // compiled this loop to scalar code (32 lanes a bar one at a time).
   template <size_t k>
   __attribute__((always_inline)) static inline void series_collapsed(LaneState& s, Lanes& flags) {
+    alignas(64) Lanes peaks;
     for (size_t l = 0; l < kLanes; ++l) {
       const double sq = s.csq[k][l], sum = s.cs[k][l];
       const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
-      s.cpeak[k][l] = peak;
+      peaks[l] = peak;
       flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
+    s.cpeak[k] = peaks;
   }
 
   // RollingCoMoments<4>::covariances per lane.
@@ -457,6 +535,113 @@ class RegWindowLanes {
     }
   }
 
+  // regdiag's Lag1Lanes::push then ::value on this bar's residuals (see enable_lag1): the
+  // same lane arithmetic, with the ring values read from the term-row rings (the row
+  // just pushed is the newest; `evicted` holds the evicted rows' residuals, 0 where the
+  // ring was not full).
+  __attribute__((always_inline)) inline void lag1_step(LaneState& s, const std::array<Lanes, 9>& f,
+                                                       const Lanes& evicted, uint32_t before, uint32_t after,
+                                                       double* out) {
+    // After the push the slot at the head is the oldest residual (the second oldest before
+    // the push when the ring was full).
+    std::array<double, kNW> head_values{}, taken_values{}, was_full_values{}, ready_values{};
+    for (size_t i = 0; i < kNW; ++i) {
+      taken_values[i] = values_full(i, after) ? 1.0 : 0.0;
+      was_full_values[i] = rows_full(i, before) ? 1.0 : 0.0;
+      ready_values[i] = rows_full(i, after) ? 1.0 : 0.0;
+      if (rows_full(i, after)) head_values[i] = rows_of(i)[row_head_[i]][kSeries - 1];
+    }
+    alignas(64) Lanes head_raw, taken, was_full, ready, due;
+    set_reg_lanes(head_raw, head_values);
+    set_reg_lanes(taken, taken_values);
+    set_reg_lanes(was_full, was_full_values);
+    set_reg_lanes(ready, ready_values);
+    const Lanes& e = f[kResid];
+    // Lag1Lanes::push (whole-array selects into temporaries: see there).
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_sum, new_prev;
+    for (size_t l = 0; l < kLanes; ++l) {
+      const bool full = was_full[l] != 0;
+      const double ref = s.lref[l];
+      const double a = evicted[l] - ref, a1 = (full ? head_raw[l] : 0.0) - ref;
+      const double last = (full ? s.lprev[l] : 0.0) - ref, n = e[l] - ref;
+      const double sum = s.ls[l] + (n - a);
+      const double q = s.lq[l] + (n * n - a * a);
+      const double p = s.lp[l] + (last * n - a * a1);
+      const double peak = s.lpeak[l] < q ? q : s.lpeak[l];  // std::max(peak, q)
+      const double since = s.lsince[l] + 1.0;
+      const bool take = taken[l] != 0;
+      new_s[l] = take ? sum : s.ls[l];
+      new_q[l] = take ? q : s.lq[l];
+      new_p[l] = take ? p : s.lp[l];
+      new_peak[l] = take ? peak : s.lpeak[l];
+      new_since[l] = take ? since : s.lsince[l];
+      new_sum[l] = take ? s.lsum[l] + e[l] : s.lsum[l];
+      new_prev[l] = take ? e[l] : s.lprev[l];
+      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - sum * (sum / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
+    }
+    s.ls = new_s;
+    s.lq = new_q;
+    s.lp = new_p;
+    s.lpeak = new_peak;
+    s.lsince = new_since;
+    s.lsum = new_sum;
+    s.lprev = new_prev;
+    for (size_t i = 0; i < kNW; ++i) {
+      if (taken_values[i] != 0 && (was_full_values[i] != 0 ? due[i] != 0 : ready_values[i] != 0)) anchor_lag1(i);
+    }
+    // Lag1Lanes::value: NULL until the ring is full.
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double ref = s.lref[l];
+      const double first = (ready[l] != 0 ? head_raw[l] : 0.0) - ref, last = e[l] - ref;
+      const double n = kWin.c[l], inv_n = kWin.inv_n1[l];
+      const double sx = s.ls[l] - last, sy = s.ls[l] - first;
+      const double sxx = s.lq[l] - last * last, syy = s.lq[l] - first * first;
+      const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
+      const double cov = s.lp[l] - sx * (sy * inv_n);
+      const double floor = kWin.noise[l] * s.lq[l];
+      const double level = std::fabs(f[kPred][l]) + f[kRmse][l];
+      const double tiny = kRegZeroRel * level;
+      // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
+      const bool degenerate = !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
+      const double r = cov / std::sqrt(vx * vy);
+      const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
+      due[l] = (ready[l] == 0) | degenerate ? kNull : clamped;  // due: reused for the values
+    }
+    for (size_t i = 0; i < kNW; ++i) out[lag1_column_ + static_cast<int>(i) * kRegDiagColumnsPerWindow] = due[i];
+  }
+
+  // regdiag's Lag1Lanes::anchor for window i (the ring is full): the residuals are the
+  // term rows' last series.
+  __attribute__((noinline, target_clones("avx2", "default"))) void anchor_lag1(size_t i) {
+    LaneState& s = lanes();
+    const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
+    rows.prefetch_all();
+    double sum = 0;
+    if (s.lsince[i] == kWin.w[i]) {
+      sum = s.lsum[i];  // the ring's residuals, summed oldest first (LaneState::lsum)
+    } else {
+      rows.for_each([&](const TermRow& r) { sum += r[kSeries - 1]; });
+    }
+    s.lsince[i] = 0;
+    s.lsum[i] = 0;
+    const double ref = sum / static_cast<double>(rows.size());
+    double s1 = 0, q = 0, p = 0, prev = 0;
+    bool first = true;
+    rows.for_each([&](const TermRow& r) {
+      const double d = r[kSeries - 1] - ref;
+      s1 += d;
+      q += d * d;
+      if (!first) p += prev * d;
+      prev = d;
+      first = false;
+    });
+    s.lref[i] = ref;
+    s.ls[i] = s1;
+    s.lq[i] = q;
+    s.lp[i] = p;
+    s.lpeak[i] = q;
+  }
+
   // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse; the
   // ring is full).
   // VEX-encoded (the avx2 clone; scalar IEEE operations as in the default one): called from
@@ -466,9 +651,14 @@ class RegWindowLanes {
     LaneState& s = lanes();
     const RegRingView<double> values{values_of(i), static_cast<size_t>(kWindows[i]), value_head_[i]};
     values.prefetch_all();
-    s.since[i] = 0;
     double sum = 0;
-    values.for_each([&](double y) { sum += y; });
+    if (s.since[i] == kWin.w[i]) {
+      sum = s.ysum[i];  // the ring's values, summed oldest first (see LaneState)
+    } else {
+      values.for_each([&](double y) { sum += y; });
+    }
+    s.since[i] = 0;
+    s.ysum[i] = 0;
     const double ref = sum / static_cast<double>(values.size());
     double u0 = 0, u1 = 0, v2 = 0, q = 0;
     const double wm = kWin.w[i] * kWin.w[i] - 1.0;
@@ -496,17 +686,22 @@ class RegWindowLanes {
     LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
     rows.prefetch_all();
-    s.csince[i] = 0;
     // Both passes in 4-wide vectors, one accumulator per lane with the scalar loop's
     // operations in the same order (bit-identical): lanes = the 4 series, and the 6
     // pairs as {(0,1), (0,2), (0,3), (1,2)} and {(1,3), (2,3), unused, unused}. (GCC's own
     // vectorisation of the scalar loop stalled on store forwarding.)
     Quad sum4 = {};
-    rows.for_each([&](const TermRow& r) {
-      Quad x;
-      __builtin_memcpy(&x, r.data(), sizeof x);
-      sum4 += x;
-    });
+    if (s.csince[i] == kWin.w[i]) {
+      sum4 = Quad{s.csum[0][i], s.csum[1][i], s.csum[2][i], s.csum[3][i]};  // see LaneState
+    } else {
+      rows.for_each([&](const TermRow& r) {
+        Quad x;
+        __builtin_memcpy(&x, r.data(), sizeof x);
+        sum4 += x;
+      });
+    }
+    s.csince[i] = 0;
+    for (size_t k = 0; k < kSeries; ++k) s.csum[k][i] = 0;
     TermRow ref;
     for (size_t k = 0; k < kSeries; ++k) ref[k] = sum4[k] / static_cast<double>(rows.size());
     Quad ref4, s4 = {}, sq4 = {}, sxy_a = {}, sxy_b = {};
@@ -534,8 +729,11 @@ class RegWindowLanes {
   // The hot header (48 bytes; see the class comment).
   RegStateBlock block_;
   std::array<uint16_t, kNW> value_head_{}, row_head_{};
-  uint32_t pushed_ = 0;  // non-NULL bars so far, saturating at kAllFull
-  uint32_t run_ = 0;     // run length of equal values (saturating; compared with W only)
+  uint16_t pushed_ = 0;  // non-NULL bars so far, saturating at kAllFull
+  uint16_t run_ = 0;     // run length of equal values (saturating; compared with W only)
+  // Where window 0's regdiag resid_autocorr column is, relative to out (then every
+  // kRegDiagColumnsPerWindow columns); -1: not computed here (see enable_lag1).
+  int32_t lag1_column_ = -1;
   double prev_y_ = kNull;
 };
 
@@ -544,13 +742,25 @@ class RegWindowLanes {
 class alignas(64) RegKernel final : public FamilyKernel {
  public:
   // input < 0: rate domain (y = bar.xc); otherwise y = row[input].
-  RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {}
+  RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {
+    // regdiag's resid_autocorr columns of this domain, when the row has them at their
+    // places (see RegWindowLanes::enable_lag1).
+    const std::string prefix = std::string("regdiag_") + (input < 0 ? "rate" : "bqx") + "_w";
+    const int first = ctx.layout == nullptr ? -1 : ctx.layout->index_of(prefix + std::to_string(kWindows[0]) + "_resid_autocorr");
+    bool found = first > ctx.offset;
+    for (size_t i = 0; i < kWindows.size() && found; ++i) {
+      found = ctx.layout->index_of(prefix + std::to_string(kWindows[i]) + "_resid_autocorr") ==
+              first + static_cast<int>(i) * kRegDiagColumnsPerWindow;
+    }
+    if (found) windows_.enable_lag1(first - ctx.offset);
+  }
 
   void update(const BarInput& bar, double* row) override {
     const double y = input_ < 0 ? bar.xc : row[input_];
     double* out = row + offset_;
     if (is_null(y)) {  // only before the first non-NULL q: the kernel waits for it
       for (size_t k = 0; k < kWindows.size() * kColumnsPerWindow; ++k) out[k] = kNull;
+      if (windows_.lag1()) windows_.write_null_lag1(out);
       return;
     }
     windows_.step(y, out, kColumnsPerWindow);

@@ -1,5 +1,9 @@
 // regdiag: diagnostics of the rolling quadratic regressions (FEATURES.md 1.3), both
 // domains. Reads the reg_rate / reg_bqx columns of the same row (FamilyDef::inputs).
+// In an engine's row (reg's columns at reg's own offsets, reg_layout_) the reg kernels
+// compute the resid_autocorr columns themselves (reg.cpp, RegWindowLanes::enable_lag1:
+// they already hold every window's last W residuals), so this kernel then keeps no
+// residual rings; in any other layout (e.g. a test's) it computes them here (Lag1Lanes).
 // Column order: rate domain (6 windows x 5 per-window columns in window order, then the
 // 10 cross-window columns), then the same for the bqx domain.
 #include <array>
@@ -84,8 +88,12 @@ constexpr std::array<size_t, kNW + 1> kRingStart = [] {
 // The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
 struct Lag1State {
   alignas(64) RegLanes ref, s, q, p, peak, since;
-  // No running first-pass sum: an anchoring sums its (prefetched) ring again, cheaper than
-  // a line per bar. The snapshot keeps a 0 in its place, so its layout is unchanged.
+  // The raw values pushed since the last anchoring, summed in push order: when exactly W
+  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
+  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
+  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
+  // snapshot keeps a 0 in its former place and load() recomputes it from the ring.
+  alignas(64) RegLanes pushed_sum;
 };
 
 // A domain's residual rings: values in the kernel's state block, heads and fill flags in
@@ -161,7 +169,7 @@ class Lag1Lanes {
     // The selected sums go to whole-array temporaries, then to the state: selecting in
     // place compiled to masked stores, which do not forward to value()'s loads of the same
     // lanes later in this bar (they waited for the stores to commit).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since;
+    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
     for (size_t l = 0; l < kLanes; ++l) {
       const double ref = st.ref[l];
       const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
@@ -177,6 +185,7 @@ class Lag1Lanes {
       new_p[l] = take ? p : st.p[l];
       new_peak[l] = take ? peak : st.peak[l];
       new_since[l] = take ? since : st.since[l];
+      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
       due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
     }
     st.s = new_s;
@@ -184,6 +193,7 @@ class Lag1Lanes {
     st.p = new_p;
     st.peak = new_peak;
     st.since = new_since;
+    st.pushed_sum = new_pushed_sum;
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
@@ -239,9 +249,14 @@ class Lag1Lanes {
     const RegRingView<double> values = rings_.view(i);
     values.prefetch_all();
     Lag1State& st = st_;
-    st.since[i] = 0;
     double sum = 0;
-    values.for_each([&](double e) { sum += e; });
+    if (st.since[i] == kWin.w[i]) {
+      sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1State)
+    } else {
+      values.for_each([&](double e) { sum += e; });
+    }
+    st.since[i] = 0;
+    st.pushed_sum[i] = 0;
     const double ref = sum / static_cast<double>(values.size());
     double s1 = 0, q = 0, p = 0, prev = 0;
     bool first = true;
@@ -320,7 +335,8 @@ struct DomainHistory {
 // The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
 // slope_size: the slope60 ring's position (kernel header).
 __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
-                                                         const RegLanes& autocorr, DomainHistory& history,
+                                                         const RegLanes& autocorr, bool write_autocorr,
+                                                         DomainHistory& history,
                                                          uint8_t& slope_head, uint8_t& slope_size, double* out) {
   using Lanes = RegLanes;
   const auto& v = in.v;
@@ -353,7 +369,7 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
     o[1] = rank[i];
     o[2] = term_ratio[i];
     o[3] = r2std[i];
-    o[4] = autocorr[i];
+    if (write_autocorr) o[4] = autocorr[i];
   }
 
   double* c = out + kNW * kPerWindow;
@@ -415,7 +431,9 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
 // family ahead, so prefetch() issues every line's fetch without waiting for a load.
 class alignas(64) RegDiagKernel final : public FamilyKernel {
  public:
-  explicit RegDiagKernel(const KernelContext& ctx) : block_(kBlockBytes), offset_(ctx.offset) {
+  // With reg's layout the block holds no residual rings (reg computes resid_autocorr).
+  explicit RegDiagKernel(const KernelContext& ctx)
+      : block_(has_reg_layout(*ctx.layout) ? kRingsOffset : kBlockBytes), offset_(ctx.offset) {
     for (DomainHistory& h : state().history) h.prev_quad60 = kNull;  // the block starts zeroed
     InputIndex* index = state().input_index.data();
     for (size_t d = 0; d < 2; ++d) {
@@ -437,11 +455,13 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
 #endif
     update_domains(row);
   }
-  // The lines the next update touches: the lag-1 sums, the r2 ring (std10 reads every
-  // row), the histories (the input index after them is not fetched: reg's layout), and per residual ring the slots read (oldest, second oldest,
-  // newest) and written (the oldest's).
+  // The lines the next update touches: the r2 ring (std10 reads every row), the
+  // histories, and without reg's layout the lag-1 sums (the input index after them is not
+  // fetched) and per residual ring the slots read (oldest, second oldest, newest) and
+  // written (the oldest's).
   void prefetch() const override {
-    prefetch_write(block_.data(), offsetof(State, input_index));
+    prefetch_write(block_.data(), reg_layout_ ? offsetof(State, lag1) : offsetof(State, input_index));
+    if (reg_layout_) return;  // no residual rings: reg computes resid_autocorr
     for (size_t d = 0; d < 2; ++d) {
       const double* data = ring_data(d);
       for (size_t i = 0; i < kNW; ++i) {
@@ -463,7 +483,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     const State& s = state();
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
-      for (size_t i = 0; i < kNW; ++i) {
+      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
         const size_t w = static_cast<size_t>(kWindows[i]);
         put_ring(out, rings.ring(i), w, lag1_head_[d][i], rings.is_full(i) ? w : lag1_head_[d][i]);
         const Lag1State& l = s.lag1[d];
@@ -480,7 +500,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
       lag1_full_[d] = 0;
-      for (size_t i = 0; i < kNW; ++i) {
+      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
         const size_t w = static_cast<size_t>(kWindows[i]);
         size_t head = 0;
         const size_t size = get_ring(in, rings.ring(i), w, head);
@@ -489,6 +509,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         Lag1State& l = s.lag1[d];
         for (RegLanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
         (void)in.get<double>();  // former first-pass sum
+        l.pushed_sum[i] = sum_of_newest(rings, i, l.since[i], in);
       }
       size_t head = 0;
       slope_size_[d] = static_cast<uint8_t>(get_ring(in, s.history[d].slope60.data(), s.history[d].slope60.size(), head));
@@ -504,16 +525,46 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   // The block: the lag-1 sums of both domains, the r2 ring, the histories, then the two
   // domains' residual rings.
   struct State {
-    std::array<Lag1State, 2> lag1;
     alignas(64) std::array<R2Row, kStdRows> r2;  // both domains' r2 of the last 10 rows
     alignas(64) std::array<DomainHistory, 2> history;
+    std::array<Lag1State, 2> lag1;  // used only when !reg_layout_ (after the lines every bar touches)
     std::array<InputIndex, 2> input_index;  // read only when !reg_layout_
   };
   static constexpr size_t kRingsOffset = (sizeof(State) + 63) / 64 * 64;
   static constexpr size_t kBlockBytes = kRingsOffset + 2 * kRingStart.back() * sizeof(double);
 
+  // Lag1State::pushed_sum from a loaded ring: its newest `since` values summed in push
+  // order (since = pushes since the last anchoring).
+  static double sum_of_newest(const Lag1Rings& rings, size_t i, double since, StateReader& in) {
+    const bool full = rings.is_full(i);
+    const size_t size = full ? rings.capacity(i) : (*rings.head)[i];
+    if (!(since >= 0 && since <= static_cast<double>(size))) {
+      in.fail();
+      return 0;
+    }
+    double sum = 0;
+    for (size_t k = size - static_cast<size_t>(since); k < size; ++k) sum += full ? rings.front(i, k) : rings.ring(i)[k];
+    return sum;
+  }
+
+  // Every input at reg's own offset from its domain's first reg column (as the
+  // constructor's reg_layout_).
+  static bool has_reg_layout(const ColumnLayout& layout) {
+    for (const std::string domain : {"rate", "bqx"}) {
+      const int base = layout.index_of(reg_column(domain, kWindows[0], kInputs[0]));
+      for (size_t i = 0; i < kNW; ++i) {
+        for (size_t k = 0; k < kNumInputs; ++k) {
+          const int at = layout.index_of(reg_column(domain, kWindows[i], kInputs[k]));
+          if (at != base + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])) return false;
+        }
+      }
+    }
+    return true;
+  }
+
   State& state() const { return *std::launder(reinterpret_cast<State*>(block_.data())); }
-  double* ring_data(size_t d) const {
+  double* ring_data(size_t d) const {  // nullptr with reg's layout (no rings; never read)
+    if (reg_layout_) return nullptr;
     return reinterpret_cast<double*>(block_.data() + kRingsOffset) + d * kRingStart.back();
   }
   Lag1Rings lag1_rings(size_t d) const {
@@ -529,7 +580,11 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     Lag1Lanes rate_lag1(s.lag1[0], lag1_rings(0)), bqx_lag1(s.lag1[1], lag1_rings(1));
     // The rings' pushes first: their loads are usually cache misses, which then overlap
     // with the r2 sums.
-    const Lag1Lanes::Pushed rate_pushed = rate_lag1.push(rate_in.resid), bqx_pushed = bqx_lag1.push(bqx_in.resid);
+    Lag1Lanes::Pushed rate_pushed, bqx_pushed;
+    if (!reg_layout_) {
+      rate_pushed = rate_lag1.push(rate_in.resid);
+      bqx_pushed = bqx_lag1.push(bqx_in.resid);
+    }
     R2Row r2row, r2std;
     for (size_t i = 0; i < kNW; ++i) {
       r2row[i] = rate_in.r2[i];
@@ -548,10 +603,15 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
       rate_std[i] = r2std[i];
       bqx_std[i] = r2std[kNW + i];
     }
-    rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
-    bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
-    finish_domain(rate_in, rate_std, rate_ac, s.history[0], slope_head_[0], slope_size_[0], row + offset_);
-    finish_domain(bqx_in, bqx_std, bqx_ac, s.history[1], slope_head_[1], slope_size_[1],
+    if (!reg_layout_) {
+      rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
+      bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
+    }
+    // With reg's layout, reg wrote the resid_autocorr columns (reg.cpp, enable_lag1).
+    const bool write_autocorr = !reg_layout_;
+    finish_domain(rate_in, rate_std, rate_ac, write_autocorr, s.history[0], slope_head_[0], slope_size_[0],
+                  row + offset_);
+    finish_domain(bqx_in, bqx_std, bqx_ac, write_autocorr, s.history[1], slope_head_[1], slope_size_[1],
                   row + offset_ + kDomainColumns);
   }
 #if defined(__x86_64__)
