@@ -16,9 +16,10 @@ namespace {
 // "BBQXMTK" + the state format version (the last byte, '1'..). Bump the version whenever
 // any kernel's save()/load() layout changes, so that state written by another build is
 // refused with a clear message instead of being misread. 2: stats families keep one
-// shared value history per family (session 5). 3: derived keeps its state in one object (session 6).
+// shared value history per family (session 5). 3: derived keeps its state in one object (session 6). 4: dist_rate
+// reads JB's moments from stats_rate, reg keeps regdiag's lag-1 residual sums (session 7).
 constexpr uint64_t kMarketSnapshotMagicBase = 0x004B544D58514242ull;  // "BBQXMTK" + version byte
-constexpr uint64_t kStateFormatVersion = 3;
+constexpr uint64_t kStateFormatVersion = 4;
 constexpr uint64_t kMarketSnapshotMagic = kMarketSnapshotMagicBase | ((uint64_t{'0'} + kStateFormatVersion) << 56);
 
 void put_bytes(features::StateWriter& out, const std::vector<uint8_t>& bytes) { out.put_vector(bytes); }
