@@ -49,7 +49,14 @@ __attribute__((target("avx512f,avx512dq"))) inline size_t null_non_finite_avx512
     const __mmask8 bad = _mm512_fpclass_pd_mask(_mm512_loadu_pd(v + i), kNanOrInf);
     if (bad) _mm512_mask_storeu_pd(v + i, bad, null);
   }
-  return i;
+  // The last n % 8 values by a masked load (lanes past the end are neither read nor
+  // faulted): no scalar tail, no store unless a value is non-finite.
+  if (i < n) {
+    const __mmask8 tail = static_cast<__mmask8>((1u << (n - i)) - 1u);
+    const __mmask8 bad = _mm512_mask_fpclass_pd_mask(tail, _mm512_maskz_loadu_pd(tail, v + i), kNanOrInf);
+    if (bad) _mm512_mask_storeu_pd(v + i, bad, null);
+  }
+  return n;
 }
 // Four lanes, same mask and same result bits; stores only blocks holding a non-finite value.
 __attribute__((target("avx"))) inline size_t null_non_finite_avx(double* v, size_t n) {
@@ -82,12 +89,10 @@ inline bool cpu_has_avx512dq() {
 inline void null_non_finite(double* v, size_t n) {
   size_t i = 0;
 #if defined(BQX_NULL_NON_FINITE_AVX2)
-  if (n >= 16) {
-    if (cpu_has_avx512dq()) {
-      i = null_non_finite_avx512(v, n);
-    } else if (cpu_has_avx()) {
-      i = null_non_finite_avx(v, n);
-    }
+  if (cpu_has_avx512dq()) {
+    i = null_non_finite_avx512(v, n);  // all n (masked tail)
+  } else if (n >= 16 && cpu_has_avx()) {
+    i = null_non_finite_avx(v, n);
   }
 #endif
 #if defined(__SSE2__)
