@@ -20,6 +20,7 @@
 // rebuilds the suffix array with the same deterministic loop.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -906,35 +907,29 @@ class alignas(64) RingBlockWindows {
 
   // Rolls the windows of `due` (bits of rolls_next()): each full block becomes the
   // previous one and its suffixes suffix[j] = agg(v_j .. v_{W-1}) are rebuilt right to
-  // left, as BlockWindow::roll does, with the chains of two windows interleaved: a chain
-  // of dependent prepends is latency-bound (the core mostly idle), and nested windows
-  // (15 | 30 | ...) roll on the same push, so two chains advanced in one loop overlap.
-  // Bits: each chain runs the same prepends in the same order; only independent
-  // operations of different chains are reordered. Chain A is the longest window, chain B
-  // the others one after another (with nested windows their total is at most the longest).
+  // left, as BlockWindow::roll does. Only the longest due window's chain is computed: the
+  // block of every due window is the last W_i values pushed, so a shorter window's chain
+  // runs the same prepends on the same values in the same order as the last W_i steps of
+  // the longest chain: suffix_i[j] == suffix_longest[j + W_longest - W_i], bit for bit.
+  // Why: nested windows (15 | 30 | ...) roll on the same push, and their chains were about
+  // half of all the prepends (each a division); a copy of the tail replaces them.
   template <class Source>
   void roll(unsigned due, const Source& source) {
     if (due == 0) return;
-    size_t longest = 0;
+    size_t longest = N;
     for (size_t i = 0; i < N; ++i) {
       if (!(due >> i & 1u)) continue;
       k_[i] = 0;
-      if (w_[i] >= w_[longest] || !(due >> longest & 1u)) longest = i;
+      if (longest == N || w_[i] > w_[longest]) longest = i;
     }
     have_prev_ = static_cast<uint8_t>(have_prev_ | due);
-    SuffixChain<Source> a(this, longest, 0, source);
-    size_t next_b = 0;
-    auto next_chain_b = [&]() -> size_t {
-      while (next_b < N && (next_b == longest || !(due >> next_b & 1u))) ++next_b;
-      return next_b < N ? next_b++ : N;
-    };
-    SuffixChain<Source> b(this, next_chain_b(), 0, source);
-    while (!a.done() || !b.done()) {
-      if (!a.done()) a.step();
-      if (!b.done()) {
-        b.step();
-        if (b.done()) b = SuffixChain<Source>(this, next_chain_b(), 0, source);
-      }
+    SuffixChain<Source> chain(this, longest, 0, source);
+    while (!chain.done()) chain.step();
+    const Agg* built = suffix(longest);
+    const size_t built_len = w_[longest];
+    for (size_t i = 0; i < N; ++i) {
+      if (!(due >> i & 1u) || i == longest) continue;
+      std::copy(built + (built_len - w_[i]), built + built_len, suffix(i));
     }
   }
 
