@@ -59,6 +59,29 @@ struct Triplet {
   std::array<double, 3> sign{};  // +1 if the pair is quoted that way round, -1 if inverted
 };
 
+// NullableCorrelation::value (cur_rolling.h) of the 28 pair slots of PairCorrelations,
+// branch-free (every lane computes the correlation, then selects it or NULL), so the loop
+// vectorises: SIMD across pairs, cloned for AVX-512 / AVX2 with runtime dispatch. Each lane
+// does the scalar form's IEEE operations in its order (the same divisions, square roots,
+// product and clamp), so the bits are unchanged.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void related_correlation_values(
+    bool full, const uint64_t* __restrict nulls, const uint64_t* __restrict run_x, const uint64_t* __restrict run_y,
+    const double* __restrict sx, const double* __restrict sy, const double* __restrict sxx,
+    const double* __restrict syy, const double* __restrict sxy, double* __restrict out) {
+  const uint64_t w = static_cast<uint64_t>(kCorrRows);
+  const double n = static_cast<double>(kCorrRows);
+  for (int p = 0; p < kPairCount; ++p) {
+    const double cxx = sxx[p] - sx[p] * sx[p] / n;
+    const double cyy = syy[p] - sy[p] * sy[p] / n;
+    const double cxy = sxy[p] - sx[p] * sy[p] / n;
+    // & (not &&): every condition is evaluated, so the loop has no branch.
+    const bool ok = full & (nulls[p] == 0) & (run_x[p] < w) & (run_y[p] < w) & (cxx > 0) & (cyy > 0);
+    const double r = cxy / (std::sqrt(cxx) * std::sqrt(cyy));
+    const double clamped = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+    out[p] = ok ? clamped : kNull;
+  }
+}
+
 // cur_related_corr_60 of all pairs: NullableCorrelation (cur_rolling.h) per pair, with its
 // state and arithmetic unchanged, in structure-of-arrays form: the 60-row rings of the 28
 // pairs are rows of 32 slots (4 cache lines each), so a grid row touches 2 x 4 ring lines and
@@ -125,17 +148,11 @@ class PairCorrelations {
       if (pushed[p]) reanchor(p);
     }
   }
-  // NullableCorrelation::value.
-  double value(int p) const {
-    const bool ready = pushes_ >= kW && nulls_[p] == 0;
-    if (!ready || run_x_[p] >= kW || run_y_[p] >= kW) return kNull;
-    const double n = static_cast<double>(kW);
-    const double cxx = sxx_[p] - sx_[p] * sx_[p] / n;
-    const double cyy = syy_[p] - sy_[p] * sy_[p] / n;
-    const double cxy = sxy_[p] - sx_[p] * sy_[p] / n;
-    if (!(cxx > 0) || !(cyy > 0)) return kNull;
-    const double r = cxy / (std::sqrt(cxx) * std::sqrt(cyy));
-    return r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+  // NullableCorrelation::value of every pair slot into out[0..kPairCount) (a slot outside
+  // the universe gets a value too; the caller ignores it).
+  void values(double* out) const {
+    related_correlation_values(pushes_ >= kW, nulls_.data(), run_x_.data(), run_y_.data(), sx_.data(), sy_.data(),
+                               sxx_.data(), syy_.data(), sxy_.data(), out);
   }
 
   void save(StateWriter& out, const std::array<bool, kPairCount>& in_universe) const {
@@ -389,8 +406,10 @@ class CurKernel final : public CrossKernel {
       }
     }
     corr_.finish(corr_row, in_universe_);
+    std::array<double, kPairCount> related_corr;
+    corr_.values(related_corr.data());
     for (int p = 0; p < kPairCount; ++p) {
-      if (in_universe_[p]) pair_out_[p][kRelatedCorr] = corr_.value(p);
+      if (in_universe_[p]) pair_out_[p][kRelatedCorr] = related_corr[p];
     }
     prev_l_ = l;
   }
