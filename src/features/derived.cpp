@@ -46,6 +46,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "features/cross/cross_families.h"
 #include "features/registry.h"
@@ -210,11 +213,9 @@ class alignas(kCacheLine) DerivedKernel final : public FamilyKernel {
       z_run_ = ok ? z_run_ + 1 : 0;
       double z = kNull;
       if (z_run_ >= static_cast<uint64_t>(kZWindow)) {  // then the window is full
-        const double m2 = z_m2();
-        const double sd_pop = std::sqrt(m2 / static_cast<double>(kZWindow));
-        if (z_equal_run_ < static_cast<uint64_t>(kZWindow) && sd_pop > kZeroRel * z_abs_max_) {
-          const double mean = z_ref_ + z_s1_ / static_cast<double>(kZWindow);
-          z = (q - mean) / std::sqrt(m2 / static_cast<double>(kZWindow - 1));
+        const ZMoments zm = z_moments();
+        if (z_equal_run_ < static_cast<uint64_t>(kZWindow) && zm.sd_pop > kZeroRel * z_abs_max_) {
+          z = (q - zm.mean) / zm.sd_sample;
         }
       }
       o[k++] = z;
@@ -380,12 +381,31 @@ class alignas(kCacheLine) DerivedKernel final : public FamilyKernel {
       }
     }
   }
-  // RollingMoments::m2 of the full window.
-  double z_m2() const {
-    if (z_equal_run_ >= static_cast<uint64_t>(kZWindow)) return 0.0;
+  // The full window's mean and population / sample standard deviations, from
+  // RollingMoments::m2 (0 on an equal run):
+  //   m2 = s2 - s1 * s1 / n,  mean = ref + s1 / n,  sd_pop = sqrt(m2 / n),  sd_sample = sqrt(m2 / (n - 1)).
+  // The two divisions by n, then the two divisions of m2 and their square roots, run as
+  // the two lanes of one SSE2 divide / square root: per-lane IEEE operations, so each value
+  // has the bits of the scalar form, and the chain is two divides and one root shorter.
+  struct ZMoments {
+    double mean, sd_pop, sd_sample;
+  };
+  ZMoments z_moments() const {
     const double n = static_cast<double>(kZWindow);
-    const double m2 = z_s2_ - z_s1_ * z_s1_ / n;
-    return m2 > 0 ? m2 : 0.0;
+#if defined(__SSE2__)
+    // lanes {s1 * s1 / n, s1 / n}
+    const __m128d by_n = _mm_div_pd(_mm_set_pd(z_s1_, z_s1_ * z_s1_), _mm_set1_pd(n));
+    const double mean = z_ref_ + _mm_cvtsd_f64(_mm_unpackhi_pd(by_n, by_n));
+    double m2 = z_equal_run_ >= static_cast<uint64_t>(kZWindow) ? 0.0 : z_s2_ - _mm_cvtsd_f64(by_n);
+    m2 = m2 > 0 ? m2 : 0.0;
+    // lanes {sqrt(m2 / n), sqrt(m2 / (n - 1))}
+    const __m128d sd = _mm_sqrt_pd(_mm_div_pd(_mm_set1_pd(m2), _mm_set_pd(n - 1.0, n)));
+    return {mean, _mm_cvtsd_f64(sd), _mm_cvtsd_f64(_mm_unpackhi_pd(sd, sd))};
+#else
+    double m2 = z_equal_run_ >= static_cast<uint64_t>(kZWindow) ? 0.0 : z_s2_ - z_s1_ * z_s1_ / n;
+    m2 = m2 > 0 ? m2 : 0.0;
+    return {z_ref_ + z_s1_ / n, std::sqrt(m2 / n), std::sqrt(m2 / (n - 1.0))};
+#endif
   }
 
   // Hot lines: counters, sums and input indices.

@@ -13,6 +13,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "features/cross/cross_families.h"
@@ -59,6 +60,29 @@ struct Triplet {
   std::array<double, 3> sign{};  // +1 if the pair is quoted that way round, -1 if inverted
 };
 
+// NullableCorrelation::value (cur_rolling.h) of the 28 pair slots of PairCorrelations,
+// branch-free (every lane computes the correlation, then selects it or NULL), so the loop
+// vectorises: SIMD across pairs, cloned for AVX-512 / AVX2 with runtime dispatch. Each lane
+// does the scalar form's IEEE operations in its order (the same divisions, square roots,
+// product and clamp), so the bits are unchanged.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void related_correlation_values(
+    bool full, const uint64_t* __restrict nulls, const uint64_t* __restrict run_x, const uint64_t* __restrict run_y,
+    const double* __restrict sx, const double* __restrict sy, const double* __restrict sxx,
+    const double* __restrict syy, const double* __restrict sxy, double* __restrict out) {
+  const uint64_t w = static_cast<uint64_t>(kCorrRows);
+  const double n = static_cast<double>(kCorrRows);
+  for (int p = 0; p < kPairCount; ++p) {
+    const double cxx = sxx[p] - sx[p] * sx[p] / n;
+    const double cyy = syy[p] - sy[p] * sy[p] / n;
+    const double cxy = sxy[p] - sx[p] * sy[p] / n;
+    // & (not &&): every condition is evaluated, so the loop has no branch.
+    const bool ok = full & (nulls[p] == 0) & (run_x[p] < w) & (run_y[p] < w) & (cxx > 0) & (cyy > 0);
+    const double r = cxy / (std::sqrt(cxx) * std::sqrt(cyy));
+    const double clamped = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+    out[p] = ok ? clamped : kNull;
+  }
+}
+
 // cur_related_corr_60 of all pairs: NullableCorrelation (cur_rolling.h) per pair, with its
 // state and arithmetic unchanged, in structure-of-arrays form: the 60-row rings of the 28
 // pairs are rows of 32 slots (4 cache lines each), so a grid row touches 2 x 4 ring lines and
@@ -74,49 +98,94 @@ class PairCorrelations {
   PairCorrelations() : x_(kW), y_(kW) {}
   uint64_t pushes() const { return pushes_; }
 
-  // The row of push j (the next one); push() each pair of the universe, then finish().
-  void push(int p, uint64_t j, double x, double y) {
-    if (is_null(x) || is_null(y)) x = y = kNull;
+  // The row of push j (the next one): push_all(), then finish().
+  // NullableCorrelation::push (cur_rolling.h) of x[p], y[p] for every pair p with pushed[p],
+  // 4 pairs per GCC vector (SIMD across pairs; cloned for AVX-512 / AVX2 with runtime
+  // dispatch): push's branches become per-lane selects and each lane does its IEEE operations
+  // in the same order (the oldest row's deltas subtracted, then the new row's added), so the
+  // bits are unchanged. A lane not pushed keeps its state.
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void push_all(uint64_t j, const double* xin,
+                                                                             const double* yin, const bool* pushed) {
+    typedef double V4 __attribute__((vector_size(32)));
+    typedef int64_t M4 __attribute__((vector_size(32)));
+    typedef uint64_t U4 __attribute__((vector_size(32)));
+    static_assert(kPairCount % 4 == 0);
     const size_t slot = static_cast<size_t>(j % kW);
-    double& xs = x_[slot][p];
-    double& ys = y_[slot][p];
-    if (j >= kW) {  // the oldest row leaves
-      const double ox = xs, oy = ys;
-      if (is_null(ox)) {
-        --nulls_[p];
-      } else {
-        const double dx = ox - rx_[p], dy = oy - ry_[p];
-        sx_[p] -= dx;
-        sy_[p] -= dy;
-        sxx_[p] -= dx * dx;
-        syy_[p] -= dy * dy;
-        sxy_[p] -= dx * dy;
-      }
-    }
-    xs = x;
-    ys = y;
-    if (is_null(x)) {
-      ++nulls_[p];
-      run_x_[p] = run_y_[p] = 0;
-    } else {
-      if (!has_ref_[p]) {
-        rx_[p] = x;
-        ry_[p] = y;
-        has_ref_[p] = 1;
-      }
-      const double dx = x - rx_[p], dy = y - ry_[p];
-      sx_[p] += dx;
-      sy_[p] += dy;
-      sxx_[p] += dx * dx;
-      syy_[p] += dy * dy;
-      sxy_[p] += dx * dy;
-      run_x_[p] = (run_x_[p] > 0 && x == last_x_[p]) ? run_x_[p] + 1 : 1;
-      run_y_[p] = (run_y_[p] > 0 && y == last_y_[p]) ? run_y_[p] + 1 : 1;
-      last_x_[p] = x;
-      last_y_[p] = y;
+    double* xs = x_[slot].data();
+    double* ys = y_[slot].data();
+    const M4 leave = (M4{} + (j >= kW ? -1 : 0));  // the oldest row leaves
+    const V4 null4 = {kNull, kNull, kNull, kNull};
+    for (int p = 0; p < kPairCount; p += 4) {
+      const M4 on = {pushed[p] ? -1 : 0, pushed[p + 1] ? -1 : 0, pushed[p + 2] ? -1 : 0, pushed[p + 3] ? -1 : 0};
+      const M4 had_ref = {has_ref_[p] ? -1 : 0, has_ref_[p + 1] ? -1 : 0, has_ref_[p + 2] ? -1 : 0,
+                          has_ref_[p + 3] ? -1 : 0};
+      V4 xi, yi, ox, oy, rx, ry, sx, sy, sxx, syy, sxy, lx, ly;
+      U4 nulls, run_x, run_y;
+      std::memcpy(&xi, xin + p, sizeof xi);
+      std::memcpy(&yi, yin + p, sizeof yi);
+      std::memcpy(&ox, xs + p, sizeof ox);
+      std::memcpy(&oy, ys + p, sizeof oy);
+      std::memcpy(&rx, &rx_[p], sizeof rx);
+      std::memcpy(&ry, &ry_[p], sizeof ry);
+      std::memcpy(&sx, &sx_[p], sizeof sx);
+      std::memcpy(&sy, &sy_[p], sizeof sy);
+      std::memcpy(&sxx, &sxx_[p], sizeof sxx);
+      std::memcpy(&syy, &syy_[p], sizeof syy);
+      std::memcpy(&sxy, &sxy_[p], sizeof sxy);
+      std::memcpy(&lx, &last_x_[p], sizeof lx);
+      std::memcpy(&ly, &last_y_[p], sizeof ly);
+      std::memcpy(&nulls, &nulls_[p], sizeof nulls);
+      std::memcpy(&run_x, &run_x_[p], sizeof run_x);
+      std::memcpy(&run_y, &run_y_[p], sizeof run_y);
+      const M4 null_in = (xi != xi) | (yi != yi);  // is_null(x) || is_null(y)
+      const V4 x = null_in ? null4 : xi;
+      const V4 y = null_in ? null4 : yi;
+      const M4 old_null = ox != ox;
+      const M4 drop = on & leave & ~old_null;
+      const M4 add = on & ~null_in;
+      nulls = nulls - reinterpret_cast<U4>(on & leave & old_null & 1) + reinterpret_cast<U4>(on & null_in & 1);
+      const V4 odx = ox - rx, ody = oy - ry;
+      sx = drop ? sx - odx : sx;
+      sy = drop ? sy - ody : sy;
+      sxx = drop ? sxx - odx * odx : sxx;
+      syy = drop ? syy - ody * ody : syy;
+      sxy = drop ? sxy - odx * ody : sxy;
+      const V4 new_xs = on ? x : ox;
+      const V4 new_ys = on ? y : oy;
+      const M4 set_ref = add & ~had_ref;
+      rx = set_ref ? x : rx;
+      ry = set_ref ? y : ry;
+      const V4 dx = x - rx, dy = y - ry;
+      sx = add ? sx + dx : sx;
+      sy = add ? sy + dy : sy;
+      sxx = add ? sxx + dx * dx : sxx;
+      syy = add ? syy + dy * dy : syy;
+      sxy = add ? sxy + dx * dy : sxy;
+      const U4 one = U4{} + 1, zero = U4{};
+      const U4 next_run_x = ((run_x > 0) & (x == lx)) ? run_x + 1 : one;
+      const U4 next_run_y = ((run_y > 0) & (y == ly)) ? run_y + 1 : one;
+      run_x = add ? next_run_x : (on ? zero : run_x);
+      run_y = add ? next_run_y : (on ? zero : run_y);
+      lx = add ? x : lx;
+      ly = add ? y : ly;
+      std::memcpy(xs + p, &new_xs, sizeof new_xs);
+      std::memcpy(ys + p, &new_ys, sizeof new_ys);
+      std::memcpy(&rx_[p], &rx, sizeof rx);
+      std::memcpy(&ry_[p], &ry, sizeof ry);
+      std::memcpy(&sx_[p], &sx, sizeof sx);
+      std::memcpy(&sy_[p], &sy, sizeof sy);
+      std::memcpy(&sxx_[p], &sxx, sizeof sxx);
+      std::memcpy(&syy_[p], &syy, sizeof syy);
+      std::memcpy(&sxy_[p], &sxy, sizeof sxy);
+      std::memcpy(&last_x_[p], &lx, sizeof lx);
+      std::memcpy(&last_y_[p], &ly, sizeof ly);
+      std::memcpy(&nulls_[p], &nulls, sizeof nulls);
+      std::memcpy(&run_x_[p], &run_x, sizeof run_x);
+      std::memcpy(&run_y_[p], &run_y, sizeof run_y);
+      for (int k = 0; k < 4; ++k) has_ref_[p + k] = static_cast<uint8_t>(has_ref_[p + k] | (set_ref[k] & 1));
     }
   }
-  // After the pushes of row j: the exact recomputation every W pushes (as in push()).
+  // After the pushes of row j: the exact recomputation every W pushes (as in NullableCorrelation::push).
   void finish(uint64_t j, const std::array<bool, kPairCount>& pushed) {
     pushes_ = j + 1;
     if (++since_ < kW) return;
@@ -125,17 +194,11 @@ class PairCorrelations {
       if (pushed[p]) reanchor(p);
     }
   }
-  // NullableCorrelation::value.
-  double value(int p) const {
-    const bool ready = pushes_ >= kW && nulls_[p] == 0;
-    if (!ready || run_x_[p] >= kW || run_y_[p] >= kW) return kNull;
-    const double n = static_cast<double>(kW);
-    const double cxx = sxx_[p] - sx_[p] * sx_[p] / n;
-    const double cyy = syy_[p] - sy_[p] * sy_[p] / n;
-    const double cxy = sxy_[p] - sx_[p] * sy_[p] / n;
-    if (!(cxx > 0) || !(cyy > 0)) return kNull;
-    const double r = cxy / (std::sqrt(cxx) * std::sqrt(cyy));
-    return r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+  // NullableCorrelation::value of every pair slot into out[0..kPairCount) (a slot outside
+  // the universe gets a value too; the caller ignores it).
+  void values(double* out) const {
+    related_correlation_values(pushes_ >= kW, nulls_.data(), run_x_.data(), run_y_.data(), sx_.data(), sy_.data(),
+                               sxx_.data(), syy_.data(), sxy_.data(), out);
   }
 
   void save(StateWriter& out, const std::array<bool, kPairCount>& in_universe) const {
@@ -353,6 +416,8 @@ class CurKernel final : public CrossKernel {
       triplet_abs_bp[k] = 1e4 * std::fabs(eps);
     }
     const uint64_t corr_row = corr_.pushes();
+    PairValues related_mean;
+    related_mean.fill(kNull);
     for (int p = 0; p < kPairCount; ++p) {
       double* o = pair_out_[p].data();
       if (!in_universe_[p]) continue;  // stays NULL
@@ -372,7 +437,7 @@ class CurKernel final : public CrossKernel {
         sum += related_sign_[p][k] * r;
         ++n;
       }
-      corr_.push(p, corr_row, ret[p], n > 0 ? sum / n : kNull);
+      related_mean[p] = n > 0 ? sum / n : kNull;
       // Mean |eps| (bp) over the pair's triplets whose three pairs are available.
       double abs_sum = 0;
       int m = 0;
@@ -388,9 +453,12 @@ class CurKernel final : public CrossKernel {
         o[kImplied0 + i] = divergence_.size() > n_rows ? div[p] - divergence_.back(n_rows)[p] : kNull;
       }
     }
+    corr_.push_all(corr_row, ret.data(), related_mean.data(), in_universe_.data());
     corr_.finish(corr_row, in_universe_);
+    std::array<double, kPairCount> related_corr;
+    corr_.values(related_corr.data());
     for (int p = 0; p < kPairCount; ++p) {
-      if (in_universe_[p]) pair_out_[p][kRelatedCorr] = corr_.value(p);
+      if (in_universe_[p]) pair_out_[p][kRelatedCorr] = related_corr[p];
     }
     prev_l_ = l;
   }
