@@ -148,9 +148,15 @@ class TaRateKernel final : public FamilyKernel {
     o[5] = closes_.mom(kMom);
   }
 
-  // The window arrays of the indicators that keep any (the rest of the state lives in this
-  // object, which the engine fetches itself).
+  // The indicators' own state in this object (the engine fetches only its first line; every
+  // bar reads and writes the ~37 lines before and after the close ring), then the window
+  // arrays of the indicators that keep any.
   void prefetch() const override {
+    const char* self = reinterpret_cast<const char*>(this);
+    const char* ring_begin = reinterpret_cast<const char*>(&closes_);  // its prefetch() covers its own header
+    const char* after_ring = reinterpret_cast<const char*>(&mfi_);
+    prefetch_write(self + kCacheLine, static_cast<size_t>(ring_begin - self) - kCacheLine);
+    prefetch_write(after_ring, static_cast<size_t>(self + sizeof(*this) - after_ring));
     stoch_.prefetch();
     cci_.prefetch();
     for (const auto& k : willr_) k.prefetch();
