@@ -4,10 +4,6 @@
 #include <cmath>
 #include <set>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include "features/registry.h"
 
 namespace bqx {
@@ -110,13 +106,7 @@ Result<PairEngine> PairEngine::create(Pair pair, double baseline, const std::vec
 }
 
 PairEngine::MemorySpan kernel_object_span(const features::FamilyKernel* kernel) {
-  constexpr size_t kMaxObjectBytes = 4096;
-#if defined(__GLIBC__)
-  const size_t bytes = malloc_usable_size(const_cast<features::FamilyKernel*>(kernel));
-#else
-  const size_t bytes = 4 * features::kCacheLine;
-#endif
-  return {kernel, std::min(bytes, kMaxObjectBytes)};
+  return {kernel, features::kCacheLine};
 }
 
 features::BarInput PairEngine::bar_input(const Bar& bar) const {

@@ -85,8 +85,10 @@ class PairEngine {
   EpochMinute last_ts_ = 0;
 };
 
-// The span a driver prefetches for a heap-allocated kernel object: its address and its
-// allocation size (the dynamic type is not known), capped at 4 KiB.
+// The span a driver prefetches for a kernel object: its first cache line (the vtable
+// pointer each call loads first). The object's size is not known here: its dynamic type is
+// not, and kernel objects live in the huge-page state arena (features::ArenaPlaced), where
+// malloc_usable_size does not apply (ASan rejects it; glibc would read a foreign header).
 PairEngine::MemorySpan kernel_object_span(const features::FamilyKernel* kernel);
 
 // Store-free batch: all rows of a frame.
