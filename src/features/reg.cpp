@@ -153,7 +153,8 @@ class RegWindowLanes {
     if (lag1()) {
       // regdiag's lag-1 sums (the residuals are the term rows' last series).
       for (size_t i = 0; i < kNW; ++i) {
-        for (const Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) out.put((*a)[i]);
+        const Lag1LaneSums& l = s.lag1;
+        for (const Lanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) out.put((*a)[i]);
       }
     }
   }
@@ -178,7 +179,8 @@ class RegWindowLanes {
     }
     if (lag1()) {
       for (size_t i = 0; i < kNW; ++i) {
-        for (Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) in.get((*a)[i]);
+        Lag1LaneSums& l = s.lag1;
+        for (Lanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
       }
     }
     // The push count from the longest window's rings; every ring must agree with it.
@@ -208,12 +210,13 @@ class RegWindowLanes {
       }
       for (size_t j = 0; j < kSeries; ++j) s.csum[j][i] = csum[j];
       if (lag1()) {
-        // lsum: the newest lsince residuals in push order; lprev: the newest residual.
+        // pushed_sum: the newest `since` residuals in push order; lprev: the newest residual.
         const size_t row_start = rows == w ? row_head_[i] : 0;
-        if (!(s.lsince[i] >= 0 && s.lsince[i] <= static_cast<double>(rows))) return in.fail();
+        const double since = s.lag1.since[i];
+        if (!(since >= 0 && since <= static_cast<double>(rows))) return in.fail();
         double lsum = 0;
-        for (size_t k = rows - static_cast<size_t>(s.lsince[i]); k < rows; ++k) lsum += rows_of(i)[(row_start + k) % w][kSeries - 1];
-        s.lsum[i] = lsum;
+        for (size_t k = rows - static_cast<size_t>(since); k < rows; ++k) lsum += rows_of(i)[(row_start + k) % w][kSeries - 1];
+        s.lag1.pushed_sum[i] = lsum;
         s.lprev[i] = rows == 0 ? 0.0 : rows_of(i)[(row_start + rows - 1) % w][kSeries - 1];
       }
     }
@@ -236,12 +239,13 @@ class RegWindowLanes {
     // place and load() recomputes them from the rings.
     alignas(64) Lanes ysum;
     alignas(64) std::array<Lanes, kSeries> csum;
-    // regdiag's lag-1 autocorrelation sums of the residual series (when enable_lag1):
-    // regdiag's Lag1State (ref, s, q, p, peak, since, pushed_sum), and the residual last
-    // pushed (the ring's newest before a push: a lane load rather than six slot loads).
-    alignas(64) Lanes lref, ls, lq, lp, lpeak, lsince, lsum, lprev;  // last: see prefetch()
+    // regdiag's lag-1 autocorrelation sums of the residual series (when enable_lag1),
+    // and the residual last pushed (the ring's newest before a push: a lane load rather
+    // than six slot loads).
+    Lag1LaneSums lag1;  // last with lprev: see prefetch()
+    alignas(64) Lanes lprev;
   };
-  static constexpr size_t kLag1StateBytes = 8 * sizeof(Lanes);
+  static constexpr size_t kLag1StateBytes = sizeof(Lag1LaneSums) + sizeof(Lanes);
   static constexpr size_t kValuesOffset = sizeof(LaneState);
   static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
   static constexpr size_t kBlockBytes = kRowsOffset + kRingStart.back() * sizeof(TermRow);
@@ -387,15 +391,9 @@ class RegWindowLanes {
       s.peak[l] = peak;
       s.since[l] += 1.0;
       s.ysum[l] += y;
-      due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
-                                                                                                               : 0.0;
+      const bool collapsed = dispersion_collapsed_lane(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l]);
+      due[l] = ((s.since[l] >= kWin.w[l]) | collapsed) ? 1.0 : 0.0;
     }
-  }
-
-  // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
-  __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
-    const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
-    return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
   }
 
   // RollingQuadraticFit::evaluate per lane (y_t = y); the flat-window case is a blend.
@@ -512,7 +510,7 @@ class RegWindowLanes {
       const double sq = s.csq[k][l], sum = s.cs[k][l];
       const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
       peaks[l] = peak;
-      flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
+      flags[l] = dispersion_collapsed_lane(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
     s.cpeak[k] = peaks;
   }
@@ -557,89 +555,33 @@ class RegWindowLanes {
     set_reg_lanes(was_full, was_full_values);
     set_reg_lanes(ready, ready_values);
     const Lanes& e = f[kResid];
-    // Lag1Lanes::push (whole-array selects into temporaries: see there).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_sum, new_prev;
+    // The ring's second oldest and newest residuals before the push (0 while it filled),
+    // and the level (as regdiag's). head_raw, 0 until the ring is full, is the oldest after
+    // the push.
+    alignas(64) Lanes second, newest, level, new_prev;
     for (size_t l = 0; l < kLanes; ++l) {
       const bool full = was_full[l] != 0;
-      const double ref = s.lref[l];
-      const double a = evicted[l] - ref, a1 = (full ? head_raw[l] : 0.0) - ref;
-      const double last = (full ? s.lprev[l] : 0.0) - ref, n = e[l] - ref;
-      const double sum = s.ls[l] + (n - a);
-      const double q = s.lq[l] + (n * n - a * a);
-      const double p = s.lp[l] + (last * n - a * a1);
-      const double peak = s.lpeak[l] < q ? q : s.lpeak[l];  // std::max(peak, q)
-      const double since = s.lsince[l] + 1.0;
-      const bool take = taken[l] != 0;
-      new_s[l] = take ? sum : s.ls[l];
-      new_q[l] = take ? q : s.lq[l];
-      new_p[l] = take ? p : s.lp[l];
-      new_peak[l] = take ? peak : s.lpeak[l];
-      new_since[l] = take ? since : s.lsince[l];
-      new_sum[l] = take ? s.lsum[l] + e[l] : s.lsum[l];
-      new_prev[l] = take ? e[l] : s.lprev[l];
-      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - sum * (sum / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
+      second[l] = full ? head_raw[l] : 0.0;
+      newest[l] = full ? s.lprev[l] : 0.0;
+      level[l] = std::fabs(f[kPred][l]) + f[kRmse][l];
+      new_prev[l] = taken[l] != 0 ? e[l] : s.lprev[l];
     }
-    s.ls = new_s;
-    s.lq = new_q;
-    s.lp = new_p;
-    s.lpeak = new_peak;
-    s.lsince = new_since;
-    s.lsum = new_sum;
+    const Lag1WindowLanes win{kWin.w, kWin.c, kWin.inv_n1, kWin.noise};
+    lag1_lanes_push(s.lag1, evicted, second, newest, e, taken, win, due);
     s.lprev = new_prev;
     for (size_t i = 0; i < kNW; ++i) {
       if (taken_values[i] != 0 && (was_full_values[i] != 0 ? due[i] != 0 : ready_values[i] != 0)) anchor_lag1(i);
     }
     // Lag1Lanes::value: NULL until the ring is full.
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = s.lref[l];
-      const double first = (ready[l] != 0 ? head_raw[l] : 0.0) - ref, last = e[l] - ref;
-      const double n = kWin.c[l], inv_n = kWin.inv_n1[l];
-      const double sx = s.ls[l] - last, sy = s.ls[l] - first;
-      const double sxx = s.lq[l] - last * last, syy = s.lq[l] - first * first;
-      const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
-      const double cov = s.lp[l] - sx * (sy * inv_n);
-      const double floor = kWin.noise[l] * s.lq[l];
-      const double level = std::fabs(f[kPred][l]) + f[kRmse][l];
-      const double tiny = kRegZeroRel * level;
-      // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
-      const bool degenerate = !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
-      const double r = cov / std::sqrt(vx * vy);
-      const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
-      due[l] = (ready[l] == 0) | degenerate ? kNull : clamped;  // due: reused for the values
-    }
+    lag1_lanes_value(s.lag1, head_raw, e, level, ready, win, due);  // due: reused for the values
     for (size_t i = 0; i < kNW; ++i) out[lag1_column_ + static_cast<int>(i) * kRegDiagColumnsPerWindow] = due[i];
   }
 
   // regdiag's Lag1Lanes::anchor for window i (the ring is full): the residuals are the
   // term rows' last series.
   __attribute__((noinline, target_clones("avx2", "default"))) void anchor_lag1(size_t i) {
-    LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
-    rows.prefetch_all();
-    double sum = 0;
-    if (s.lsince[i] == kWin.w[i]) {
-      sum = s.lsum[i];  // the ring's residuals, summed oldest first (LaneState::lsum)
-    } else {
-      rows.for_each([&](const TermRow& r) { sum += r[kSeries - 1]; });
-    }
-    s.lsince[i] = 0;
-    s.lsum[i] = 0;
-    const double ref = sum / static_cast<double>(rows.size());
-    double s1 = 0, q = 0, p = 0, prev = 0;
-    bool first = true;
-    rows.for_each([&](const TermRow& r) {
-      const double d = r[kSeries - 1] - ref;
-      s1 += d;
-      q += d * d;
-      if (!first) p += prev * d;
-      prev = d;
-      first = false;
-    });
-    s.lref[i] = ref;
-    s.ls[i] = s1;
-    s.lq[i] = q;
-    s.lp[i] = p;
-    s.lpeak[i] = q;
+    lag1_lanes_anchor(lanes().lag1, i, rows, [](const TermRow& r) { return r[kSeries - 1]; }, kWin.w[i]);
   }
 
   // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse; the

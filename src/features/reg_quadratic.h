@@ -275,6 +275,133 @@ inline __attribute__((always_inline)) void set_reg_lanes(RegLanes& out, const st
   __builtin_memcpy(out.data(), &x, sizeof x);
 }
 
+// dispersion_collapsed (above), branch-free for the lanes.
+__attribute__((always_inline)) inline bool dispersion_collapsed_lane(double peak, double m2, double n, double ref) {
+  const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
+  return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
+}
+
+// The lag-1 autocorrelation sums (RollingLag1Autocorr, below) of a family's 6 windows as
+// lanes. Two kernels keep them: regdiag's Lag1Lanes (regdiag.cpp, its own residual rings)
+// and reg's RegWindowLanes (reg.cpp, on its term-row rings, in an engine's row); both run
+// the lag-1 arithmetic through lag1_lanes_push / lag1_lanes_value / lag1_lanes_anchor.
+struct alignas(64) Lag1LaneSums {
+  RegLanes ref, s, q, p, peak, since;
+  // The raw values pushed since the last anchoring, summed in push order: when exactly W
+  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
+  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
+  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
+  // snapshots keep a 0 in its former place and load() recomputes it from the ring.
+  RegLanes pushed_sum;
+};
+static_assert(sizeof(Lag1LaneSums) == 7 * sizeof(RegLanes));
+
+// The per-window constants the lag-1 lanes need (lanes 6, 7 repeat window 0).
+struct Lag1WindowLanes {
+  const RegLanes& w;      // W
+  const RegLanes& n;      // W - 1 (pairs in the window)
+  const RegLanes& inv_n;  // 1 / (W - 1)
+  const RegLanes& noise;  // 16 W eps
+};
+
+// RollingLag1Autocorr::push per lane after the ring push. oldest / second / newest: the
+// ring's front(0), front(1) and back() before the push (0 where the ring was not full);
+// e: the value pushed; take: 1 where a value was pushed, 0 where the lane keeps its sums
+// (a select). due = 1 where the count or a collapse asks for an anchoring (the caller
+// anchors where due on a full ring, and at the fill).
+// The selected sums go to whole-array temporaries, then to the state: selecting in place
+// compiled to masked stores, which do not forward to lag1_lanes_value's loads of the same
+// lanes later in the bar (they waited for the stores to commit).
+__attribute__((always_inline)) inline void lag1_lanes_push(Lag1LaneSums& st, const RegLanes& oldest,
+                                                           const RegLanes& second, const RegLanes& newest,
+                                                           const RegLanes& e, const RegLanes& take,
+                                                           const Lag1WindowLanes& win, RegLanes& due) {
+  alignas(64) RegLanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double ref = st.ref[l];
+    const double a = oldest[l] - ref, a1 = second[l] - ref;
+    const double last = newest[l] - ref, n = e[l] - ref;
+    const double s = st.s[l] + (n - a);
+    const double q = st.q[l] + (n * n - a * a);
+    const double p = st.p[l] + (last * n - a * a1);
+    const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
+    const double since = st.since[l] + 1.0;
+    const bool pushed = take[l] != 0;
+    new_s[l] = pushed ? s : st.s[l];
+    new_q[l] = pushed ? q : st.q[l];
+    new_p[l] = pushed ? p : st.p[l];
+    new_peak[l] = pushed ? peak : st.peak[l];
+    new_since[l] = pushed ? since : st.since[l];
+    new_pushed_sum[l] = pushed ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
+    due[l] = ((since >= win.w[l]) | dispersion_collapsed_lane(peak, q - s * (s / win.w[l]), win.w[l], ref)) ? 1.0
+                                                                                                             : 0.0;
+  }
+  st.s = new_s;
+  st.q = new_q;
+  st.p = new_p;
+  st.peak = new_peak;
+  st.since = new_since;
+  st.pushed_sum = new_pushed_sum;
+}
+
+// RollingLag1Autocorr::value per lane after lag1_lanes_push. first: the ring's front(0)
+// after the push; e: the value pushed (the newest); level as in RollingLag1Autocorr::value;
+// ready: 1 where the value is defined (pushed, ring full), else the lane gives NULL.
+__attribute__((always_inline)) inline void lag1_lanes_value(const Lag1LaneSums& st, const RegLanes& first_raw,
+                                                            const RegLanes& e, const RegLanes& level,
+                                                            const RegLanes& ready, const Lag1WindowLanes& win,
+                                                            RegLanes& value) {
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double ref = st.ref[l];
+    const double first = first_raw[l] - ref, last = e[l] - ref;
+    const double n = win.n[l], inv_n = win.inv_n[l];
+    const double sx = st.s[l] - last, sy = st.s[l] - first;
+    const double sxx = st.q[l] - last * last, syy = st.q[l] - first * first;
+    const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
+    const double cov = st.p[l] - sx * (sy * inv_n);
+    const double floor = win.noise[l] * st.q[l];
+    const double tiny = kRegZeroRel * level[l];
+    // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
+    const bool degenerate = !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
+    const double r = cov / std::sqrt(vx * vy);
+    const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
+    value[l] = (ready[l] == 0) | degenerate ? kNull : clamped;
+  }
+}
+
+// RollingLag1Autocorr::anchor for window i of the lanes: ring is a full ring's view
+// (RegRingView), value_of(element) its value. Called from the kernels' noinline,
+// VEX-encoded anchor functions.
+template <typename Ring, typename ValueOf>
+__attribute__((always_inline)) inline void lag1_lanes_anchor(Lag1LaneSums& st, size_t i, const Ring& ring,
+                                                             ValueOf value_of, double w) {
+  ring.prefetch_all();
+  double sum = 0;
+  if (st.since[i] == w) {
+    sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1LaneSums)
+  } else {
+    ring.for_each([&](const auto& r) { sum += value_of(r); });
+  }
+  st.since[i] = 0;
+  st.pushed_sum[i] = 0;
+  const double ref = sum / static_cast<double>(ring.size());
+  double s1 = 0, q = 0, p = 0, prev = 0;
+  bool first = true;
+  ring.for_each([&](const auto& r) {
+    const double d = value_of(r) - ref;
+    s1 += d;
+    q += d * d;
+    if (!first) p += prev * d;
+    prev = d;
+    first = false;
+  });
+  st.ref[i] = ref;
+  st.s[i] = s1;
+  st.q[i] = q;
+  st.p[i] = p;
+  st.peak[i] = q;
+}
+
 #if defined(__x86_64__)
 inline bool reg_cpu_has_avx512f() {
   static const bool has = __builtin_cpu_supports("avx512f");

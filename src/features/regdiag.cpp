@@ -77,6 +77,7 @@ WindowConstants make_window_constants() {
   return k;
 }
 const WindowConstants kWin = make_window_constants();
+const Lag1WindowLanes kLag1Windows{kWin.w, kWin.n, kWin.inv_n, kWin.noise};
 
 // Where each window's residual ring starts in a domain's ring area, in values.
 constexpr std::array<size_t, kNW + 1> kRingStart = [] {
@@ -85,16 +86,8 @@ constexpr std::array<size_t, kNW + 1> kRingStart = [] {
   return start;
 }();
 
-// The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
-struct Lag1State {
-  alignas(64) RegLanes ref, s, q, p, peak, since;
-  // The raw values pushed since the last anchoring, summed in push order: when exactly W
-  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
-  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
-  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
-  // snapshot keeps a 0 in its former place and load() recomputes it from the ring.
-  alignas(64) RegLanes pushed_sum;
-};
+// The lag-1 autocorrelation sums of one domain's 6 windows (lanes; reg_quadratic.h).
+using Lag1State = Lag1LaneSums;
 
 // A domain's residual rings: values in the kernel's state block, heads and fill flags in
 // the kernel object's first line (so that prefetch() finds every slot without a load). A
@@ -165,35 +158,7 @@ class Lag1Lanes {
     set_reg_lanes(a1_raw, second);
     set_reg_lanes(last_raw, newest);
     set_reg_lanes(pushed, pushed_values);
-    Lag1State& st = st_;
-    // The selected sums go to whole-array temporaries, then to the state: selecting in
-    // place compiled to masked stores, which do not forward to value()'s loads of the same
-    // lanes later in this bar (they waited for the stores to commit).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = st.ref[l];
-      const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
-      const double last = last_raw[l] - ref, n = e[l] - ref;
-      const double s = st.s[l] + (n - a);
-      const double q = st.q[l] + (n * n - a * a);
-      const double p = st.p[l] + (last * n - a * a1);
-      const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
-      const double since = st.since[l] + 1.0;
-      const bool take = pushed[l] != 0;
-      new_s[l] = take ? s : st.s[l];
-      new_q[l] = take ? q : st.q[l];
-      new_p[l] = take ? p : st.p[l];
-      new_peak[l] = take ? peak : st.peak[l];
-      new_since[l] = take ? since : st.since[l];
-      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
-      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
-    }
-    st.s = new_s;
-    st.q = new_q;
-    st.p = new_p;
-    st.peak = new_peak;
-    st.since = new_since;
-    st.pushed_sum = new_pushed_sum;
+    lag1_lanes_push(st_, a_raw, a1_raw, last_raw, e, pushed, kLag1Windows, due);
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
@@ -213,66 +178,15 @@ class Lag1Lanes {
   // is NULL; level as in RollingLag1Autocorr::value.
   __attribute__((always_inline)) inline void value(const Lanes& e, const Lanes& level, const Pushed& pushed,
                                                    Lanes& value) const {
-    const Lag1State& st = st_;
-    const Lanes& first_raw = pushed.first_raw;
-    const Lanes& ready = pushed.ready;
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = st.ref[l];
-      const double first = first_raw[l] - ref, last = e[l] - ref;
-      const double n = kWin.n[l], inv_n = kWin.inv_n[l];
-      const double sx = st.s[l] - last, sy = st.s[l] - first;
-      const double sxx = st.q[l] - last * last, syy = st.q[l] - first * first;
-      const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
-      const double cov = st.p[l] - sx * (sy * inv_n);
-      const double floor = kWin.noise[l] * st.q[l];
-      const double tiny = kRegZeroRel * level[l];
-      // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
-      const bool degenerate =
-          !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
-      const double r = cov / std::sqrt(vx * vy);
-      const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
-      value[l] = (ready[l] == 0) | degenerate ? kNull : clamped;
-    }
+    lag1_lanes_value(st_, pushed.first_raw, e, level, pushed.ready, kLag1Windows, value);
   }
 
  private:
-  // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
-  __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
-    const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
-    return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
-  }
-
   // RollingLag1Autocorr::anchor for window i (the ring is full).
   // VEX-encoded (the avx2 clone, as reg's anchor_fit): from the AVX-512 update with the
   // upper register halves dirty, legacy-SSE code was several times slower.
   __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i) {
-    const RegRingView<double> values = rings_.view(i);
-    values.prefetch_all();
-    Lag1State& st = st_;
-    double sum = 0;
-    if (st.since[i] == kWin.w[i]) {
-      sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1State)
-    } else {
-      values.for_each([&](double e) { sum += e; });
-    }
-    st.since[i] = 0;
-    st.pushed_sum[i] = 0;
-    const double ref = sum / static_cast<double>(values.size());
-    double s1 = 0, q = 0, p = 0, prev = 0;
-    bool first = true;
-    values.for_each([&](double e) {
-      const double d = e - ref;
-      s1 += d;
-      q += d * d;
-      if (!first) p += prev * d;
-      prev = d;
-      first = false;
-    });
-    st.ref[i] = ref;
-    st.s[i] = s1;
-    st.q[i] = q;
-    st.p[i] = p;
-    st.peak[i] = q;
+    lag1_lanes_anchor(st_, i, rings_.view(i), [](double e) { return e; }, kWin.w[i]);
   }
 
   Lag1State& st_;
