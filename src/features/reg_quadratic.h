@@ -237,6 +237,7 @@ class RegStateBlock {
   static constexpr size_t kAlign = 64;
   RegStateBlock() = default;
   explicit RegStateBlock(size_t bytes) {
+    if (bytes == 0) return;  // no state
     void* p = StateArena::instance().allocate(bytes);
     if (p == nullptr) p = ::operator new(bytes, std::align_val_t{kAlign});
     std::memset(p, 0, bytes);
@@ -779,5 +780,194 @@ class RollingLag1Autocorr {
   double ref_ = 0, s_ = 0, q_ = 0, p_ = 0, peak_ = 0;
   uint64_t since_anchor_ = 0;
 };
+
+// ---------------------------------------------------------------------------------------
+// regdiag's 40 columns of one domain (FEATURES.md 1.3) from the domain's reg columns.
+// regdiag.cpp computes them from the row; in an engine's row the reg kernels compute them
+// themselves right after writing their own columns (reg.cpp, RegWindowLanes::enable_diag),
+// reading those back while they are in L1. Both run these functions: the same bits.
+namespace regdiag_columns {
+
+inline constexpr size_t kNW = 6;  // windows 60, 90, 150, 240, 390, 630
+inline constexpr int kPerWindow = 5;
+inline constexpr int kCross = 10;
+inline constexpr int kDomainColumns = static_cast<int>(kNW) * kPerWindow + kCross;  // 40
+inline constexpr int kStdRows = 10;
+inline constexpr int kAccelLag = 5;
+// The per-window columns in order; resid_autocorr is the fifth.
+inline constexpr std::array<const char*, kPerWindow> kPerWindowNames = {"pred_error_ratio", "r2_rank", "term_ratio",
+                                                                        "r2_std10", "resid_autocorr"};
+inline constexpr std::array<const char*, kCross> kCrossNames = {
+    "quad_sign_agree", "lin_sign_agree",    "slope_dispersion",   "curvature_flip", "r2_spread_60_630",
+    "r2_mean",         "rmse_ratio_60_630", "pred_spread_60_630", "slope_accel",    "vertex_near"};
+
+// The reg columns each window needs, in this order.
+enum Input { kQuad, kLin, kPred, kResid, kR2, kRmse, kSlope, kVertex, kNumInputs };
+
+inline double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
+
+// Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
+// windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
+// propagates).
+template <typename Row>
+__attribute__((always_inline)) inline void sample_std10(const RegRingView<Row>& r, Row& out) {
+  const double n = static_cast<double>(r.size());
+  Row s{}, m2{};
+  r.for_each([&](const Row& v) __attribute__((always_inline)) {
+    for (size_t i = 0; i < s.size(); ++i) s[i] += v[i];
+  });
+  for (size_t i = 0; i < s.size(); ++i) s[i] /= n;  // means
+  r.for_each([&](const Row& v) __attribute__((always_inline)) {
+    for (size_t i = 0; i < s.size(); ++i) m2[i] += (v[i] - s[i]) * (v[i] - s[i]);
+  });
+  for (size_t i = 0; i < s.size(); ++i) out[i] = std::sqrt(m2[i] / (n - 1));
+}
+
+// reg's column layout (reg.cpp): per domain 6 windows x 15 columns in window order, the
+// nine fit columns first (quadratic_term, linear_term, constant_term, prediction,
+// residual, r2, rmse, slope_now, vertex_offset). The kernel reads its inputs at these
+// offsets from the domain's first reg column when the layout is reg's (checked at
+// construction; otherwise, e.g. in a test's layout, through a table of row indices).
+constexpr size_t kRegColumnsPerWindow = 15;
+constexpr std::array<size_t, kNumInputs> kRegInputOffset = {0, 1, 3, 4, 5, 6, 7, 8};
+
+// The reg columns one domain reads, per window and as lanes.
+struct Inputs {
+  std::array<std::array<double, kNumInputs>, kNW> v;
+  alignas(64) RegLanes quad, lin, pred, resid, r2, rmse, level;
+};
+
+// The row index of every input of a domain (for a layout other than reg's own, e.g. a
+// test's; cold).
+using InputIndex = std::array<std::array<int, kNumInputs>, kNW>;
+
+// reg: the domain's first reg column; index: nullptr for reg's own layout, else every
+// input's row index.
+__attribute__((always_inline)) inline Inputs read_inputs(const double* row, int reg, const InputIndex* index) {
+  Inputs in;
+  auto& v = in.v;
+  if (index == nullptr) {
+    for (size_t i = 0; i < kNW; ++i) {
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[reg + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])];
+    }
+  } else {
+    for (size_t i = 0; i < kNW; ++i) {
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[(*index)[i][k]];
+    }
+  }
+  // The per-window inputs as lanes.
+  auto lanes_of = [&](Input k, RegLanes& out) __attribute__((always_inline)) {
+    set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
+  };
+  lanes_of(kQuad, in.quad);
+  lanes_of(kLin, in.lin);
+  lanes_of(kPred, in.pred);
+  lanes_of(kResid, in.resid);
+  lanes_of(kR2, in.r2);
+  lanes_of(kRmse, in.rmse);
+  for (size_t l = 0; l < kRegLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
+  return in;
+}
+
+// The per-domain history of the cross-window columns: w60 slope_now of the last 6 rows
+// (a ring that fills from slot 0) and the previous w60 quadratic_term.
+struct DomainHistory {
+  std::array<double, kAccelLag + 1> slope60;
+  double prev_quad60;
+};
+
+// The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
+// slope_size: the slope60 ring's position (kernel header).
+__attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
+                                                         const RegLanes& autocorr, bool write_autocorr,
+                                                         DomainHistory& history,
+                                                         uint8_t& slope_head, uint8_t& slope_size, double* out) {
+  using Lanes = RegLanes;
+  const auto& v = in.v;
+  const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
+  auto all = [&](Input k) __attribute__((always_inline)) {
+    for (size_t i = 0; i < kNW; ++i) {
+      if (is_null(v[i][k])) return false;
+    }
+    return true;
+  };
+  const bool all_r2 = all(kR2);
+
+  // Per-window columns, all windows at once.
+  alignas(64) Lanes error_ratio, rank, term_ratio;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    // pred_error_ratio
+    const double ratio = std::fabs(resid[l]) / rmse[l];
+    error_ratio[l] = (is_null(resid[l]) || is_null(rmse[l]) || rmse[l] == 0) ? kNull : ratio;
+    // r2_rank: competition ranking, 1 = highest, ties share the smaller rank number.
+    double above = 0;
+    for (size_t j = 0; j < kNW; ++j) above += r2[j] > r2[l] ? 1.0 : 0.0;
+    rank[l] = all_r2 ? 1.0 + above : kNull;
+    // term_ratio
+    const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
+    term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
+  }
+  for (size_t i = 0; i < kNW; ++i) {
+    double* o = out + i * kPerWindow;
+    o[0] = error_ratio[i];
+    o[1] = rank[i];
+    o[2] = term_ratio[i];
+    o[3] = r2std[i];
+    if (write_autocorr) o[4] = autocorr[i];
+  }
+
+  double* c = out + kNW * kPerWindow;
+  const size_t last = kNW - 1;  // w630
+  auto sign_agree = [&](Input k) __attribute__((always_inline)) {
+    if (!all(k)) return kNull;
+    int n = 0;
+    for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
+    return static_cast<double>(n);
+  };
+  c[0] = sign_agree(kQuad);
+  c[1] = sign_agree(kLin);
+  // slope_dispersion: population stdev (ddof 0) of the 6 slopes / mean |slope|.
+  if (all(kSlope)) {
+    double s = 0, sa = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      s += v[j][kSlope];
+      sa += std::fabs(v[j][kSlope]);
+    }
+    const double mean = s / kNW, mean_abs = sa / kNW;
+    double m2 = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      const double d = v[j][kSlope] - mean;
+      m2 += d * d;
+    }
+    c[2] = mean_abs == 0 ? kNull : std::sqrt(m2 / kNW) / mean_abs;
+  } else {
+    c[2] = kNull;
+  }
+  // curvature_flip
+  const double q60 = v[0][kQuad];
+  c[3] = (is_null(q60) || is_null(history.prev_quad60)) ? kNull : (sgn(q60) != sgn(history.prev_quad60) ? 1.0 : 0.0);
+  history.prev_quad60 = q60;
+  c[4] = v[0][kR2] - v[last][kR2];
+  if (all_r2) {
+    double s = 0;
+    for (size_t j = 0; j < kNW; ++j) s += v[j][kR2];
+    c[5] = s / kNW;
+  } else {
+    c[5] = kNull;
+  }
+  c[6] = (is_null(v[0][kRmse]) || is_null(v[last][kRmse]) || v[last][kRmse] == 0) ? kNull
+                                                                                    : v[0][kRmse] / v[last][kRmse];
+  c[7] = v[0][kPred] - v[last][kPred];
+  // slope_accel: t minus t-5 (the ring's newest minus its oldest once full).
+  constexpr size_t kSlopeCap = kAccelLag + 1;
+  history.slope60[slope_head] = v[0][kSlope];
+  slope_head = static_cast<uint8_t>(slope_head + 1 == kSlopeCap ? 0 : slope_head + 1);
+  if (slope_size < kSlopeCap) ++slope_size;
+  c[8] = slope_size == kSlopeCap ? v[0][kSlope] - history.slope60[slope_head] : kNull;
+  const double vx = v[0][kVertex];
+  c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
+}
+
+}  // namespace regdiag_columns
 
 }  // namespace bqx::features
