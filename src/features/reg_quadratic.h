@@ -804,7 +804,8 @@ inline constexpr std::array<const char*, kCross> kCrossNames = {
 // The reg columns each window needs, in this order.
 enum Input { kQuad, kLin, kPred, kResid, kR2, kRmse, kSlope, kVertex, kNumInputs };
 
-inline double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
+// Branch-free (the signs of the windows' terms are data: branches on them mispredict).
+inline double sgn(double v) { return static_cast<double>(static_cast<int>(v > 0) - static_cast<int>(v < 0)); }
 
 // Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
 // windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
@@ -886,10 +887,9 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
   const auto& v = in.v;
   const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
   auto all = [&](Input k) __attribute__((always_inline)) {
-    for (size_t i = 0; i < kNW; ++i) {
-      if (is_null(v[i][k])) return false;
-    }
-    return true;
+    bool none_null = true;
+    for (size_t i = 0; i < kNW; ++i) none_null &= !is_null(v[i][k]);  // & rather than an early exit: no branches
+    return none_null;
   };
   const bool all_r2 = all(kR2);
 
@@ -919,10 +919,9 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
   double* c = out + kNW * kPerWindow;
   const size_t last = kNW - 1;  // w630
   auto sign_agree = [&](Input k) __attribute__((always_inline)) {
-    if (!all(k)) return kNull;
     int n = 0;
     for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
-    return static_cast<double>(n);
+    return all(k) ? static_cast<double>(n) : kNull;
   };
   c[0] = sign_agree(kQuad);
   c[1] = sign_agree(kLin);
