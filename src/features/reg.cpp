@@ -20,8 +20,7 @@ constexpr std::array<int, 6> kWindows = {60, 90, 150, 240, 390, 630};
 constexpr int kColumnsPerWindow = 15;
 constexpr int kFitColumns = 9;
 constexpr int kBqxLag = 15;  // first non-NULL q = bqx_w15_return is row 15
-// regdiag's per-window columns (regdiag.cpp): 5 per window, resid_autocorr the fifth.
-constexpr int kRegDiagColumnsPerWindow = 5;
+static_assert(kWindows.size() == regdiag_columns::kNW);
 
 // The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
 // kernel: read-only, so it stays in cache while the kernels' own state is cold.
@@ -90,17 +89,24 @@ class RegWindowLanes {
 
   RegWindowLanes() : block_(kBlockBytes) {}
 
-  // regdiag's resid_autocorr columns of this domain (the lag-1 autocorrelation of each
-  // window's residual over its last W rows) are computed here when the row has them:
-  // this kernel already holds every window's last W residuals (the term-row rings) and
-  // its residuals as lanes, so regdiag keeps no residual rings of its own. column: window
-  // 0's column relative to out. The arithmetic is regdiag's Lag1Lanes (RollingLag1Autocorr)
-  // operation for operation; both push exactly the non-NULL residuals (the residual is
-  // reported, and finite, from the bar the window's fit is ready on).
-  void enable_lag1(int column) { lag1_column_ = column; }
-  bool lag1() const { return lag1_column_ >= 0; }
-  void write_null_lag1(double* out) const {
-    for (size_t i = 0; i < kNW; ++i) out[lag1_column_ + static_cast<int>(i) * kRegDiagColumnsPerWindow] = kNull;
+  // regdiag's 40 columns of this domain are computed here when the row has them (then the
+  // regdiag kernel computes nothing; column: the domain's first regdiag column relative
+  // to out). resid_autocorr (the lag-1 autocorrelation of each window's residual over its
+  // last W rows): this kernel already holds every window's last W residuals (the term-row
+  // rings) and its residuals as lanes, so no residual rings of their own; the arithmetic
+  // is regdiag's (reg_quadratic.h, lag1_lanes_*), and both push exactly the non-NULL
+  // residuals (the residual is reported, and finite, from the bar the window's fit is
+  // ready on). The other columns: regdiag's own functions (reg_quadratic.h,
+  // regdiag_columns) on this domain's reg columns read back from the row just written
+  // (in L1, where regdiag's reads of them missed), and its r2 and slope histories here.
+  void enable_diag(int column) { diag_column_ = column; }
+  bool diag() const { return diag_column_ >= 0; }
+  // A bar with y NULL (before the first non-NULL q): regdiag's columns from the NULL reg
+  // columns (out holds them), as regdiag computes them.
+  void null_diag(double* out) {
+    alignas(64) Lanes autocorr;
+    autocorr.fill(kNull);
+    diag_step(out, autocorr);
   }
 
   // One bar of y (not NULL) for all windows; writes the 15 columns of each window.
@@ -114,14 +120,15 @@ class RegWindowLanes {
   // The lines the next step touches: the lane state, and in each ring the slot it
   // overwrites (the evicted value / row is read from the same slot).
   __attribute__((always_inline)) inline void prefetch() const {
-    prefetch_write(block_.data(), sizeof(LaneState) - (lag1() ? 0 : kLag1StateBytes));
+    // With diag(): regdiag's lag-1 sums (last in LaneState), then its histories (DiagState).
+    prefetch_write(block_.data(), diag() ? sizeof(LaneState) + sizeof(DiagState) : sizeof(LaneState) - kLag1StateBytes);
     for (size_t i = 0; i < kNW; ++i) {
       // Size 1: a slot never straddles two lines (8- and 32-byte aligned), so one
       // prefetch instruction each rather than the helper's first-and-last pair.
       prefetch_write(&values_of(i)[value_head_[i]], 1);
       prefetch_write(&rows_of(i)[row_head_[i]], 1);
       // lag1_step reads the next slot too (in the same line every other bar).
-      if (lag1() && (row_head_[i] & 1u) != 0) prefetch_read(&rows_of(i)[row_head_[i] + 1u == static_cast<unsigned>(kWindows[i]) ? 0 : row_head_[i] + 1u], 1);
+      if (diag() && (row_head_[i] & 1u) != 0) prefetch_read(&rows_of(i)[row_head_[i] + 1u == static_cast<unsigned>(kWindows[i]) ? 0 : row_head_[i] + 1u], 1);
       // The periodic re-anchorings (at the fill, then every W pushes: since counts from
       // the anchoring, which happens when the head wraps to 0) read the whole ring: fetch
       // it a pair ahead rather than inside the anchoring. A collapse anchoring shifts the
@@ -150,11 +157,17 @@ class RegWindowLanes {
       for (size_t p = 0; p < kPairs; ++p) out.put(s.csxy[p][i]);
       out.put(s.csince[i]);
     }
-    if (lag1()) {
+    if (diag()) {
       // regdiag's lag-1 sums (the residuals are the term rows' last series).
       for (size_t i = 0; i < kNW; ++i) {
-        for (const Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) out.put((*a)[i]);
+        const Lag1LaneSums& l = s.lag1;
+        for (const Lanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) out.put((*a)[i]);
       }
+      // regdiag's histories of this domain (as regdiag keeps them without reg's layout).
+      const DiagState& d = diag_state();
+      put_ring(out, d.history.slope60.data(), d.history.slope60.size(), d.slope_head, d.slope_size);
+      out.put(d.history.prev_quad60);
+      put_ring(out, d.r2.data(), d.r2.size(), d.r2_head, d.r2_size);
     }
   }
   void load(StateReader& in) {
@@ -176,10 +189,18 @@ class RegWindowLanes {
       for (size_t p = 0; p < kPairs; ++p) in.get(s.csxy[p][i]);
       in.get(s.csince[i]);
     }
-    if (lag1()) {
+    if (diag()) {
       for (size_t i = 0; i < kNW; ++i) {
-        for (Lanes* a : {&s.lref, &s.ls, &s.lq, &s.lp, &s.lpeak, &s.lsince}) in.get((*a)[i]);
+        Lag1LaneSums& l = s.lag1;
+        for (Lanes* a : {&l.ref, &l.s, &l.q, &l.p, &l.peak, &l.since}) in.get((*a)[i]);
       }
+      DiagState& d = diag_state();
+      size_t head = 0;
+      d.slope_size = static_cast<uint8_t>(get_ring(in, d.history.slope60.data(), d.history.slope60.size(), head));
+      d.slope_head = static_cast<uint8_t>(head);
+      in.get(d.history.prev_quad60);
+      d.r2_size = static_cast<uint8_t>(get_ring(in, d.r2.data(), d.r2.size(), head));
+      d.r2_head = static_cast<uint8_t>(head);
     }
     // The push count from the longest window's rings; every ring must agree with it.
     const size_t longest = kNW - 1, w_max = static_cast<size_t>(kWindows[longest]);
@@ -207,13 +228,14 @@ class RegWindowLanes {
         }
       }
       for (size_t j = 0; j < kSeries; ++j) s.csum[j][i] = csum[j];
-      if (lag1()) {
-        // lsum: the newest lsince residuals in push order; lprev: the newest residual.
+      if (diag()) {
+        // pushed_sum: the newest `since` residuals in push order; lprev: the newest residual.
         const size_t row_start = rows == w ? row_head_[i] : 0;
-        if (!(s.lsince[i] >= 0 && s.lsince[i] <= static_cast<double>(rows))) return in.fail();
+        const double since = s.lag1.since[i];
+        if (!(since >= 0 && since <= static_cast<double>(rows))) return in.fail();
         double lsum = 0;
-        for (size_t k = rows - static_cast<size_t>(s.lsince[i]); k < rows; ++k) lsum += rows_of(i)[(row_start + k) % w][kSeries - 1];
-        s.lsum[i] = lsum;
+        for (size_t k = rows - static_cast<size_t>(since); k < rows; ++k) lsum += rows_of(i)[(row_start + k) % w][kSeries - 1];
+        s.lag1.pushed_sum[i] = lsum;
         s.lprev[i] = rows == 0 ? 0.0 : rows_of(i)[(row_start + rows - 1) % w][kSeries - 1];
       }
     }
@@ -236,18 +258,31 @@ class RegWindowLanes {
     // place and load() recomputes them from the rings.
     alignas(64) Lanes ysum;
     alignas(64) std::array<Lanes, kSeries> csum;
-    // regdiag's lag-1 autocorrelation sums of the residual series (when enable_lag1):
-    // regdiag's Lag1State (ref, s, q, p, peak, since, pushed_sum), and the residual last
-    // pushed (the ring's newest before a push: a lane load rather than six slot loads).
-    alignas(64) Lanes lref, ls, lq, lp, lpeak, lsince, lsum, lprev;  // last: see prefetch()
+    // regdiag's lag-1 autocorrelation sums of the residual series (when enable_diag),
+    // and the residual last pushed (the ring's newest before a push: a lane load rather
+    // than six slot loads).
+    Lag1LaneSums lag1;  // last with lprev: see prefetch()
+    alignas(64) Lanes lprev;
   };
-  static constexpr size_t kLag1StateBytes = 8 * sizeof(Lanes);
-  static constexpr size_t kValuesOffset = sizeof(LaneState);
+  static constexpr size_t kLag1StateBytes = sizeof(Lag1LaneSums) + sizeof(Lanes);
+  // regdiag's histories of this domain (with diag()), after the lane state: the w60 slope
+  // ring, the previous w60 quadratic term and the rings' positions in one line, then the
+  // r2 of the last 10 rows (regdiag_columns::sample_std10 reads them all every bar).
+  using R2Row = std::array<double, kNW>;
+  struct DiagState {
+    alignas(64) regdiag_columns::DomainHistory history;
+    uint8_t slope_head, slope_size, r2_head, r2_size;
+    alignas(64) std::array<R2Row, regdiag_columns::kStdRows> r2;
+  };
+  static_assert(offsetof(DiagState, r2) == 64, "the histories and positions: one line");
+  static constexpr size_t kDiagOffset = sizeof(LaneState);
+  static constexpr size_t kValuesOffset = kDiagOffset + sizeof(DiagState);
   static constexpr size_t kRowsOffset = kValuesOffset + kRingStart.back() * sizeof(double);
   static constexpr size_t kBlockBytes = kRowsOffset + kRingStart.back() * sizeof(TermRow);
   static_assert(kValuesOffset % 64 == 0 && kRowsOffset % 64 == 0);
 
   LaneState& lanes() const { return *std::launder(reinterpret_cast<LaneState*>(block_.data())); }
+  DiagState& diag_state() const { return *std::launder(reinterpret_cast<DiagState*>(block_.data() + kDiagOffset)); }
   double* values_of(size_t i) const {
     return reinterpret_cast<double*>(block_.data() + kValuesOffset) + kRingStart[i];
   }
@@ -327,7 +362,8 @@ class RegWindowLanes {
     }
     alignas(64) std::array<Lanes, kPairs> cov;
     covariances(s, cov);
-    if (lag1()) lag1_step(s, f, old[3], before, after, out);
+    alignas(64) Lanes autocorr;
+    if (diag()) lag1_step(s, f, old[3], before, after, autocorr);
 
     for (size_t i = 0; i < kNW; ++i) {
       double* o = out + i * columns_per_window;
@@ -339,6 +375,29 @@ class RegWindowLanes {
       const bool cov_ready = rows_full(i, after);
       for (size_t p = 0; p < kPairs; ++p) o[f.size() + p] = cov_ready ? cov[p][i] : kNull;
     }
+    if (diag()) diag_step(out, autocorr);
+  }
+
+  // regdiag's columns of this domain (see enable_diag) from the reg columns just written
+  // to out, as regdiag's update computes them; autocorr: the resid_autocorr lanes.
+  __attribute__((always_inline)) inline void diag_step(double* out, const Lanes& autocorr) {
+    namespace rd = regdiag_columns;
+    static_assert(kColumnsPerWindow == static_cast<int>(rd::kRegColumnsPerWindow));
+    DiagState& d = diag_state();
+    const rd::Inputs in = rd::read_inputs(out, 0, nullptr);
+    R2Row r2row, r2std;
+    for (size_t i = 0; i < kNW; ++i) r2row[i] = in.r2[i];
+    d.r2[d.r2_head] = r2row;
+    d.r2_head = static_cast<uint8_t>(d.r2_head + 1 == rd::kStdRows ? 0 : d.r2_head + 1);
+    if (d.r2_size < rd::kStdRows) ++d.r2_size;
+    if (d.r2_size == rd::kStdRows) {
+      rd::sample_std10(RegRingView<R2Row>{d.r2.data(), rd::kStdRows, d.r2_head}, r2std);
+    } else {
+      r2std.fill(kNull);
+    }
+    alignas(64) Lanes std_lanes{};
+    for (size_t i = 0; i < kNW; ++i) std_lanes[i] = r2std[i];
+    rd::finish_domain(in, std_lanes, autocorr, true, d.history, d.slope_head, d.slope_size, out + diag_column_);
   }
 
   // old[k] lane i = rows[i][k] (lanes 6, 7 = 0), in registers: the 6 x 4 transpose as
@@ -387,15 +446,9 @@ class RegWindowLanes {
       s.peak[l] = peak;
       s.since[l] += 1.0;
       s.ysum[l] += y;
-      due[l] = ((s.since[l] >= kWin.w[l]) | collapsed(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l])) ? 1.0
-                                                                                                               : 0.0;
+      const bool collapsed = dispersion_collapsed_lane(peak, q - u0 * (u0 * kWin.inv_w[l]), kWin.w[l], s.ref[l]);
+      due[l] = ((s.since[l] >= kWin.w[l]) | collapsed) ? 1.0 : 0.0;
     }
-  }
-
-  // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
-  __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
-    const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
-    return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
   }
 
   // RollingQuadraticFit::evaluate per lane (y_t = y); the flat-window case is a blend.
@@ -512,7 +565,7 @@ class RegWindowLanes {
       const double sq = s.csq[k][l], sum = s.cs[k][l];
       const double peak = s.cpeak[k][l] < sq ? sq : s.cpeak[k][l];  // std::max(peak, sq)
       peaks[l] = peak;
-      flags[l] = collapsed(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
+      flags[l] = dispersion_collapsed_lane(peak, sq - sum * (sum * kWin.inv_w[l]), kWin.w[l], s.cref[k][l]) ? 1.0 : 0.0;
     }
     s.cpeak[k] = peaks;
   }
@@ -535,13 +588,13 @@ class RegWindowLanes {
     }
   }
 
-  // regdiag's Lag1Lanes::push then ::value on this bar's residuals (see enable_lag1): the
+  // regdiag's Lag1Lanes::push then ::value on this bar's residuals (see enable_diag): the
   // same lane arithmetic, with the ring values read from the term-row rings (the row
   // just pushed is the newest; `evicted` holds the evicted rows' residuals, 0 where the
   // ring was not full).
   __attribute__((always_inline)) inline void lag1_step(LaneState& s, const std::array<Lanes, 9>& f,
                                                        const Lanes& evicted, uint32_t before, uint32_t after,
-                                                       double* out) {
+                                                       Lanes& autocorr) {
     // After the push the slot at the head is the oldest residual (the second oldest before
     // the push when the ring was full).
     std::array<double, kNW> head_values{}, taken_values{}, was_full_values{}, ready_values{};
@@ -557,89 +610,32 @@ class RegWindowLanes {
     set_reg_lanes(was_full, was_full_values);
     set_reg_lanes(ready, ready_values);
     const Lanes& e = f[kResid];
-    // Lag1Lanes::push (whole-array selects into temporaries: see there).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_sum, new_prev;
+    // The ring's second oldest and newest residuals before the push (0 while it filled),
+    // and the level (as regdiag's). head_raw, 0 until the ring is full, is the oldest after
+    // the push.
+    alignas(64) Lanes second, newest, level, new_prev;
     for (size_t l = 0; l < kLanes; ++l) {
       const bool full = was_full[l] != 0;
-      const double ref = s.lref[l];
-      const double a = evicted[l] - ref, a1 = (full ? head_raw[l] : 0.0) - ref;
-      const double last = (full ? s.lprev[l] : 0.0) - ref, n = e[l] - ref;
-      const double sum = s.ls[l] + (n - a);
-      const double q = s.lq[l] + (n * n - a * a);
-      const double p = s.lp[l] + (last * n - a * a1);
-      const double peak = s.lpeak[l] < q ? q : s.lpeak[l];  // std::max(peak, q)
-      const double since = s.lsince[l] + 1.0;
-      const bool take = taken[l] != 0;
-      new_s[l] = take ? sum : s.ls[l];
-      new_q[l] = take ? q : s.lq[l];
-      new_p[l] = take ? p : s.lp[l];
-      new_peak[l] = take ? peak : s.lpeak[l];
-      new_since[l] = take ? since : s.lsince[l];
-      new_sum[l] = take ? s.lsum[l] + e[l] : s.lsum[l];
-      new_prev[l] = take ? e[l] : s.lprev[l];
-      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - sum * (sum / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
+      second[l] = full ? head_raw[l] : 0.0;
+      newest[l] = full ? s.lprev[l] : 0.0;
+      level[l] = std::fabs(f[kPred][l]) + f[kRmse][l];
+      new_prev[l] = taken[l] != 0 ? e[l] : s.lprev[l];
     }
-    s.ls = new_s;
-    s.lq = new_q;
-    s.lp = new_p;
-    s.lpeak = new_peak;
-    s.lsince = new_since;
-    s.lsum = new_sum;
+    const Lag1WindowLanes win{kWin.w, kWin.c, kWin.inv_n1, kWin.noise};
+    lag1_lanes_push(s.lag1, evicted, second, newest, e, taken, win, due);
     s.lprev = new_prev;
     for (size_t i = 0; i < kNW; ++i) {
       if (taken_values[i] != 0 && (was_full_values[i] != 0 ? due[i] != 0 : ready_values[i] != 0)) anchor_lag1(i);
     }
     // Lag1Lanes::value: NULL until the ring is full.
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = s.lref[l];
-      const double first = (ready[l] != 0 ? head_raw[l] : 0.0) - ref, last = e[l] - ref;
-      const double n = kWin.c[l], inv_n = kWin.inv_n1[l];
-      const double sx = s.ls[l] - last, sy = s.ls[l] - first;
-      const double sxx = s.lq[l] - last * last, syy = s.lq[l] - first * first;
-      const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
-      const double cov = s.lp[l] - sx * (sy * inv_n);
-      const double floor = kWin.noise[l] * s.lq[l];
-      const double level = std::fabs(f[kPred][l]) + f[kRmse][l];
-      const double tiny = kRegZeroRel * level;
-      // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
-      const bool degenerate = !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
-      const double r = cov / std::sqrt(vx * vy);
-      const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
-      due[l] = (ready[l] == 0) | degenerate ? kNull : clamped;  // due: reused for the values
-    }
-    for (size_t i = 0; i < kNW; ++i) out[lag1_column_ + static_cast<int>(i) * kRegDiagColumnsPerWindow] = due[i];
+    lag1_lanes_value(s.lag1, head_raw, e, level, ready, win, autocorr);
   }
 
   // regdiag's Lag1Lanes::anchor for window i (the ring is full): the residuals are the
   // term rows' last series.
   __attribute__((noinline, target_clones("avx2", "default"))) void anchor_lag1(size_t i) {
-    LaneState& s = lanes();
     const RegRingView<TermRow> rows{rows_of(i), static_cast<size_t>(kWindows[i]), row_head_[i]};
-    rows.prefetch_all();
-    double sum = 0;
-    if (s.lsince[i] == kWin.w[i]) {
-      sum = s.lsum[i];  // the ring's residuals, summed oldest first (LaneState::lsum)
-    } else {
-      rows.for_each([&](const TermRow& r) { sum += r[kSeries - 1]; });
-    }
-    s.lsince[i] = 0;
-    s.lsum[i] = 0;
-    const double ref = sum / static_cast<double>(rows.size());
-    double s1 = 0, q = 0, p = 0, prev = 0;
-    bool first = true;
-    rows.for_each([&](const TermRow& r) {
-      const double d = r[kSeries - 1] - ref;
-      s1 += d;
-      q += d * d;
-      if (!first) p += prev * d;
-      prev = d;
-      first = false;
-    });
-    s.lref[i] = ref;
-    s.ls[i] = s1;
-    s.lq[i] = q;
-    s.lp[i] = p;
-    s.lpeak[i] = q;
+    lag1_lanes_anchor(lanes().lag1, i, rows, [](const TermRow& r) { return r[kSeries - 1]; }, kWin.w[i]);
   }
 
   // RollingQuadraticFit::anchor for window i (rare: every W bars or on a collapse; the
@@ -731,9 +727,9 @@ class RegWindowLanes {
   std::array<uint16_t, kNW> value_head_{}, row_head_{};
   uint16_t pushed_ = 0;  // non-NULL bars so far, saturating at kAllFull
   uint16_t run_ = 0;     // run length of equal values (saturating; compared with W only)
-  // Where window 0's regdiag resid_autocorr column is, relative to out (then every
-  // kRegDiagColumnsPerWindow columns); -1: not computed here (see enable_lag1).
-  int32_t lag1_column_ = -1;
+  // Where the domain's first regdiag column is, relative to out; -1: regdiag's columns
+  // are not computed here (see enable_diag).
+  int32_t diag_column_ = -1;
   double prev_y_ = kNull;
 };
 
@@ -743,16 +739,23 @@ class alignas(64) RegKernel final : public FamilyKernel {
  public:
   // input < 0: rate domain (y = bar.xc); otherwise y = row[input].
   RegKernel(const KernelContext& ctx, int input) : offset_(ctx.offset), input_(input) {
-    // regdiag's resid_autocorr columns of this domain, when the row has them at their
-    // places (see RegWindowLanes::enable_lag1).
-    const std::string prefix = std::string("regdiag_") + (input < 0 ? "rate" : "bqx") + "_w";
-    const int first = ctx.layout == nullptr ? -1 : ctx.layout->index_of(prefix + std::to_string(kWindows[0]) + "_resid_autocorr");
+    // regdiag's columns of this domain, when the row has all of them at their places
+    // (see RegWindowLanes::enable_diag).
+    namespace rd = regdiag_columns;
+    const std::string prefix = std::string("regdiag_") + (input < 0 ? "rate" : "bqx") + "_";
+    const auto at = [&](const std::string& name) { return ctx.layout == nullptr ? -1 : ctx.layout->index_of(prefix + name); };
+    const int first = at("w" + std::to_string(kWindows[0]) + "_" + rd::kPerWindowNames[0]);
     bool found = first > ctx.offset;
-    for (size_t i = 0; i < kWindows.size() && found; ++i) {
-      found = ctx.layout->index_of(prefix + std::to_string(kWindows[i]) + "_resid_autocorr") ==
-              first + static_cast<int>(i) * kRegDiagColumnsPerWindow;
+    for (size_t i = 0; i < kWindows.size(); ++i) {
+      for (int k = 0; k < rd::kPerWindow; ++k) {
+        found = found && at("w" + std::to_string(kWindows[i]) + "_" + rd::kPerWindowNames[static_cast<size_t>(k)]) ==
+                             first + static_cast<int>(i) * rd::kPerWindow + k;
+      }
     }
-    if (found) windows_.enable_lag1(first - ctx.offset);
+    for (int k = 0; k < rd::kCross; ++k) {
+      found = found && at(rd::kCrossNames[static_cast<size_t>(k)]) == first + static_cast<int>(kWindows.size()) * rd::kPerWindow + k;
+    }
+    if (found) windows_.enable_diag(first - ctx.offset);
   }
 
   void update(const BarInput& bar, double* row) override {
@@ -760,7 +763,7 @@ class alignas(64) RegKernel final : public FamilyKernel {
     double* out = row + offset_;
     if (is_null(y)) {  // only before the first non-NULL q: the kernel waits for it
       for (size_t k = 0; k < kWindows.size() * kColumnsPerWindow; ++k) out[k] = kNull;
-      if (windows_.lag1()) windows_.write_null_lag1(out);
+      if (windows_.diag()) windows_.null_diag(out);
       return;
     }
     windows_.step(y, out, kColumnsPerWindow);

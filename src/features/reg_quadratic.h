@@ -237,6 +237,7 @@ class RegStateBlock {
   static constexpr size_t kAlign = 64;
   RegStateBlock() = default;
   explicit RegStateBlock(size_t bytes) {
+    if (bytes == 0) return;  // no state
     void* p = StateArena::instance().allocate(bytes);
     if (p == nullptr) p = ::operator new(bytes, std::align_val_t{kAlign});
     std::memset(p, 0, bytes);
@@ -273,6 +274,133 @@ inline __attribute__((always_inline)) void set_reg_lanes(RegLanes& out, const st
   const Half low = __builtin_shufflevector(p0, p1, 0, 1, 2, 3), high = __builtin_shufflevector(p2, p3, 0, 1, 2, 3);
   const Whole x = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
   __builtin_memcpy(out.data(), &x, sizeof x);
+}
+
+// dispersion_collapsed (above), branch-free for the lanes.
+__attribute__((always_inline)) inline bool dispersion_collapsed_lane(double peak, double m2, double n, double ref) {
+  const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
+  return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
+}
+
+// The lag-1 autocorrelation sums (RollingLag1Autocorr, below) of a family's 6 windows as
+// lanes. Two kernels keep them: regdiag's Lag1Lanes (regdiag.cpp, its own residual rings)
+// and reg's RegWindowLanes (reg.cpp, on its term-row rings, in an engine's row); both run
+// the lag-1 arithmetic through lag1_lanes_push / lag1_lanes_value / lag1_lanes_anchor.
+struct alignas(64) Lag1LaneSums {
+  RegLanes ref, s, q, p, peak, since;
+  // The raw values pushed since the last anchoring, summed in push order: when exactly W
+  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
+  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
+  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
+  // snapshots keep a 0 in its former place and load() recomputes it from the ring.
+  RegLanes pushed_sum;
+};
+static_assert(sizeof(Lag1LaneSums) == 7 * sizeof(RegLanes));
+
+// The per-window constants the lag-1 lanes need (lanes 6, 7 repeat window 0).
+struct Lag1WindowLanes {
+  const RegLanes& w;      // W
+  const RegLanes& n;      // W - 1 (pairs in the window)
+  const RegLanes& inv_n;  // 1 / (W - 1)
+  const RegLanes& noise;  // 16 W eps
+};
+
+// RollingLag1Autocorr::push per lane after the ring push. oldest / second / newest: the
+// ring's front(0), front(1) and back() before the push (0 where the ring was not full);
+// e: the value pushed; take: 1 where a value was pushed, 0 where the lane keeps its sums
+// (a select). due = 1 where the count or a collapse asks for an anchoring (the caller
+// anchors where due on a full ring, and at the fill).
+// The selected sums go to whole-array temporaries, then to the state: selecting in place
+// compiled to masked stores, which do not forward to lag1_lanes_value's loads of the same
+// lanes later in the bar (they waited for the stores to commit).
+__attribute__((always_inline)) inline void lag1_lanes_push(Lag1LaneSums& st, const RegLanes& oldest,
+                                                           const RegLanes& second, const RegLanes& newest,
+                                                           const RegLanes& e, const RegLanes& take,
+                                                           const Lag1WindowLanes& win, RegLanes& due) {
+  alignas(64) RegLanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double ref = st.ref[l];
+    const double a = oldest[l] - ref, a1 = second[l] - ref;
+    const double last = newest[l] - ref, n = e[l] - ref;
+    const double s = st.s[l] + (n - a);
+    const double q = st.q[l] + (n * n - a * a);
+    const double p = st.p[l] + (last * n - a * a1);
+    const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
+    const double since = st.since[l] + 1.0;
+    const bool pushed = take[l] != 0;
+    new_s[l] = pushed ? s : st.s[l];
+    new_q[l] = pushed ? q : st.q[l];
+    new_p[l] = pushed ? p : st.p[l];
+    new_peak[l] = pushed ? peak : st.peak[l];
+    new_since[l] = pushed ? since : st.since[l];
+    new_pushed_sum[l] = pushed ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
+    due[l] = ((since >= win.w[l]) | dispersion_collapsed_lane(peak, q - s * (s / win.w[l]), win.w[l], ref)) ? 1.0
+                                                                                                             : 0.0;
+  }
+  st.s = new_s;
+  st.q = new_q;
+  st.p = new_p;
+  st.peak = new_peak;
+  st.since = new_since;
+  st.pushed_sum = new_pushed_sum;
+}
+
+// RollingLag1Autocorr::value per lane after lag1_lanes_push. first: the ring's front(0)
+// after the push; e: the value pushed (the newest); level as in RollingLag1Autocorr::value;
+// ready: 1 where the value is defined (pushed, ring full), else the lane gives NULL.
+__attribute__((always_inline)) inline void lag1_lanes_value(const Lag1LaneSums& st, const RegLanes& first_raw,
+                                                            const RegLanes& e, const RegLanes& level,
+                                                            const RegLanes& ready, const Lag1WindowLanes& win,
+                                                            RegLanes& value) {
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    const double ref = st.ref[l];
+    const double first = first_raw[l] - ref, last = e[l] - ref;
+    const double n = win.n[l], inv_n = win.inv_n[l];
+    const double sx = st.s[l] - last, sy = st.s[l] - first;
+    const double sxx = st.q[l] - last * last, syy = st.q[l] - first * first;
+    const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
+    const double cov = st.p[l] - sx * (sy * inv_n);
+    const double floor = win.noise[l] * st.q[l];
+    const double tiny = kRegZeroRel * level[l];
+    // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
+    const bool degenerate = !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
+    const double r = cov / std::sqrt(vx * vy);
+    const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
+    value[l] = (ready[l] == 0) | degenerate ? kNull : clamped;
+  }
+}
+
+// RollingLag1Autocorr::anchor for window i of the lanes: ring is a full ring's view
+// (RegRingView), value_of(element) its value. Called from the kernels' noinline,
+// VEX-encoded anchor functions.
+template <typename Ring, typename ValueOf>
+__attribute__((always_inline)) inline void lag1_lanes_anchor(Lag1LaneSums& st, size_t i, const Ring& ring,
+                                                             ValueOf value_of, double w) {
+  ring.prefetch_all();
+  double sum = 0;
+  if (st.since[i] == w) {
+    sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1LaneSums)
+  } else {
+    ring.for_each([&](const auto& r) { sum += value_of(r); });
+  }
+  st.since[i] = 0;
+  st.pushed_sum[i] = 0;
+  const double ref = sum / static_cast<double>(ring.size());
+  double s1 = 0, q = 0, p = 0, prev = 0;
+  bool first = true;
+  ring.for_each([&](const auto& r) {
+    const double d = value_of(r) - ref;
+    s1 += d;
+    q += d * d;
+    if (!first) p += prev * d;
+    prev = d;
+    first = false;
+  });
+  st.ref[i] = ref;
+  st.s[i] = s1;
+  st.q[i] = q;
+  st.p[i] = p;
+  st.peak[i] = q;
 }
 
 #if defined(__x86_64__)
@@ -652,5 +780,193 @@ class RollingLag1Autocorr {
   double ref_ = 0, s_ = 0, q_ = 0, p_ = 0, peak_ = 0;
   uint64_t since_anchor_ = 0;
 };
+
+// ---------------------------------------------------------------------------------------
+// regdiag's 40 columns of one domain (FEATURES.md 1.3) from the domain's reg columns.
+// regdiag.cpp computes them from the row; in an engine's row the reg kernels compute them
+// themselves right after writing their own columns (reg.cpp, RegWindowLanes::enable_diag),
+// reading those back while they are in L1. Both run these functions: the same bits.
+namespace regdiag_columns {
+
+inline constexpr size_t kNW = 6;  // windows 60, 90, 150, 240, 390, 630
+inline constexpr int kPerWindow = 5;
+inline constexpr int kCross = 10;
+inline constexpr int kDomainColumns = static_cast<int>(kNW) * kPerWindow + kCross;  // 40
+inline constexpr int kStdRows = 10;
+inline constexpr int kAccelLag = 5;
+// The per-window columns in order; resid_autocorr is the fifth.
+inline constexpr std::array<const char*, kPerWindow> kPerWindowNames = {"pred_error_ratio", "r2_rank", "term_ratio",
+                                                                        "r2_std10", "resid_autocorr"};
+inline constexpr std::array<const char*, kCross> kCrossNames = {
+    "quad_sign_agree", "lin_sign_agree",    "slope_dispersion",   "curvature_flip", "r2_spread_60_630",
+    "r2_mean",         "rmse_ratio_60_630", "pred_spread_60_630", "slope_accel",    "vertex_near"};
+
+// The reg columns each window needs, in this order.
+enum Input { kQuad, kLin, kPred, kResid, kR2, kRmse, kSlope, kVertex, kNumInputs };
+
+// Branch-free (the signs of the windows' terms are data: branches on them mispredict).
+inline double sgn(double v) { return static_cast<double>(static_cast<int>(v > 0) - static_cast<int>(v < 0)); }
+
+// Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
+// windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
+// propagates).
+template <typename Row>
+__attribute__((always_inline)) inline void sample_std10(const RegRingView<Row>& r, Row& out) {
+  const double n = static_cast<double>(r.size());
+  Row s{}, m2{};
+  r.for_each([&](const Row& v) __attribute__((always_inline)) {
+    for (size_t i = 0; i < s.size(); ++i) s[i] += v[i];
+  });
+  for (size_t i = 0; i < s.size(); ++i) s[i] /= n;  // means
+  r.for_each([&](const Row& v) __attribute__((always_inline)) {
+    for (size_t i = 0; i < s.size(); ++i) m2[i] += (v[i] - s[i]) * (v[i] - s[i]);
+  });
+  for (size_t i = 0; i < s.size(); ++i) out[i] = std::sqrt(m2[i] / (n - 1));
+}
+
+// reg's column layout (reg.cpp): per domain 6 windows x 15 columns in window order, the
+// nine fit columns first (quadratic_term, linear_term, constant_term, prediction,
+// residual, r2, rmse, slope_now, vertex_offset). The kernel reads its inputs at these
+// offsets from the domain's first reg column when the layout is reg's (checked at
+// construction; otherwise, e.g. in a test's layout, through a table of row indices).
+constexpr size_t kRegColumnsPerWindow = 15;
+constexpr std::array<size_t, kNumInputs> kRegInputOffset = {0, 1, 3, 4, 5, 6, 7, 8};
+
+// The reg columns one domain reads, per window and as lanes.
+struct Inputs {
+  std::array<std::array<double, kNumInputs>, kNW> v;
+  alignas(64) RegLanes quad, lin, pred, resid, r2, rmse, level;
+};
+
+// The row index of every input of a domain (for a layout other than reg's own, e.g. a
+// test's; cold).
+using InputIndex = std::array<std::array<int, kNumInputs>, kNW>;
+
+// reg: the domain's first reg column; index: nullptr for reg's own layout, else every
+// input's row index.
+__attribute__((always_inline)) inline Inputs read_inputs(const double* row, int reg, const InputIndex* index) {
+  Inputs in;
+  auto& v = in.v;
+  if (index == nullptr) {
+    for (size_t i = 0; i < kNW; ++i) {
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[reg + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])];
+    }
+  } else {
+    for (size_t i = 0; i < kNW; ++i) {
+      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[(*index)[i][k]];
+    }
+  }
+  // The per-window inputs as lanes.
+  auto lanes_of = [&](Input k, RegLanes& out) __attribute__((always_inline)) {
+    set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
+  };
+  lanes_of(kQuad, in.quad);
+  lanes_of(kLin, in.lin);
+  lanes_of(kPred, in.pred);
+  lanes_of(kResid, in.resid);
+  lanes_of(kR2, in.r2);
+  lanes_of(kRmse, in.rmse);
+  for (size_t l = 0; l < kRegLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
+  return in;
+}
+
+// The per-domain history of the cross-window columns: w60 slope_now of the last 6 rows
+// (a ring that fills from slot 0) and the previous w60 quadratic_term.
+struct DomainHistory {
+  std::array<double, kAccelLag + 1> slope60;
+  double prev_quad60;
+};
+
+// The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
+// slope_size: the slope60 ring's position (kernel header).
+__attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
+                                                         const RegLanes& autocorr, bool write_autocorr,
+                                                         DomainHistory& history,
+                                                         uint8_t& slope_head, uint8_t& slope_size, double* out) {
+  using Lanes = RegLanes;
+  const auto& v = in.v;
+  const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
+  auto all = [&](Input k) __attribute__((always_inline)) {
+    bool none_null = true;
+    for (size_t i = 0; i < kNW; ++i) none_null &= !is_null(v[i][k]);  // & rather than an early exit: no branches
+    return none_null;
+  };
+  const bool all_r2 = all(kR2);
+
+  // Per-window columns, all windows at once.
+  alignas(64) Lanes error_ratio, rank, term_ratio;
+  for (size_t l = 0; l < kRegLanes; ++l) {
+    // pred_error_ratio
+    const double ratio = std::fabs(resid[l]) / rmse[l];
+    error_ratio[l] = (is_null(resid[l]) || is_null(rmse[l]) || rmse[l] == 0) ? kNull : ratio;
+    // r2_rank: competition ranking, 1 = highest, ties share the smaller rank number.
+    double above = 0;
+    for (size_t j = 0; j < kNW; ++j) above += r2[j] > r2[l] ? 1.0 : 0.0;
+    rank[l] = all_r2 ? 1.0 + above : kNull;
+    // term_ratio
+    const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
+    term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
+  }
+  for (size_t i = 0; i < kNW; ++i) {
+    double* o = out + i * kPerWindow;
+    o[0] = error_ratio[i];
+    o[1] = rank[i];
+    o[2] = term_ratio[i];
+    o[3] = r2std[i];
+    if (write_autocorr) o[4] = autocorr[i];
+  }
+
+  double* c = out + kNW * kPerWindow;
+  const size_t last = kNW - 1;  // w630
+  auto sign_agree = [&](Input k) __attribute__((always_inline)) {
+    int n = 0;
+    for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
+    return all(k) ? static_cast<double>(n) : kNull;
+  };
+  c[0] = sign_agree(kQuad);
+  c[1] = sign_agree(kLin);
+  // slope_dispersion: population stdev (ddof 0) of the 6 slopes / mean |slope|.
+  if (all(kSlope)) {
+    double s = 0, sa = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      s += v[j][kSlope];
+      sa += std::fabs(v[j][kSlope]);
+    }
+    const double mean = s / kNW, mean_abs = sa / kNW;
+    double m2 = 0;
+    for (size_t j = 0; j < kNW; ++j) {
+      const double d = v[j][kSlope] - mean;
+      m2 += d * d;
+    }
+    c[2] = mean_abs == 0 ? kNull : std::sqrt(m2 / kNW) / mean_abs;
+  } else {
+    c[2] = kNull;
+  }
+  // curvature_flip
+  const double q60 = v[0][kQuad];
+  c[3] = (is_null(q60) || is_null(history.prev_quad60)) ? kNull : (sgn(q60) != sgn(history.prev_quad60) ? 1.0 : 0.0);
+  history.prev_quad60 = q60;
+  c[4] = v[0][kR2] - v[last][kR2];
+  if (all_r2) {
+    double s = 0;
+    for (size_t j = 0; j < kNW; ++j) s += v[j][kR2];
+    c[5] = s / kNW;
+  } else {
+    c[5] = kNull;
+  }
+  c[6] = (is_null(v[0][kRmse]) || is_null(v[last][kRmse]) || v[last][kRmse] == 0) ? kNull
+                                                                                    : v[0][kRmse] / v[last][kRmse];
+  c[7] = v[0][kPred] - v[last][kPred];
+  // slope_accel: t minus t-5 (the ring's newest minus its oldest once full).
+  constexpr size_t kSlopeCap = kAccelLag + 1;
+  history.slope60[slope_head] = v[0][kSlope];
+  slope_head = static_cast<uint8_t>(slope_head + 1 == kSlopeCap ? 0 : slope_head + 1);
+  if (slope_size < kSlopeCap) ++slope_size;
+  c[8] = slope_size == kSlopeCap ? v[0][kSlope] - history.slope60[slope_head] : kNull;
+  const double vx = v[0][kVertex];
+  c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
+}
+
+}  // namespace regdiag_columns
 
 }  // namespace bqx::features

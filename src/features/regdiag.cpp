@@ -1,9 +1,10 @@
 // regdiag: diagnostics of the rolling quadratic regressions (FEATURES.md 1.3), both
 // domains. Reads the reg_rate / reg_bqx columns of the same row (FamilyDef::inputs).
 // In an engine's row (reg's columns at reg's own offsets, reg_layout_) the reg kernels
-// compute the resid_autocorr columns themselves (reg.cpp, RegWindowLanes::enable_lag1:
-// they already hold every window's last W residuals), so this kernel then keeps no
-// residual rings; in any other layout (e.g. a test's) it computes them here (Lag1Lanes).
+// compute all of regdiag's columns themselves (reg.cpp, RegWindowLanes::enable_diag: they
+// already hold every window's last W residuals, and their columns are in L1 right after
+// they wrote them), with the functions this kernel uses (reg_quadratic.h), and this
+// kernel does nothing; in any other layout (e.g. a test's) it computes them here.
 // Column order: rate domain (6 windows x 5 per-window columns in window order, then the
 // 10 cross-window columns), then the same for the bqx domain.
 #include <array>
@@ -21,44 +22,23 @@ namespace bqx::features {
 namespace {
 
 constexpr std::array<int, 6> kWindows = {60, 90, 150, 240, 390, 630};
-constexpr size_t kNW = kWindows.size();
-constexpr int kPerWindow = 5;
-constexpr int kCross = 10;
-constexpr int kDomainColumns = static_cast<int>(kNW) * kPerWindow + kCross;  // 40
-constexpr int kStdRows = 10;
-constexpr int kAccelLag = 5;
+using namespace regdiag_columns;  // the per-domain columns, shared with reg (reg_quadratic.h)
+static_assert(kWindows.size() == kNW);
 
 // The reg columns each window needs, in this order.
 constexpr std::array<const char*, 8> kInputs = {"quadratic_term", "linear_term", "prediction", "residual",
                                                 "r2", "rmse", "slope_now", "vertex_offset"};
-enum Input { kQuad, kLin, kPred, kResid, kR2, kRmse, kSlope, kVertex, kNumInputs };
 
 std::string reg_column(const std::string& domain, int w, const char* name) {
   return "reg_" + domain + "_w" + std::to_string(w) + "_" + name;
 }
 
-double sgn(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
 
 // The r2 of both domains' 6 windows: rate in lanes 0..5, bqx in lanes 6..11. One ring for
 // both, so that the two domains' sums are independent vector chains in the same loop, and
 // packed (10 rows of 96 bytes) because std10 reads the whole ring every bar.
 using R2Row = std::array<double, 2 * kNW>;
 
-// Sample stdev (ddof 1) of each window's last 10 r2 values, two-pass, oldest first; the six
-// windows are accumulated side by side (SIMD lanes). NULL where any value is NULL (NaN
-// propagates).
-__attribute__((always_inline)) inline void sample_std10(const RegRingView<R2Row>& r, R2Row& out) {
-  const double n = static_cast<double>(r.size());
-  R2Row s{}, m2{};
-  r.for_each([&](const R2Row& v) __attribute__((always_inline)) {
-    for (size_t i = 0; i < s.size(); ++i) s[i] += v[i];
-  });
-  for (size_t i = 0; i < s.size(); ++i) s[i] /= n;  // means
-  r.for_each([&](const R2Row& v) __attribute__((always_inline)) {
-    for (size_t i = 0; i < s.size(); ++i) m2[i] += (v[i] - s[i]) * (v[i] - s[i]);
-  });
-  for (size_t i = 0; i < s.size(); ++i) out[i] = std::sqrt(m2[i] / (n - 1));
-}
 
 // The windows' constants as lanes (lanes 6, 7 repeat window 0), one copy shared by every
 // kernel: read-only, so it stays in cache while the kernels' own state is cold.
@@ -77,6 +57,7 @@ WindowConstants make_window_constants() {
   return k;
 }
 const WindowConstants kWin = make_window_constants();
+const Lag1WindowLanes kLag1Windows{kWin.w, kWin.n, kWin.inv_n, kWin.noise};
 
 // Where each window's residual ring starts in a domain's ring area, in values.
 constexpr std::array<size_t, kNW + 1> kRingStart = [] {
@@ -85,16 +66,8 @@ constexpr std::array<size_t, kNW + 1> kRingStart = [] {
   return start;
 }();
 
-// The lag-1 autocorrelation sums of one domain's 6 windows (lanes).
-struct Lag1State {
-  alignas(64) RegLanes ref, s, q, p, peak, since;
-  // The raw values pushed since the last anchoring, summed in push order: when exactly W
-  // pushes have passed (the periodic anchoring and the fill) they are the ring, oldest
-  // first, so this is bit for bit the anchoring's first pass, which then needs no pass
-  // over the ring (the add per bar is a lane op; the pass was W latency-bound adds). The
-  // snapshot keeps a 0 in its former place and load() recomputes it from the ring.
-  alignas(64) RegLanes pushed_sum;
-};
+// The lag-1 autocorrelation sums of one domain's 6 windows (lanes; reg_quadratic.h).
+using Lag1State = Lag1LaneSums;
 
 // A domain's residual rings: values in the kernel's state block, heads and fill flags in
 // the kernel object's first line (so that prefetch() finds every slot without a load). A
@@ -165,35 +138,7 @@ class Lag1Lanes {
     set_reg_lanes(a1_raw, second);
     set_reg_lanes(last_raw, newest);
     set_reg_lanes(pushed, pushed_values);
-    Lag1State& st = st_;
-    // The selected sums go to whole-array temporaries, then to the state: selecting in
-    // place compiled to masked stores, which do not forward to value()'s loads of the same
-    // lanes later in this bar (they waited for the stores to commit).
-    alignas(64) Lanes new_s, new_q, new_p, new_peak, new_since, new_pushed_sum;
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = st.ref[l];
-      const double a = a_raw[l] - ref, a1 = a1_raw[l] - ref;
-      const double last = last_raw[l] - ref, n = e[l] - ref;
-      const double s = st.s[l] + (n - a);
-      const double q = st.q[l] + (n * n - a * a);
-      const double p = st.p[l] + (last * n - a * a1);
-      const double peak = st.peak[l] < q ? q : st.peak[l];  // std::max(peak, q)
-      const double since = st.since[l] + 1.0;
-      const bool take = pushed[l] != 0;
-      new_s[l] = take ? s : st.s[l];
-      new_q[l] = take ? q : st.q[l];
-      new_p[l] = take ? p : st.p[l];
-      new_peak[l] = take ? peak : st.peak[l];
-      new_since[l] = take ? since : st.since[l];
-      new_pushed_sum[l] = take ? st.pushed_sum[l] + e[l] : st.pushed_sum[l];
-      due[l] = ((since >= kWin.w[l]) | collapsed(peak, q - s * (s / kWin.w[l]), kWin.w[l], ref)) ? 1.0 : 0.0;
-    }
-    st.s = new_s;
-    st.q = new_q;
-    st.p = new_p;
-    st.peak = new_peak;
-    st.since = new_since;
-    st.pushed_sum = new_pushed_sum;
+    lag1_lanes_push(st_, a_raw, a1_raw, last_raw, e, pushed, kLag1Windows, due);
     std::array<double, kNW> first_values{};
     for (size_t i = 0; i < kNW; ++i) {
       if (pushed_values[i] != 0 && (was_full[i] ? due[i] != 0 : rings_.is_full(i))) {
@@ -213,216 +158,21 @@ class Lag1Lanes {
   // is NULL; level as in RollingLag1Autocorr::value.
   __attribute__((always_inline)) inline void value(const Lanes& e, const Lanes& level, const Pushed& pushed,
                                                    Lanes& value) const {
-    const Lag1State& st = st_;
-    const Lanes& first_raw = pushed.first_raw;
-    const Lanes& ready = pushed.ready;
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double ref = st.ref[l];
-      const double first = first_raw[l] - ref, last = e[l] - ref;
-      const double n = kWin.n[l], inv_n = kWin.inv_n[l];
-      const double sx = st.s[l] - last, sy = st.s[l] - first;
-      const double sxx = st.q[l] - last * last, syy = st.q[l] - first * first;
-      const double vx = sxx - sx * (sx * inv_n), vy = syy - sy * (sy * inv_n);
-      const double cov = st.p[l] - sx * (sy * inv_n);
-      const double floor = kWin.noise[l] * st.q[l];
-      const double tiny = kRegZeroRel * level[l];
-      // | rather than ||: no branches, so the loop vectorises (the tests have no side effects).
-      const bool degenerate =
-          !(vx > floor) | !(vy > floor) | !(vx > tiny * tiny * n) | !(vy > tiny * tiny * n);
-      const double r = cov / std::sqrt(vx * vy);
-      const double clamped = r < -1.0 ? -1.0 : (1.0 < r ? 1.0 : r);  // std::clamp(r, -1, 1)
-      value[l] = (ready[l] == 0) | degenerate ? kNull : clamped;
-    }
+    lag1_lanes_value(st_, pushed.first_raw, e, level, pushed.ready, kLag1Windows, value);
   }
 
  private:
-  // dispersion_collapsed (reg_quadratic.h), branch-free for the lanes.
-  __attribute__((always_inline)) static inline bool collapsed(double peak, double m2, double n, double ref) {
-    const double ulp_floor = n * (64.0 * DBL_EPSILON * ref) * (64.0 * DBL_EPSILON * ref);
-    return peak > kCollapse * (m2 < ulp_floor ? ulp_floor : m2);  // std::max(m2, ulp_floor)
-  }
-
   // RollingLag1Autocorr::anchor for window i (the ring is full).
   // VEX-encoded (the avx2 clone, as reg's anchor_fit): from the AVX-512 update with the
   // upper register halves dirty, legacy-SSE code was several times slower.
   __attribute__((noinline, target_clones("avx2", "default"))) void anchor(size_t i) {
-    const RegRingView<double> values = rings_.view(i);
-    values.prefetch_all();
-    Lag1State& st = st_;
-    double sum = 0;
-    if (st.since[i] == kWin.w[i]) {
-      sum = st.pushed_sum[i];  // the ring's values, summed oldest first (see Lag1State)
-    } else {
-      values.for_each([&](double e) { sum += e; });
-    }
-    st.since[i] = 0;
-    st.pushed_sum[i] = 0;
-    const double ref = sum / static_cast<double>(values.size());
-    double s1 = 0, q = 0, p = 0, prev = 0;
-    bool first = true;
-    values.for_each([&](double e) {
-      const double d = e - ref;
-      s1 += d;
-      q += d * d;
-      if (!first) p += prev * d;
-      prev = d;
-      first = false;
-    });
-    st.ref[i] = ref;
-    st.s[i] = s1;
-    st.q[i] = q;
-    st.p[i] = p;
-    st.peak[i] = q;
+    lag1_lanes_anchor(st_, i, rings_.view(i), [](double e) { return e; }, kWin.w[i]);
   }
 
   Lag1State& st_;
   Lag1Rings rings_;
 };
 
-// reg's column layout (reg.cpp): per domain 6 windows x 15 columns in window order, the
-// nine fit columns first (quadratic_term, linear_term, constant_term, prediction,
-// residual, r2, rmse, slope_now, vertex_offset). The kernel reads its inputs at these
-// offsets from the domain's first reg column when the layout is reg's (checked at
-// construction; otherwise, e.g. in a test's layout, through a table of row indices).
-constexpr size_t kRegColumnsPerWindow = 15;
-constexpr std::array<size_t, kNumInputs> kRegInputOffset = {0, 1, 3, 4, 5, 6, 7, 8};
-
-// The reg columns one domain reads, per window and as lanes.
-struct Inputs {
-  std::array<std::array<double, kNumInputs>, kNW> v;
-  alignas(64) RegLanes quad, lin, pred, resid, r2, rmse, level;
-};
-
-// The row index of every input of a domain (for a layout other than reg's own, e.g. a
-// test's; cold).
-using InputIndex = std::array<std::array<int, kNumInputs>, kNW>;
-
-// reg: the domain's first reg column; index: nullptr for reg's own layout, else every
-// input's row index.
-__attribute__((always_inline)) inline Inputs read_inputs(const double* row, int reg, const InputIndex* index) {
-  Inputs in;
-  auto& v = in.v;
-  if (index == nullptr) {
-    for (size_t i = 0; i < kNW; ++i) {
-      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[reg + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])];
-    }
-  } else {
-    for (size_t i = 0; i < kNW; ++i) {
-      for (size_t k = 0; k < kNumInputs; ++k) v[i][k] = row[(*index)[i][k]];
-    }
-  }
-  // The per-window inputs as lanes.
-  auto lanes_of = [&](Input k, RegLanes& out) {
-    set_reg_lanes<kNW>(out, {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k]});
-  };
-  lanes_of(kQuad, in.quad);
-  lanes_of(kLin, in.lin);
-  lanes_of(kPred, in.pred);
-  lanes_of(kResid, in.resid);
-  lanes_of(kR2, in.r2);
-  lanes_of(kRmse, in.rmse);
-  for (size_t l = 0; l < kRegLanes; ++l) in.level[l] = std::fabs(in.pred[l]) + in.rmse[l];
-  return in;
-}
-
-// The per-domain history of the cross-window columns: w60 slope_now of the last 6 rows
-// (a ring that fills from slot 0) and the previous w60 quadratic_term.
-struct DomainHistory {
-  std::array<double, kAccelLag + 1> slope60;
-  double prev_quad60;
-};
-
-// The 40 columns of the domain; r2std: r2_std10 of the 6 windows (lanes); slope_head /
-// slope_size: the slope60 ring's position (kernel header).
-__attribute__((always_inline)) inline void finish_domain(const Inputs& in, const RegLanes& r2std,
-                                                         const RegLanes& autocorr, bool write_autocorr,
-                                                         DomainHistory& history,
-                                                         uint8_t& slope_head, uint8_t& slope_size, double* out) {
-  using Lanes = RegLanes;
-  const auto& v = in.v;
-  const Lanes &quad = in.quad, &lin = in.lin, &resid = in.resid, &r2 = in.r2, &rmse = in.rmse;
-  auto all = [&](Input k) {
-    for (size_t i = 0; i < kNW; ++i) {
-      if (is_null(v[i][k])) return false;
-    }
-    return true;
-  };
-  const bool all_r2 = all(kR2);
-
-  // Per-window columns, all windows at once.
-  alignas(64) Lanes error_ratio, rank, term_ratio;
-  for (size_t l = 0; l < kRegLanes; ++l) {
-    // pred_error_ratio
-    const double ratio = std::fabs(resid[l]) / rmse[l];
-    error_ratio[l] = (is_null(resid[l]) || is_null(rmse[l]) || rmse[l] == 0) ? kNull : ratio;
-    // r2_rank: competition ranking, 1 = highest, ties share the smaller rank number.
-    double above = 0;
-    for (size_t j = 0; j < kNW; ++j) above += r2[j] > r2[l] ? 1.0 : 0.0;
-    rank[l] = all_r2 ? 1.0 + above : kNull;
-    // term_ratio
-    const double terms = quad[l] / (std::fabs(quad[l]) + std::fabs(lin[l]));
-    term_ratio[l] = (is_null(quad[l]) || is_null(lin[l]) || (quad[l] == 0 && lin[l] == 0)) ? kNull : terms;
-  }
-  for (size_t i = 0; i < kNW; ++i) {
-    double* o = out + i * kPerWindow;
-    o[0] = error_ratio[i];
-    o[1] = rank[i];
-    o[2] = term_ratio[i];
-    o[3] = r2std[i];
-    if (write_autocorr) o[4] = autocorr[i];
-  }
-
-  double* c = out + kNW * kPerWindow;
-  const size_t last = kNW - 1;  // w630
-  auto sign_agree = [&](Input k) {
-    if (!all(k)) return kNull;
-    int n = 0;
-    for (size_t j = 1; j < kNW; ++j) n += sgn(v[j][k]) == sgn(v[0][k]) ? 1 : 0;
-    return static_cast<double>(n);
-  };
-  c[0] = sign_agree(kQuad);
-  c[1] = sign_agree(kLin);
-  // slope_dispersion: population stdev (ddof 0) of the 6 slopes / mean |slope|.
-  if (all(kSlope)) {
-    double s = 0, sa = 0;
-    for (size_t j = 0; j < kNW; ++j) {
-      s += v[j][kSlope];
-      sa += std::fabs(v[j][kSlope]);
-    }
-    const double mean = s / kNW, mean_abs = sa / kNW;
-    double m2 = 0;
-    for (size_t j = 0; j < kNW; ++j) {
-      const double d = v[j][kSlope] - mean;
-      m2 += d * d;
-    }
-    c[2] = mean_abs == 0 ? kNull : std::sqrt(m2 / kNW) / mean_abs;
-  } else {
-    c[2] = kNull;
-  }
-  // curvature_flip
-  const double q60 = v[0][kQuad];
-  c[3] = (is_null(q60) || is_null(history.prev_quad60)) ? kNull : (sgn(q60) != sgn(history.prev_quad60) ? 1.0 : 0.0);
-  history.prev_quad60 = q60;
-  c[4] = v[0][kR2] - v[last][kR2];
-  if (all_r2) {
-    double s = 0;
-    for (size_t j = 0; j < kNW; ++j) s += v[j][kR2];
-    c[5] = s / kNW;
-  } else {
-    c[5] = kNull;
-  }
-  c[6] = (is_null(v[0][kRmse]) || is_null(v[last][kRmse]) || v[last][kRmse] == 0) ? kNull
-                                                                                    : v[0][kRmse] / v[last][kRmse];
-  c[7] = v[0][kPred] - v[last][kPred];
-  // slope_accel: t minus t-5 (the ring's newest minus its oldest once full).
-  constexpr size_t kSlopeCap = kAccelLag + 1;
-  history.slope60[slope_head] = v[0][kSlope];
-  slope_head = static_cast<uint8_t>(slope_head + 1 == kSlopeCap ? 0 : slope_head + 1);
-  if (slope_size < kSlopeCap) ++slope_size;
-  c[8] = slope_size == kSlopeCap ? v[0][kSlope] - history.slope60[slope_head] : kNull;
-  const double vx = v[0][kVertex];
-  c[9] = is_null(vx) ? kNull : (std::fabs(vx) <= 5.0 ? 1.0 : 0.0);
-}
 
 // The kernel. Memory: the state of 28 pairs exceeds the caches, so a bar is paid in cache
 // lines. All state lives in one block (RegStateBlock: huge pages); this object holds only
@@ -431,9 +181,11 @@ __attribute__((always_inline)) inline void finish_domain(const Inputs& in, const
 // family ahead, so prefetch() issues every line's fetch without waiting for a load.
 class alignas(64) RegDiagKernel final : public FamilyKernel {
  public:
-  // With reg's layout the block holds no residual rings (reg computes resid_autocorr).
+  // With reg's layout there is no state (reg computes every column).
   explicit RegDiagKernel(const KernelContext& ctx)
-      : block_(has_reg_layout(*ctx.layout) ? kRingsOffset : kBlockBytes), offset_(ctx.offset) {
+      : block_(has_reg_layout(*ctx.layout) ? 0 : kBlockBytes), offset_(ctx.offset) {
+    reg_layout_ = has_reg_layout(*ctx.layout);
+    if (reg_layout_) return;
     for (DomainHistory& h : state().history) h.prev_quad60 = kNull;  // the block starts zeroed
     InputIndex* index = state().input_index.data();
     for (size_t d = 0; d < 2; ++d) {
@@ -443,25 +195,25 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
         for (size_t k = 0; k < kNumInputs; ++k) {
           const int at = ctx.layout->index_of(reg_column(domain, kWindows[i], kInputs[k]));
           index[d][i][k] = at;
-          if (at != base + static_cast<int>(i * kRegColumnsPerWindow + kRegInputOffset[k])) reg_layout_ = false;
         }
       }
       reg_base_[d] = base;
     }
   }
   void update(const BarInput&, double* row) override {
+    if (reg_layout_) return;  // reg computed the columns (see the file comment)
 #if defined(__x86_64__)
     if (reg_cpu_has_avx512f()) return update_avx512(row);
 #endif
     update_domains(row);
   }
   // The lines the next update touches: the r2 ring (std10 reads every row), the
-  // histories, and without reg's layout the lag-1 sums (the input index after them is not
-  // fetched) and per residual ring the slots read (oldest, second oldest, newest) and
-  // written (the oldest's).
+  // histories, the lag-1 sums (the input index after them is not fetched) and per
+  // residual ring the slots read (oldest, second oldest, newest) and written (the
+  // oldest's).
   void prefetch() const override {
-    prefetch_write(block_.data(), reg_layout_ ? offsetof(State, lag1) : offsetof(State, input_index));
-    if (reg_layout_) return;  // no residual rings: reg computes resid_autocorr
+    if (reg_layout_) return;
+    prefetch_write(block_.data(), offsetof(State, input_index));
     for (size_t d = 0; d < 2; ++d) {
       const double* data = ring_data(d);
       for (size_t i = 0; i < kNW; ++i) {
@@ -478,12 +230,14 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
       }
     }
   }
-  // The snapshot layout of the former per-domain objects and RegRing rings (unchanged).
+  // The snapshot layout of the former per-domain objects and RegRing rings (unchanged);
+  // nothing with reg's layout (the reg kernels save regdiag's state then).
   void save(StateWriter& out) const override {
+    if (reg_layout_) return;
     const State& s = state();
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
-      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
+      for (size_t i = 0; i < kNW; ++i) {
         const size_t w = static_cast<size_t>(kWindows[i]);
         put_ring(out, rings.ring(i), w, lag1_head_[d][i], rings.is_full(i) ? w : lag1_head_[d][i]);
         const Lag1State& l = s.lag1[d];
@@ -496,11 +250,12 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
     put_ring(out, s.r2.data(), s.r2.size(), r2_head_, r2_size_);
   }
   void load(StateReader& in) override {
+    if (reg_layout_) return;
     State& s = state();
     for (size_t d = 0; d < 2; ++d) {
       const Lag1Rings rings = lag1_rings(d);
       lag1_full_[d] = 0;
-      for (size_t i = 0; i < kNW && !reg_layout_; ++i) {  // reg_layout_: reg keeps the lag-1 state
+      for (size_t i = 0; i < kNW; ++i) {
         const size_t w = static_cast<size_t>(kWindows[i]);
         size_t head = 0;
         const size_t size = get_ring(in, rings.ring(i), w, head);
@@ -527,8 +282,8 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   struct State {
     alignas(64) std::array<R2Row, kStdRows> r2;  // both domains' r2 of the last 10 rows
     alignas(64) std::array<DomainHistory, 2> history;
-    std::array<Lag1State, 2> lag1;  // used only when !reg_layout_ (after the lines every bar touches)
-    std::array<InputIndex, 2> input_index;  // read only when !reg_layout_
+    std::array<Lag1State, 2> lag1;
+    std::array<InputIndex, 2> input_index;  // not prefetched (small: stays in cache in a test)
   };
   static constexpr size_t kRingsOffset = (sizeof(State) + 63) / 64 * 64;
   static constexpr size_t kBlockBytes = kRingsOffset + 2 * kRingStart.back() * sizeof(double);
@@ -563,8 +318,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   }
 
   State& state() const { return *std::launder(reinterpret_cast<State*>(block_.data())); }
-  double* ring_data(size_t d) const {  // nullptr with reg's layout (no rings; never read)
-    if (reg_layout_) return nullptr;
+  double* ring_data(size_t d) const {
     return reinterpret_cast<double*>(block_.data() + kRingsOffset) + d * kRingStart.back();
   }
   Lag1Rings lag1_rings(size_t d) const {
@@ -575,16 +329,13 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   // latency-bound chains (sums, divisions, square roots) of one overlap with the other's.
   __attribute__((always_inline)) inline void update_domains(double* row) {
     State& s = state();
-    const Inputs rate_in = read_inputs(row, reg_base_[0], reg_layout_ ? nullptr : &s.input_index[0]);
-    const Inputs bqx_in = read_inputs(row, reg_base_[1], reg_layout_ ? nullptr : &s.input_index[1]);
+    const Inputs rate_in = read_inputs(row, reg_base_[0], &s.input_index[0]);
+    const Inputs bqx_in = read_inputs(row, reg_base_[1], &s.input_index[1]);
     Lag1Lanes rate_lag1(s.lag1[0], lag1_rings(0)), bqx_lag1(s.lag1[1], lag1_rings(1));
     // The rings' pushes first: their loads are usually cache misses, which then overlap
     // with the r2 sums.
-    Lag1Lanes::Pushed rate_pushed, bqx_pushed;
-    if (!reg_layout_) {
-      rate_pushed = rate_lag1.push(rate_in.resid);
-      bqx_pushed = bqx_lag1.push(bqx_in.resid);
-    }
+    const Lag1Lanes::Pushed rate_pushed = rate_lag1.push(rate_in.resid);
+    const Lag1Lanes::Pushed bqx_pushed = bqx_lag1.push(bqx_in.resid);
     R2Row r2row, r2std;
     for (size_t i = 0; i < kNW; ++i) {
       r2row[i] = rate_in.r2[i];
@@ -603,15 +354,10 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
       rate_std[i] = r2std[i];
       bqx_std[i] = r2std[kNW + i];
     }
-    if (!reg_layout_) {
-      rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
-      bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
-    }
-    // With reg's layout, reg wrote the resid_autocorr columns (reg.cpp, enable_lag1).
-    const bool write_autocorr = !reg_layout_;
-    finish_domain(rate_in, rate_std, rate_ac, write_autocorr, s.history[0], slope_head_[0], slope_size_[0],
-                  row + offset_);
-    finish_domain(bqx_in, bqx_std, bqx_ac, write_autocorr, s.history[1], slope_head_[1], slope_size_[1],
+    rate_lag1.value(rate_in.resid, rate_in.level, rate_pushed, rate_ac);
+    bqx_lag1.value(bqx_in.resid, bqx_in.level, bqx_pushed, bqx_ac);
+    finish_domain(rate_in, rate_std, rate_ac, true, s.history[0], slope_head_[0], slope_size_[0], row + offset_);
+    finish_domain(bqx_in, bqx_std, bqx_ac, true, s.history[1], slope_head_[1], slope_size_[1],
                   row + offset_ + kDomainColumns);
   }
 #if defined(__x86_64__)
@@ -627,7 +373,7 @@ class alignas(64) RegDiagKernel final : public FamilyKernel {
   std::array<uint8_t, 2> lag1_full_{};                // bit i: window i's residual ring is full
   std::array<uint8_t, 2> slope_head_{}, slope_size_{};
   uint8_t r2_head_ = 0, r2_size_ = 0;
-  bool reg_layout_ = true;  // the inputs are at reg's own offsets from reg_base_
+  bool reg_layout_ = false;  // the inputs are at reg's own offsets: reg computes every column
 };
 static_assert(sizeof(RegDiagKernel) == 64, "one cache line: see the class comment");
 
