@@ -452,8 +452,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
 #pragma GCC unroll 2
       for (int side = 0; side < 2; ++side) {
         const int slot = side * kRelated + i;
-        Lanes8 c;
-        for (int l = 0; l < kLaneBlock; ++l) c[l] = corr[ix.rel[slot][b + l]];
+        // One initializer (not eight lane stores): GCC builds it as a tree of inserts instead
+        // of a chain of eight dependent masked broadcasts.
+        const int32_t* r = &ix.rel[slot][b];
+        const Lanes8 c = {corr[r[0]], corr[r[1]], corr[r[2]], corr[r[3]],
+                          corr[r[4]], corr[r[5]], corr[r[6]], corr[r[7]]};
+        static_assert(kLaneBlock == 8);
         const Mask8 ok = c == c;  // not NULL
         const Lanes8 v = load8(&ix.rel_o[slot][b]) * c;
         const Mask8 first = n[side] == zero;
