@@ -19,7 +19,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "features/cross/cross_families.h"
@@ -69,63 +72,76 @@ Upstream upstream_column(const std::string& name) {
 // t - 240 (2 lines each, the ring is 64-byte aligned), and prefetch() fetches just those: a
 // RingBuffer also fetched its newest row (never read here) and, on push, the slot of the next
 // minute (evicted again before then). Snapshot layout as RingBuffer<Values>::save.
-class LagKernel final : public FamilyKernel {
+//
+// Everything update() and prefetch() read sits in the object's first cache line (the vtable
+// pointer, the row count, the ring's address, the column indices as int16): MarketEngine fetches
+// that line a whole cross phase ahead, so prefetch() no longer waits on a second object line to
+// find the ring. The slots of rows not yet seen hold kNull, so a lag reaching before the first
+// row reads NULL from its slot (t + 240 - L >= t is unwritten) and every lag is one copy.
+class alignas(kCacheLine) LagKernel final : public FamilyKernel {
  public:
-  explicit LagKernel(const KernelContext& ctx) : offset_(ctx.offset), past_(kMaxLag) {
-    for (size_t f = 0; f < kF; ++f) input_[f] = ctx.layout ? ctx.layout->index_of(kFeatures[f]) : -1;
+  explicit LagKernel(const KernelContext& ctx) : offset_(ctx.offset), storage_(kMaxLag) {
+    for (size_t f = 0; f < kF; ++f) {
+      const int i = ctx.layout ? ctx.layout->index_of(kFeatures[f]) : -1;
+      // int16 keeps the indices in the first line; a row that wide would need int32 here.
+      if (i > std::numeric_limits<int16_t>::max()) throw std::length_error("lag: feature row too wide");
+      input_[f] = static_cast<int16_t>(i);
+    }
+    ring_ = storage_.data();
+    fill_unseen_with_null();
   }
+  LagKernel(const LagKernel&) = delete;
+  LagKernel& operator=(const LagKernel&) = delete;
 
   void update(const BarInput&, double* row) override {
     const uint64_t t = rows_;
-    Values now;
-    for (size_t f = 0; f < kF; ++f) now[f] = input_[f] >= 0 ? row[input_[f]] : kNull;
     double* out = row + offset_;
+    // The reads first: the L = 240 row sits in the slot row t overwrites.
     for (size_t l = 0; l < kLags.size(); ++l) {
-      const uint64_t lag = static_cast<uint64_t>(kLags[l]);
-      double* o = out + l * kF;
-      if (t >= lag) {
-        const Values& then = past_[slot(t - lag)];
-        for (size_t f = 0; f < kF; ++f) o[f] = then[f];
-      } else {
-        for (size_t f = 0; f < kF; ++f) o[f] = kNull;
-      }
+      std::memcpy(out + l * kF, ring_[lag_slot(t, kLags[l])].data(), sizeof(Values));
     }
-    past_[slot(t)] = now;  // after the reads: slot(t) held row t - 240
+    Values& now = ring_[slot(t)];
+    for (size_t f = 0; f < kF; ++f) now[f] = input_[f] >= 0 ? row[input_[f]] : kNull;
     rows_ = t + 1;
   }
 
   // The next update reads rows t - L (written L minutes ago: cold) and writes row t over row t - 240.
   void prefetch() const override {
     const uint64_t t = rows_;
-    prefetch_write(&past_[slot(t)], sizeof(Values));
-    for (size_t l = 0; l + 1 < kLags.size(); ++l) {
-      const uint64_t lag = static_cast<uint64_t>(kLags[l]);
-      if (t >= lag) prefetch_read(&past_[slot(t - lag)], sizeof(Values));
-    }
+    prefetch_write(&ring_[slot(t)], sizeof(Values));
+    for (size_t l = 0; l + 1 < kLags.size(); ++l) prefetch_read(&ring_[lag_slot(t, kLags[l])], sizeof(Values));
   }
   // As RingBuffer<Values>::save: the ring, the next slot, the filled size, the push count.
   void save(StateWriter& out) const override {
-    out.put_vector(past_);
+    out.put_vector(storage_);
     out.put<uint64_t>(slot(rows_));
     out.put<uint64_t>(std::min<uint64_t>(rows_, kMaxLag));
     out.put<uint64_t>(rows_);
   }
   void load(StateReader& in) override {
-    in.get_vector(past_);
+    in.get_vector(storage_);  // (fails unless the size matches: the ring never moves)
     const uint64_t head = in.get<uint64_t>();
     const uint64_t size = in.get<uint64_t>();
     rows_ = in.get<uint64_t>();
     if (head != slot(rows_) || size != std::min<uint64_t>(rows_, kMaxLag)) in.fail();
+    fill_unseen_with_null();
   }
 
  private:
   static_assert(kLags.back() == kMaxLag, "the longest lag reads the slot the update overwrites");
   static size_t slot(uint64_t row) { return static_cast<size_t>(row % kMaxLag); }
+  // The slot of row t - L; before row L, an unseen slot (t + 240 - L >= t), which holds kNull.
+  static size_t lag_slot(uint64_t t, int lag) { return slot(t + static_cast<uint64_t>(kMaxLag - lag)); }
+  void fill_unseen_with_null() {
+    for (uint64_t r = rows_; r < static_cast<uint64_t>(kMaxLag); ++r) storage_[slot(r)].fill(kNull);
+  }
 
+  // First line: everything update() and prefetch() read (8 + 8 + 8 + 4 + 32 bytes).
+  uint64_t rows_ = 0;        // rows seen
+  Values* ring_ = nullptr;   // storage_.data(): input row r in slot(r), rows t-240 .. t-1
   int offset_;
-  std::array<int, kF> input_{};
-  uint64_t rows_ = 0;          // rows seen
-  StateVector<Values> past_;  // input row r in slot(r), rows t-240 .. t-1
+  std::array<int16_t, kF> input_{};
+  StateVector<Values> storage_;
 };
 
 }  // namespace

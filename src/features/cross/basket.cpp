@@ -89,6 +89,13 @@ class BasketKernel final : public CrossKernel {
   }
 
   void update(const GridRow& grid) override {
+    // The rows this grid row reads W and W / 2 rows back (cold): first, the misses overlap.
+    for (int w : kWindows) {
+      const uint64_t width = static_cast<uint64_t>(w);
+      windows_.prefetch_back_after_push(width);      // leaving the window (push)
+      windows_.prefetch_back_after_push(width - 1);  // v_{g-W+1}
+      windows_.prefetch_back_after_push(width / 2);  // v_mid
+    }
     const cur::Topology& t = cur::topology();
     std::array<double, K> sum{};
     std::array<int, K> n{};

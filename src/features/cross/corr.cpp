@@ -452,8 +452,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void pair_columns_l
 #pragma GCC unroll 2
       for (int side = 0; side < 2; ++side) {
         const int slot = side * kRelated + i;
-        Lanes8 c;
-        for (int l = 0; l < kLaneBlock; ++l) c[l] = corr[ix.rel[slot][b + l]];
+        // One initializer (not eight lane stores): GCC builds it as a tree of inserts instead
+        // of a chain of eight dependent masked broadcasts.
+        const int32_t* r = &ix.rel[slot][b];
+        const Lanes8 c = {corr[r[0]], corr[r[1]], corr[r[2]], corr[r[3]],
+                          corr[r[4]], corr[r[5]], corr[r[6]], corr[r[7]]};
+        static_assert(kLaneBlock == 8);
         const Mask8 ok = c == c;  // not NULL
         const Lanes8 v = load8(&ix.rel_o[slot][b]) * c;
         const Mask8 first = n[side] == zero;
@@ -847,6 +851,37 @@ class CorrKernel final : public CrossKernel {
     if (r % kSeriesBlock == kSeriesBlock - 1) {  // this row completes a block: its 64 lines are written
       const size_t block = static_cast<size_t>((r + 1 - kSeriesBlock) % kSeriesRing);
       for (int i = 0; i < kSeries; ++i) prefetch_write(series(i) + block, kCacheLine);
+    }
+    // The series lines of this row's scheduled exact recomputations (the same schedule as in
+    // update(); a function of the row count only): read W rows back, cold by now.
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const uint64_t w = kReanchorPeriods * static_cast<uint64_t>(kCorrWindows[wi]);
+      for (uint64_t k = (w - r % w) % w; k < static_cast<uint64_t>(kCouples); k += w) {
+        prefetch_recompute_series(couple_x_[k], couple_y_[k], kCorrWindows[wi], r);
+      }
+    }
+    for (int j0 = 0; j0 < kOtherAccs;) {
+      int j1 = j0;
+      while (j1 < kOtherAccs && other_w_[j1] == other_w_[j0]) ++j1;
+      const uint64_t period = kReanchorPeriods * static_cast<uint64_t>(other_w_[j0]);
+      const uint64_t first = static_cast<uint64_t>(j0) + (period - (r + static_cast<uint64_t>(j0)) % period) % period;
+      for (uint64_t j = first; j < static_cast<uint64_t>(j1); j += period) {
+        prefetch_recompute_series(other_x_[j], other_y_[j], other_w_[j], r);
+      }
+      j0 = j1;
+    }
+  }
+  // The series-major lines recompute(.., xs, ys, window, r) reads.
+  void prefetch_recompute_series(int xs, int ys, int window, uint64_t r) const {
+    const uint64_t w = static_cast<uint64_t>(window);
+    const uint64_t first = r + 1 >= w ? r + 1 - w : 0;
+    const uint64_t flushed = (r + 1) / kSeriesBlock * kSeriesBlock;
+    const size_t len = static_cast<size_t>(std::max(first, flushed) - first);
+    const size_t s0 = static_cast<size_t>(first % kSeriesRing);
+    const size_t run1 = std::min(len, static_cast<size_t>(kSeriesRing) - s0);
+    for (int s : {xs, ys}) {
+      if (run1 > 0) prefetch_read(series(s) + s0, run1 * sizeof(double));
+      if (len > run1) prefetch_read(series(s), (len - run1) * sizeof(double));
     }
   }
 

@@ -282,6 +282,12 @@ class CurrencyWindows {
   }
   // The row pushed k pushes ago (k < the longest window).
   const Row& back(uint64_t k) const { return ring_[slot(pushes_ - 1 - k)]; }
+  // Fetches the row that will be back(k) after the next push (k <= the longest window; k = W is
+  // the row that push removes from window W). Rows read W grid rows after they were written are
+  // cold: fetched at the start of a kernel's update, their misses overlap.
+  void prefetch_back_after_push(uint64_t k) const {
+    if (k > 0 && pushes_ >= k) prefetch_read(&ring_[slot(pushes_ - k)], sizeof(Row));
+  }
 
   // NullableMoments::save of (window w, currency c): its ring (push j in slot j % W, 0 before
   // the first push), next slot, size, push count, then the sums and counters.
