@@ -18,8 +18,9 @@ namespace {
 // refused with a clear message instead of being misread. 2: stats families keep one
 // shared value history per family (session 5). 3: derived keeps its state in one object (session 6). 4: dist_rate
 // reads JB's moments from stats_rate, reg keeps regdiag's lag-1 residual sums (session 7).
+// 5: reg keeps all of regdiag's histories when both are in the row (session 8).
 constexpr uint64_t kMarketSnapshotMagicBase = 0x004B544D58514242ull;  // "BBQXMTK" + version byte
-constexpr uint64_t kStateFormatVersion = 4;
+constexpr uint64_t kStateFormatVersion = 5;
 constexpr uint64_t kMarketSnapshotMagic = kMarketSnapshotMagicBase | ((uint64_t{'0'} + kStateFormatVersion) << 56);
 
 void put_bytes(features::StateWriter& out, const std::vector<uint8_t>& bytes) { out.put_vector(bytes); }

@@ -120,11 +120,11 @@ TEST(MarketProperties, SnapshotRestoreContinuesBitIdentically) {
   // State written by a build with another state format (the magic's last byte) is refused
   // with a message naming both formats, not misread as corrupt.
   auto older = first->snapshot();
-  ASSERT_EQ(older[7], '4');
-  older[7] = '3';
+  ASSERT_EQ(older[7], '5');
+  older[7] = '4';
   const Status st = fresh->restore(older);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find("state format 3, this build reads format 4"), std::string::npos)
+  EXPECT_NE(st.error().message.find("state format 4, this build reads format 5"), std::string::npos)
       << st.error().message;
 }
 
