@@ -86,6 +86,14 @@ class Ring {
     prefetch_write(&v_[pos_], sizeof(double));
     prefetch_read(&v_[pos_ == 0 ? v_.size() - 1 : pos_ - 1], sizeof(double));
   }
+  // Only the slot the next push reads (next_out) and writes: for the rings whose other
+  // slots are read only by a periodic re-anchoring (a whole short ring is 2-3 lines).
+  void prefetch_slot() const { prefetch_write(&v_[pos_], sizeof(double)); }
+  // prefetch_slot() and the slot after it (next_out() once that push is done).
+  void prefetch_slot_and_next() const {
+    prefetch_write(&v_[pos_], sizeof(double));
+    prefetch_read(&v_[pos_ + 1 == v_.size() ? 0 : pos_ + 1], sizeof(double));
+  }
 
  private:
   std::vector<double> v_;
