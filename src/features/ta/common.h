@@ -183,7 +183,14 @@ class RollingMean {
     in.get(since_);
   }
 
-  void prefetch() const { ring_.prefetch(); }
+  // A push reads and writes one slot; only a push that re-anchors reads the whole window.
+  void prefetch() const {
+    if (since_ + 1 >= static_cast<uint64_t>(n_)) {
+      ring_.prefetch();
+    } else {
+      ring_.prefetch_slot();
+    }
+  }
 
  private:
   void reanchor() {
