@@ -395,11 +395,17 @@ class WindowExtreme {
     if (pos_ >= n_) in.fail();
   }
 
-  // The slot the next push writes and the suffix extreme it reads (the block completion
-  // streams through whole arrays: nothing useful to fetch for it).
+  // The slot the next push writes and the suffix extreme it reads, or, when that push
+  // completes a block, both whole arrays (the suffix pass reads and writes them all: with 28
+  // pairs they are cold, and the pass waited on each line in turn).
   void prefetch() const {
+    if (pos_ + 1 == n_) {
+      prefetch_write(buf_.data(), n_ * sizeof(double));
+      prefetch_write(suf_.data(), n_ * sizeof(double));
+      return;
+    }
     prefetch_write(&buf_[pos_], sizeof(double));
-    if (pos_ + 1 < n_) prefetch_read(&suf_[pos_ + 1], sizeof(double));
+    prefetch_read(&suf_[pos_ + 1], sizeof(double));
   }
 
  private:
@@ -463,11 +469,16 @@ class HighLow {
     if (pos_ != hi_pos || count_ != hi_count) in.fail();  // one position for both sides
   }
 
-  // The slot the next push writes and the suffix slot it reads (the block completion
-  // streams through the whole array: nothing useful to fetch for it).
+  // The slot the next push writes and the suffix slot it reads, or, when that push
+  // completes a block, the whole array (the suffix pass reads and writes every slot: with 28
+  // pairs it is cold, and the pass waited on each line in turn).
   void prefetch() const {
+    if (pos_ + 1 == n_) {
+      prefetch_write(slots_.data(), n_ * sizeof(Slot));
+      return;
+    }
     prefetch_write(&slots_[pos_], sizeof(Slot));
-    if (pos_ + 1 < n_) prefetch_read(&slots_[pos_ + 1], sizeof(Slot));
+    prefetch_read(&slots_[pos_ + 1], sizeof(Slot));
   }
 
  private:
