@@ -60,6 +60,9 @@ class RecentBars {
   uint64_t start_ = 0, len_ = 0;
 };
 
+// ActivityKernel keeps it in its first cache line (after the vtable pointer, offset_, count_).
+static_assert(sizeof(RecentBars) <= 40, "RecentBars in the kernel's first line");
+
 constexpr std::array<int, 3> kVolWindows = {15, 60, 240};
 constexpr int kRangeWindow = 60;
 constexpr int kSpreadWindow = 60;
@@ -267,8 +270,12 @@ class ActivityKernel final : public FamilyKernel {
   void z_scores_default(const double* value, double* z, double* mean) const { z_scores_body(value, z, mean); }
 
   // Hot scalars and lanes first (the engine prefetches the first line; prefetch() the rest).
+  // The fields prefetch() reads to find the window lines share that first line (vtable
+  // pointer, offset_, count_, recent_: 64 bytes), so it issues its prefetches without
+  // waiting on a demand miss.
   int offset_;
   uint64_t count_ = 0;  // bars pushed
+  RecentBars recent_;
   alignas(64) double ref_[kLanes] = {};
   alignas(64) double s1_[kLanes] = {};
   alignas(64) double s2_[kLanes] = {};
@@ -281,7 +288,6 @@ class ActivityKernel final : public FamilyKernel {
   std::array<double, kRing60> range_ring_{};   // raw values (missing as pushed: NaN / inf)
   std::array<double, kRing60> spread_ring_{};
   std::array<double, kVolRing> vol_ring_{};
-  RecentBars recent_;
 };
 
 }  // namespace

@@ -248,6 +248,10 @@ class DistRateKernel final : public FamilyKernel {
   }
 
   void prefetch() const override {
+    // This object (the engine fetches its first line): the histograms are read and written at
+    // every bar, and the windows' own fields locate their lines below.
+    const char* self = reinterpret_cast<const char*>(this);
+    prefetch_write(self + kCacheLine, sizeof(*this) - kCacheLine);
     for (const auto& s : sorted_) s.prefetch();
     // The percentile values of the long window (its prefetch() covers only the lines the
     // update shifts and searches).

@@ -86,6 +86,9 @@ class Scale {
   // bucket completes, i.e. when the next bar (expected one minute on) opens a new bucket.
   // On the other bars their objects and ring slots are not touched: not fetched.
   void prefetch() const {
+    // The fields every peek reads and writes, up to the moment windows (addresses, no load).
+    const char* self = reinterpret_cast<const char*>(this);
+    prefetch_write(self, static_cast<size_t>(reinterpret_cast<const char*>(&bb_) - self));
     closes_.prefetch();
     if (!has_forming_ || last_ts_ + 1 >= bucket_ + minutes_) {
       bb_.prefetch();

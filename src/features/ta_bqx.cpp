@@ -74,8 +74,12 @@ class TaBqxKernel final : public FamilyKernel {
     o[21] = apo_.update(q);
   }
 
-  // The window arrays of the indicators that keep any (see TaRateKernel::prefetch).
+  // The indicators' own state in this object (the engine fetches only its first line; every
+  // update with a defined q reads and writes nearly all of it: addresses from `this`, no
+  // load), then the window arrays of the indicators that keep any (see TaRateKernel::prefetch).
   void prefetch() const override {
+    const char* self = reinterpret_cast<const char*>(this);
+    prefetch_write(self + kCacheLine, sizeof(*this) - kCacheLine);
     cci_.prefetch();
     stoch_.prefetch();
     lags_.prefetch();

@@ -51,10 +51,10 @@ class TaRateKernel final : public FamilyKernel {
         stoch_(14, 3, 3),
         cci_(kCci),
         mfi_(14),
-        dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
         trix_(15),
         ult_(7, 14, 28),
         aroon_(25),
+        dmi_(kDmi[0], true, kDmi[1]),  // ADXR 14 only
         ema_(kMa) {
     for (size_t i = 0; i < kWillrExtra.size(); ++i) willr_[i] = ta::Willr(kWillrExtra[i]);
     for (size_t i = 0; i < kAtr.size(); ++i) atr_[i] = ta::Atr(kAtr[i]);
@@ -149,14 +149,19 @@ class TaRateKernel final : public FamilyKernel {
   }
 
   // The indicators' own state in this object (the engine fetches only its first line; every
-  // bar reads and writes the ~37 lines before and after the close ring), then the window
-  // arrays of the indicators that keep any.
+  // bar reads and writes the ~34 lines before and after the close ring, except the warm-up
+  // state of the DMI and EMA banks: not fetched), then the window arrays of the indicators
+  // that keep any.
   void prefetch() const override {
     const char* self = reinterpret_cast<const char*>(this);
     const char* ring_begin = reinterpret_cast<const char*>(&closes_);  // its prefetch() covers its own header
     const char* after_ring = reinterpret_cast<const char*>(&mfi_);
+    const char* dmi_cold = static_cast<const char*>(dmi_.cold_begin());
+    const char* ema_begin = reinterpret_cast<const char*>(&ema_);
+    const char* ema_cold = static_cast<const char*>(ema_.cold_begin());
     prefetch_write(self + kCacheLine, static_cast<size_t>(ring_begin - self) - kCacheLine);
-    prefetch_write(after_ring, static_cast<size_t>(self + sizeof(*this) - after_ring));
+    prefetch_write(after_ring, static_cast<size_t>(dmi_cold - after_ring));
+    prefetch_write(ema_begin, static_cast<size_t>(ema_cold - ema_begin));
     stoch_.prefetch();
     cci_.prefetch();
     for (const auto& k : willr_) k.prefetch();
@@ -210,11 +215,12 @@ class TaRateKernel final : public FamilyKernel {
   using CloseWindowsType = ta::CloseWindows<kCloseWindows>;
   CloseWindowsType closes_;  // ROC/MOM lags, SMA 10/50/100/200, BBANDS 20/60: one ring, SIMD lanes
   ta::Mfi mfi_;
-  ta::Dmi2 dmi_;  // the two DMIs as SIMD lanes
   std::array<ta::Atr, kAtr.size()> atr_;
   ta::Trix trix_;
   ta::UltOsc ult_;
   ta::Aroon aroon_;
+  // Last, each with its warm-up state at its end (not fetched, see prefetch()).
+  ta::Dmi2 dmi_;  // the two DMIs as SIMD lanes
   ta::EmaDistBank<kMa.size()> ema_;  // the five EMAs as SIMD lanes
 };
 

@@ -29,7 +29,7 @@ class Dmi {
   };
   Dmi() : Dmi(14) {}
   // with_adxr: keep the ring of past ADX values that ADXR needs (skipped when not wanted).
-  explicit Dmi(int n, bool with_adxr = true) : n_(n), with_adxr_(with_adxr), adx_hist_(with_adxr ? n : 1) {}
+  explicit Dmi(int n, bool with_adxr = true) : adx_hist_(with_adxr ? n : 1), n_(n), with_adxr_(with_adxr) {}
   static int lookback_di(int n) { return n; }
   static int lookback_adx(int n) { return 2 * n - 1; }
   static int lookback_adxr(int n) { return 3 * n - 2; }
@@ -127,16 +127,19 @@ class Dmi {
     adx_hist_.load(in);
   }
 
-  void prefetch() const { adx_hist_.prefetch(); }
+  // ADXR writes the push slot, then reads next_out() (the slot after it).
+  void prefetch() const { adx_hist_.prefetch_slot_and_next(); }
 
  private:
   friend class Dmi2;
+  // The ADXR ring first: Dmi2's steady state reads only it of its lane 0 (the rest of the
+  // lanes, the warm-up state, can then stay out of the lines it fetches).
+  Ring adx_hist_;
   int n_;
   bool with_adxr_;
   int64_t bar_ = 0;  // bars consumed, saturating at 2n
   double prev_high_ = 0, prev_low_ = 0, prev_close_ = 0;
   double plus_dm_ = 0, minus_dm_ = 0, tr_ = 0, sum_dx_ = 0, adx_ = 0;
-  Ring adx_hist_;
 };
 
 
@@ -147,7 +150,7 @@ class Dmi {
 // the divisions and one shared directional-movement branch.
 class Dmi2 {
  public:
-  Dmi2(int n0, bool adxr0, int n1) : lanes_{Dmi(n0, adxr0), Dmi(n1, false)} {}
+  Dmi2(int n0, bool adxr0, int n1) : adxr_{adxr0, false}, lanes_{Dmi(n0, adxr0), Dmi(n1, false)} {}
 
   std::array<Dmi::Out, 2> update(double h, double l, double c) {
 #if defined(__SSE2__)
@@ -174,6 +177,9 @@ class Dmi2 {
 #endif
   }
   void prefetch() const { lanes_[0].prefetch(); }
+  // Where the state that the steady state never touches begins (an address, no load): the
+  // lanes after lane 0's ADXR ring. Up to the end of the object.
+  const void* cold_begin() const { return &lanes_[0].adx_hist_ + 1; }
 
  private:
   // Lane i as a Dmi (in the steady state its sums live in the lane arrays).
@@ -250,7 +256,7 @@ class Dmi2 {
       o[i].adx = out_adx[i];
     }
     for (size_t i = 0; i < 2; ++i) {  // ADXR as Dmi::update
-      if (!lanes_[i].with_adxr_) continue;
+      if (!adxr_[i]) continue;
       Ring& hist = lanes_[i].adx_hist_;
       hist.push(o[i].adx);
       if (hist.full()) o[i].adxr = (o[i].adx + hist.next_out()) / 2.0;
@@ -259,11 +265,14 @@ class Dmi2 {
   }
 #endif
 
-  std::array<Dmi, 2> lanes_;  // warm-up state and the ADXR rings
+  // The steady state first, then the lanes: of those the steady state reads only lane 0's
+  // ADXR ring (its first member); the rest is warm-up state (cold_begin()).
   alignas(16) double plus_dm_[2] = {}, minus_dm_[2] = {}, tr_[2] = {}, adx_[2] = {};
   alignas(16) double n_[2] = {}, n_minus_1_[2] = {};
   double prev_high_ = 0, prev_low_ = 0, prev_close_ = 0;
   bool steady_ = false;
+  bool adxr_[2] = {};  // lane i keeps an ADXR ring (Dmi::with_adxr_)
+  std::array<Dmi, 2> lanes_;  // warm-up state and the ADXR rings
 };
 
 }  // namespace bqx::features::ta

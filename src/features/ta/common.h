@@ -86,6 +86,14 @@ class Ring {
     prefetch_write(&v_[pos_], sizeof(double));
     prefetch_read(&v_[pos_ == 0 ? v_.size() - 1 : pos_ - 1], sizeof(double));
   }
+  // Only the slot the next push reads (next_out) and writes: for the rings whose other
+  // slots are read only by a periodic re-anchoring (a whole short ring is 2-3 lines).
+  void prefetch_slot() const { prefetch_write(&v_[pos_], sizeof(double)); }
+  // prefetch_slot() and the slot after it (next_out() once that push is done).
+  void prefetch_slot_and_next() const {
+    prefetch_write(&v_[pos_], sizeof(double));
+    prefetch_read(&v_[pos_ + 1 == v_.size() ? 0 : pos_ + 1], sizeof(double));
+  }
 
  private:
   std::vector<double> v_;
@@ -175,7 +183,14 @@ class RollingMean {
     in.get(since_);
   }
 
-  void prefetch() const { ring_.prefetch(); }
+  // A push reads and writes one slot; only a push that re-anchors reads the whole window.
+  void prefetch() const {
+    if (since_ + 1 >= static_cast<uint64_t>(n_)) {
+      ring_.prefetch();
+    } else {
+      ring_.prefetch_slot();
+    }
+  }
 
  private:
   void reanchor() {
@@ -380,11 +395,17 @@ class WindowExtreme {
     if (pos_ >= n_) in.fail();
   }
 
-  // The slot the next push writes and the suffix extreme it reads (the block completion
-  // streams through whole arrays: nothing useful to fetch for it).
+  // The slot the next push writes and the suffix extreme it reads, or, when that push
+  // completes a block, both whole arrays (the suffix pass reads and writes them all: with 28
+  // pairs they are cold, and the pass waited on each line in turn).
   void prefetch() const {
+    if (pos_ + 1 == n_) {
+      prefetch_write(buf_.data(), n_ * sizeof(double));
+      prefetch_write(suf_.data(), n_ * sizeof(double));
+      return;
+    }
     prefetch_write(&buf_[pos_], sizeof(double));
-    if (pos_ + 1 < n_) prefetch_read(&suf_[pos_ + 1], sizeof(double));
+    prefetch_read(&suf_[pos_ + 1], sizeof(double));
   }
 
  private:
@@ -448,11 +469,16 @@ class HighLow {
     if (pos_ != hi_pos || count_ != hi_count) in.fail();  // one position for both sides
   }
 
-  // The slot the next push writes and the suffix slot it reads (the block completion
-  // streams through the whole array: nothing useful to fetch for it).
+  // The slot the next push writes and the suffix slot it reads, or, when that push
+  // completes a block, the whole array (the suffix pass reads and writes every slot: with 28
+  // pairs it is cold, and the pass waited on each line in turn).
   void prefetch() const {
+    if (pos_ + 1 == n_) {
+      prefetch_write(slots_.data(), n_ * sizeof(Slot));
+      return;
+    }
     prefetch_write(&slots_[pos_], sizeof(Slot));
-    if (pos_ + 1 < n_) prefetch_read(&slots_[pos_ + 1], sizeof(Slot));
+    prefetch_read(&slots_[pos_ + 1], sizeof(Slot));
   }
 
  private:

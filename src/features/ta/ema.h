@@ -99,6 +99,9 @@ class EmaDistBank {
   void save(StateWriter& out) const {
     for (size_t i = 0; i < N; ++i) lane(i).save(out);
   }
+  // Where the warm-up state begins (an address, no load): the steady state never reads it.
+  // Up to the end of the object.
+  const void* cold_begin() const { return &lanes_; }
   void load(StateReader& in) {
     steady_ = true;
     for (size_t i = 0; i < N; ++i) {

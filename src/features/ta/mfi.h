@@ -90,10 +90,12 @@ class Mfi {
     in.get(since_);
   }
 
+  // The slot of each ring that the next update reads (the evicted flow) and writes; the
+  // whole rings are read only by the re-anchoring every n updates.
   void prefetch() const {
-    pos_.prefetch();
-    neg_.prefetch();
-    bad_.prefetch();
+    pos_.prefetch_slot();
+    neg_.prefetch_slot();
+    bad_.prefetch_slot();
   }
 
  private:
