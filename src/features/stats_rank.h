@@ -246,6 +246,29 @@ class RankRing {
   // Fetches what back(k) will read after the next push (1 <= k <= Capacity).
   void prefetch_back_after_push(size_t k) const { prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + kSlots - k], sizeof(double)); }
 
+  // prefetch() and prefetch_back_after_push() without reading this object's fields: from
+  // data(), position() and straddle_hint() kept elsewhere (a family's first cache line; see
+  // RingBlockWindows::prefetch_from for why).
+  void prefetch_object() const { prefetch_read(this, sizeof(*this)); }
+  static void prefetch_from(const double* data, size_t position, uint64_t straddle) {
+    prefetch_write(data + position, sizeof(double));
+    if constexpr (kBlockBounds) {
+      prefetch_read(data + kSlots, 2 * 8 * kBoundRows * sizeof(double));
+      for (uint64_t m = straddle; m != 0; m &= m - 1) {
+        prefetch_read(data + static_cast<size_t>(std::countr_zero(m)) * kBlock, kBlock * sizeof(double));
+      }
+    } else {
+      const size_t oldest = (position + 1 + kSlots - Capacity) % kSlots;
+      prefetch_read(data + oldest, std::min<size_t>(kPassHead, kSlots - oldest) * sizeof(double));
+    }
+  }
+  static void prefetch_back_after_push_from(const double* data, size_t position, size_t k) {
+    prefetch_read(data + (position >= k ? position - k : position + kSlots - k), sizeof(double));
+  }
+  const double* data() const { return data_.data(); }
+  size_t position() const { return pos_; }
+  uint64_t straddle_hint() const { return last_straddle_; }
+
   // counts[i] = number of the newest windows[i] values that are <= v, for the first
   // `usable` windows (ascending lengths, each <= size()).
   template <size_t N>
@@ -458,7 +481,10 @@ template <size_t Capacity>
 class KeyedRankRing {
  public:
   static_assert(Capacity >= 1);
-  KeyedRankRing() : data_(Capacity), keys_(Capacity) {}
+  // The keys' array is at least the arena's minimum block (slots past Capacity are unused):
+  // it then lies next to the family's other state arrays, on huge pages and within a
+  // 32-bit offset of the kernel object (the families' prefetch hints), not on the heap.
+  KeyedRankRing() : data_(Capacity), keys_(std::max(Capacity, StateArena::kMinArenaBytes / sizeof(uint16_t))) {}
 
   size_t capacity() const { return Capacity; }
   size_t size() const { return size_; }
@@ -491,6 +517,19 @@ class KeyedRankRing {
   void prefetch_back_after_push(size_t k) const {
     prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + Capacity - k], sizeof(double));
   }
+  // prefetch() without reading this object's fields: from data(), keys(), position() kept
+  // elsewhere (a family's first cache line; see RingBlockWindows::prefetch_from for why).
+  // keys() and data() change at load() (it rebuilds the ring).
+  void prefetch_object() const { prefetch_read(this, sizeof(*this)); }
+  static void prefetch_from(const double* data, const uint16_t* keys, size_t position) {
+    prefetch_write(data + position, sizeof(double));
+    prefetch_write(keys + position, sizeof(uint16_t));
+    const size_t oldest = (position + 1) % Capacity;
+    prefetch_read(keys + oldest, std::min<size_t>(kPassHead, Capacity - oldest) * sizeof(uint16_t));
+  }
+  const double* data() const { return data_.data(); }
+  const uint16_t* keys() const { return keys_.data(); }
+  size_t position() const { return pos_; }
 
   // counts[i] = number of the newest windows[i] values that are <= v, for the first
   // `usable` windows (ascending lengths, each <= size()).
@@ -696,7 +735,7 @@ class NestedExtremes {
  public:
   explicit NestedExtremes(const std::array<int, N>& windows = {})
       : windows_(windows),
-        mask_(std::bit_ceil(static_cast<uint64_t>(windows[N - 1] > 0 ? windows[N - 1] : 1) + 1) - 1),
+        mask_(capacity_mask(windows)),
         entries_(mask_ + 1) {
     for (size_t i = 0; i < N; ++i) window_lane_[i] = static_cast<uint64_t>(windows[i]);
   }
@@ -746,6 +785,21 @@ class NestedExtremes {
     prefetch_read(this, sizeof(*this));
     if (back_ > 0) prefetch_read(&entries_[(back_ - 1) & mask_], sizeof(Entry));
     prefetch_write(&entries_[back_ & mask_], sizeof(Entry));
+  }
+  // prefetch() without reading this object's fields: from entries() and back_slot() kept
+  // elsewhere (a family's first cache line; see RingBlockWindows::prefetch_from for why).
+  // `windows`: the constructor's.
+  void prefetch_object() const { prefetch_read(this, sizeof(*this)); }
+  static void prefetch_from(const void* entries, uint64_t back_slot, const std::array<int, N>& windows) {
+    const uint64_t mask = capacity_mask(windows);
+    const Entry* e = static_cast<const Entry*>(entries);
+    prefetch_read(e + ((back_slot - 1) & mask), sizeof(Entry));
+    prefetch_write(e + (back_slot & mask), sizeof(Entry));
+  }
+  const void* entries() const { return entries_.data(); }
+  uint64_t back_slot() const { return back_ & mask_; }
+  static constexpr uint64_t capacity_mask(const std::array<int, N>& windows) {
+    return std::bit_ceil(static_cast<uint64_t>(windows[N - 1] > 0 ? windows[N - 1] : 1) + 1) - 1;
   }
 
   // Snapshot: push count, deque positions and the live entries (front of the largest
