@@ -23,8 +23,6 @@
 // except that pass (O(max W) compares at worst, vectorised).
 #include <array>
 #include <cmath>
-#include <cstdint>
-#include <iterator>
 #include <numbers>
 #include <string>
 
@@ -209,12 +207,8 @@ constexpr std::array<int, kWindows.size()> pair_windows() {
 class StatsRateKernel final : public FamilyKernel {
  public:
   explicit StatsRateKernel(const KernelContext& ctx)
-      : bars_(kWindows), rets_(kWindows), pairs_(pair_windows()), high_(kWindows), low_(kWindows),
-        bar_values_(kMaxWindow), ret_values_(kMaxWindow) {
-    hints_.row_offset = ctx.offset;
-    locate_arrays();
-    note_positions();
-  }
+      : offset_(ctx.offset), bars_(kWindows), rets_(kWindows), pairs_(pair_windows()), high_(kWindows), low_(kWindows),
+        bar_values_(kMaxWindow), ret_values_(kMaxWindow) {}
 
   void update(const BarInput& bar, double* row) override {
     const double x = bar.xc;
@@ -240,7 +234,7 @@ class StatsRateKernel final : public FamilyKernel {
     high_.push(bar.high);
     low_.push(bar.low);
 
-    double* out = row + hints_.row_offset;
+    double* out = row + offset_;
     roll_due_windows(have_ret, have_pair);
     grow_heads(bv, have_ret, rv, have_pair, pv);
     bars_.advance();
@@ -376,7 +370,6 @@ class StatsRateKernel final : public FamilyKernel {
       ++rets_seen_;
     }
     prev_close_ = close;
-    note_positions();
   }
   // Sources of the windows' values by age (RingBlockWindows::roll / load_suffixes).
   struct BarSource {
@@ -394,49 +387,20 @@ class StatsRateKernel final : public FamilyKernel {
     stats::PairValue operator()(size_t age) const { return stats::PairValue{h->back(age + 1).r, h->back(age).r}; }
   };
 
-  // The lines the next update() touches. Their addresses come from hints_ (this object's
-  // first cache line, which the engine fetches a whole family ahead) and from constant
-  // offsets: reading the windows' own fields here (cold lines) stalled on their misses
-  // (perf: ~1.3 % of the streaming step in this function). Hints only: no effect on values.
   void prefetch() const override {
-    bars_.prefetch_hot();
-    rets_.prefetch_hot();
-    pairs_.prefetch_hot();
-    high_.prefetch_object();
-    low_.prefetch_object();
-    xs_.prefetch_object();
-    bar_values_.prefetch_object();
-    ret_values_.prefetch_object();
+    bars_.prefetch();
+    rets_.prefetch();
+    pairs_.prefetch();
+    high_.prefetch();
+    low_.prefetch();
+    xs_.prefetch();
+    // The x_{t-W} of the efficiency ratios: one line each, far apart in the ring.
+    for (int w : kWindows) xs_.prefetch_back_after_push(static_cast<size_t>(w));
+    bar_values_.prefetch();
+    ret_values_.prefetch();
     bar_heads_.prefetch();
     ret_heads_.prefetch();
     pair_heads_.prefetch();
-    if (!(hints_.positions >> kLocatedBit & 1u)) {  // the arrays lie too far from this object for 32-bit offsets
-      bars_.prefetch();
-      rets_.prefetch();
-      pairs_.prefetch();
-      high_.prefetch();
-      low_.prefetch();
-      xs_.prefetch();
-      for (int w : kWindows) xs_.prefetch_back_after_push(static_cast<size_t>(w));
-      bar_values_.prefetch();
-      ret_values_.prefetch();
-      return;
-    }
-    const uint64_t bars = hints_.bars;
-    stats::RingBlockWindows<BarOp, kWindows.size()>::prefetch_from(at<BarAgg>(hints_.bars_suffix), bars, kWindows);
-    stats::RingBlockWindows<RetOp, kWindows.size()>::prefetch_from(at<RetAgg>(hints_.rets_suffix), bars > 0 ? bars - 1 : 0,
-                                                                  kWindows);
-    stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()>::prefetch_from(at<stats::CoMoments>(hints_.pairs_suffix),
-                                                                               bars > 1 ? bars - 2 : 0, pair_windows());
-    stats::NestedExtremes<true, kWindows.size()>::prefetch_from(at<char>(hints_.high_entries), position(kHighBack), kWindows);
-    stats::NestedExtremes<false, kWindows.size()>::prefetch_from(at<char>(hints_.low_entries), position(kLowBack), kWindows);
-    const double* xs = at<double>(hints_.xs_data);
-    const size_t xs_pos = position(kXsPos);
-    XsRing::prefetch_from(xs, xs_pos, hints_.straddle);
-    // The x_{t-W} of the efficiency ratios: one line each, far apart in the ring.
-    for (int w : kWindows) XsRing::prefetch_back_after_push_from(xs, xs_pos, static_cast<size_t>(w));
-    stats::HistoryRing<BarValue>::prefetch_from(at<BarValue>(hints_.bar_values), position(kBarPos));
-    stats::HistoryRing<RetValue>::prefetch_from(at<RetValue>(hints_.ret_values), position(kRetPos));
   }
 
   // The histories come first: the windows rebuild their suffixes from them at load().
@@ -479,63 +443,17 @@ class StatsRateKernel final : public FamilyKernel {
     in.get(prev_close_);
     in.get(prev_r_);
     rets_seen_ = in.get<uint64_t>();
-    locate_arrays();
-    note_positions();
   }
 
  private:
-  using XsRing = stats::RankRing<kMaxWindow + 1, true>;
-  // Where prefetch() finds the next update's lines without loading cold fields: the
-  // windows' arrays as byte offsets from this object (fixed after construction) and the
-  // positions their next push uses (written at the end of each update()). First in the
-  // object: in its first cache line, with the vtable pointer (hence the packed positions).
-  struct Hints {
-    int32_t bars_suffix = 0, rets_suffix = 0, pairs_suffix = 0, high_entries = 0, low_entries = 0, xs_data = 0,
-            bar_values = 0, ret_values = 0;
-    uint64_t straddle = 0;   // xs_.straddle_hint()
-    uint64_t positions = 0;  // 12-bit fields (k*Pos below), and kLocatedBit: every offset fits in 32 bits
-    uint32_t bars = 0;       // bars pushed (bars_.count(), modulo 2^32: a hint)
-    int row_offset = 0;      // not a hint: update()'s first column (the line has room; a member after it would not)
-  };
-  static_assert(sizeof(Hints) <= 64 - sizeof(void*), "the hints share the first cache line with the vtable pointer");
-  static constexpr unsigned kXsPos = 0, kHighBack = 1, kLowBack = 2, kBarPos = 3, kRetPos = 4, kLocatedBit = 63;
-  static_assert(kMaxWindow + 64 < 4096, "positions fit in 12 bits");
-  size_t position(unsigned field) const { return static_cast<size_t>(hints_.positions >> (12 * field) & 0xFFFu); }
-  template <class T>
-  const T* at(int32_t offset) const {
-    return reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(this) + static_cast<uintptr_t>(static_cast<intptr_t>(offset)));
-  }
-  void locate_arrays() {
-    const void* arrays[] = {bars_.suffix_base(), rets_.suffix_base(), pairs_.suffix_base(), high_.entries(), low_.entries(),
-                            xs_.data(),          bar_values_.data(),  ret_values_.data()};
-    int32_t* offsets[] = {&hints_.bars_suffix, &hints_.rets_suffix, &hints_.pairs_suffix, &hints_.high_entries,
-                          &hints_.low_entries, &hints_.xs_data,     &hints_.bar_values,   &hints_.ret_values};
-    located_ = true;
-    for (size_t k = 0; k < std::size(arrays); ++k) {
-      const intptr_t d = static_cast<intptr_t>(reinterpret_cast<uintptr_t>(arrays[k]) - reinterpret_cast<uintptr_t>(this));
-      if (d < INT32_MIN || d > INT32_MAX) located_ = false;
-      *offsets[k] = static_cast<int32_t>(d);
-    }
-  }
-  void note_positions() {
-    hints_.bars = static_cast<uint32_t>(bars_.count());
-    hints_.straddle = xs_.straddle_hint();
-    hints_.positions = static_cast<uint64_t>(xs_.position()) << (12 * kXsPos) |
-                       static_cast<uint64_t>(high_.back_slot()) << (12 * kHighBack) |
-                       static_cast<uint64_t>(low_.back_slot()) << (12 * kLowBack) |
-                       static_cast<uint64_t>(bar_values_.position()) << (12 * kBarPos) |
-                       static_cast<uint64_t>(ret_values_.position()) << (12 * kRetPos) |
-                       static_cast<uint64_t>(located_ ? 1u : 0u) << kLocatedBit;
-  }
-
-  Hints hints_;
+  int offset_;
   // The bar, return and return-pair windows (RingBlockWindows: counters of all 7 in one line).
   stats::RingBlockWindows<BarOp, kWindows.size()> bars_;
   stats::RingBlockWindows<RetOp, kWindows.size()> rets_;
   stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()> pairs_;
   stats::NestedExtremes<true, kWindows.size()> high_;  // max(high) over each bar window
   stats::NestedExtremes<false, kWindows.size()> low_;  // min(low) over each bar window
-  XsRing xs_;  // the last 1441 x values (x_t = back(0) once pushed)
+  stats::RankRing<kMaxWindow + 1, true> xs_;  // the last 1441 x values (x_t = back(0) once pushed)
   stats::HistoryRing<BarValue> bar_values_;  // the last 1440 bar values (the bar windows' values)
   stats::HistoryRing<RetValue> ret_values_;  // the last 1440 return values (return and pair windows)
   stats::HeadLanes<BarAgg> bar_heads_;             // lane i: head of bar window i
@@ -544,7 +462,6 @@ class StatsRateKernel final : public FamilyKernel {
   double prev_close_ = 0;
   double prev_r_ = 0;
   uint64_t rets_seen_ = 0;
-  bool located_ = false;  // every state array is within a 32-bit offset of this object (Hints)
 };
 
 }  // namespace
