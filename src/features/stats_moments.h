@@ -751,11 +751,6 @@ class HistoryRing {
     prefetch_read(this, sizeof(*this));
     prefetch_write(&data_[pos_], sizeof(T));
   }
-  // prefetch() from data() and position() kept elsewhere (see RingBlockWindows::prefetch_from).
-  void prefetch_object() const { prefetch_read(this, sizeof(*this)); }
-  static void prefetch_from(const T* data, size_t position) { prefetch_write(data + position, sizeof(T)); }
-  const T* data() const { return data_.data(); }
-  size_t position() const { return pos_; }
   void save(StateWriter& out) const {
     out.put<uint64_t>(cap_);
     out.put<uint64_t>(size_);

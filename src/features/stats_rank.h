@@ -230,7 +230,7 @@ class RankRing {
   void prefetch() const {
     prefetch_read(this, sizeof(*this));
     prefetch_write(&data_[pos_], sizeof(double));
-    if constexpr (kBlockBounds) {  // (the bounds are in this object)
+    if constexpr (kBlockBounds) {  // (the bounds are in this object: fetched above)
       for (uint64_t m = last_straddle_; m != 0; m &= m - 1) {
         prefetch_read(&data_[static_cast<size_t>(std::countr_zero(m)) * kBlock], kBlock * sizeof(double));
       }
@@ -248,28 +248,6 @@ class RankRing {
   double back_slot(size_t k) const { return back(k); }
   // Fetches what back(k) will read after the next push (1 <= k <= Capacity).
   void prefetch_back_after_push(size_t k) const { prefetch_read(&data_[pos_ >= k ? pos_ - k : pos_ + kSlots - k], sizeof(double)); }
-
-  // prefetch() and prefetch_back_after_push() without reading this object's fields: from
-  // data(), position() and straddle_hint() kept elsewhere (a family's first cache line; see
-  // RingBlockWindows::prefetch_from for why).
-  void prefetch_object() const { prefetch_read(this, sizeof(*this)); }
-  static void prefetch_from(const double* data, size_t position, uint64_t straddle) {
-    prefetch_write(data + position, sizeof(double));
-    if constexpr (kBlockBounds) {  // (the bounds are in the object: prefetch_object())
-      for (uint64_t m = straddle; m != 0; m &= m - 1) {
-        prefetch_read(data + static_cast<size_t>(std::countr_zero(m)) * kBlock, kBlock * sizeof(double));
-      }
-    } else {
-      const size_t oldest = (position + 1 + kSlots - Capacity) % kSlots;
-      prefetch_read(data + oldest, std::min<size_t>(kPassHead, kSlots - oldest) * sizeof(double));
-    }
-  }
-  static void prefetch_back_after_push_from(const double* data, size_t position, size_t k) {
-    prefetch_read(data + (position >= k ? position - k : position + kSlots - k), sizeof(double));
-  }
-  const double* data() const { return data_.data(); }
-  size_t position() const { return pos_; }
-  uint64_t straddle_hint() const { return last_straddle_; }
 
   // counts[i] = number of the newest windows[i] values that are <= v, for the first
   // `usable` windows (ascending lengths, each <= size()).
