@@ -11,6 +11,8 @@
 // shared ring (stats_rank.h).
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <iterator>
 #include <string>
 
 #include "features/families.h"
@@ -127,7 +129,10 @@ class StatsBqxKernel final : public FamilyKernel {
  public:
   explicit StatsBqxKernel(const KernelContext& ctx)
       : offset_(ctx.offset), q_idx_(ctx.layout->index_of(kInput)), ms_(kWindows), pairs_(pair_windows()), min_(kWindows),
-        max_(kWindows) {}
+        max_(kWindows) {
+    locate_arrays();
+    note_positions();
+  }
 
   void update(const BarInput&, double* row) override {
     double* out = row + offset_;
@@ -167,6 +172,7 @@ class StatsBqxKernel final : public FamilyKernel {
       outputs_avx512(in, q, out);
       prev_q_ = q;
       ++q_seen_;
+      note_positions();
       return;
     }
 #endif
@@ -190,6 +196,7 @@ class StatsBqxKernel final : public FamilyKernel {
     }
     prev_q_ = q;
     ++q_seen_;
+    note_positions();
   }
 
   // The windows that roll on this push, rolled together per aggregate kind (their suffix
@@ -235,14 +242,34 @@ class StatsBqxKernel final : public FamilyKernel {
   }
 #endif
 
+  // The lines the next update() touches. Their addresses come from hints_ (this object's
+  // first cache line, which the engine fetches a whole family ahead) and from constant
+  // offsets: reading the windows' own fields here (cold lines) stalled on their misses
+  // (perf: ~1 % of the streaming step in this function). Hints only: no effect on values.
   void prefetch() const override {
     m_heads_.prefetch();
     pair_heads_.prefetch();
-    ms_.prefetch();
-    pairs_.prefetch();
-    min_.prefetch();
-    max_.prefetch();
-    qs_.prefetch();
+    ms_.prefetch_hot();
+    pairs_.prefetch_hot();
+    min_.prefetch_object();
+    max_.prefetch_object();
+    qs_.prefetch_object();
+    if (!hints_.located) {  // the arrays lie too far from this object for 32-bit offsets
+      ms_.prefetch();
+      pairs_.prefetch();
+      min_.prefetch();
+      max_.prefetch();
+      qs_.prefetch();
+      return;
+    }
+    const uint64_t pushes = hints_.pushes;
+    stats::RingBlockWindows<stats::Moments4Op, kWindows.size()>::prefetch_from(
+        at<stats::Moments4>(hints_.ms_suffix), pushes, kWindows);
+    stats::RingBlockWindows<stats::CoMomentsOp, kWindows.size()>::prefetch_from(
+        at<stats::CoMoments>(hints_.pairs_suffix), pushes > 0 ? pushes - 1 : 0, pair_windows());
+    stats::NestedExtremes<false, kWindows.size()>::prefetch_from(at<char>(hints_.min_entries), hints_.min_back, kWindows);
+    stats::NestedExtremes<true, kWindows.size()>::prefetch_from(at<char>(hints_.max_entries), hints_.max_back, kWindows);
+    stats::KeyedRankRing<kMaxWindow>::prefetch_from(at<double>(hints_.q_data), at<uint16_t>(hints_.q_keys), hints_.q_pos);
   }
 
   // The q ring comes first: the windows rebuild their suffixes from it at load().
@@ -274,9 +301,45 @@ class StatsBqxKernel final : public FamilyKernel {
     max_.load(in);
     in.get(prev_q_);
     q_seen_ = in.get<uint64_t>();
+    locate_arrays();  // qs_.load() rebuilt the ring (new arrays)
+    note_positions();
   }
 
  private:
+  // Where prefetch() finds the next update's lines without loading cold fields: the
+  // windows' arrays as byte offsets from this object (fixed until load()) and the positions
+  // their next push uses (written at the end of each update()). First in the object: in
+  // its first cache line, with the vtable pointer.
+  struct Hints {
+    int32_t ms_suffix = 0, pairs_suffix = 0, min_entries = 0, max_entries = 0, q_data = 0, q_keys = 0;
+    uint64_t pushes = 0;  // q values pushed (ms_.count())
+    uint16_t q_pos = 0, min_back = 0, max_back = 0;
+    bool located = false;  // every offset fits in 32 bits (else prefetch() reads the fields)
+  };
+  static_assert(sizeof(Hints) <= 64 - sizeof(void*), "the hints share the first cache line with the vtable pointer");
+  template <class T>
+  const T* at(int32_t offset) const {
+    return reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(this) + static_cast<uintptr_t>(static_cast<intptr_t>(offset)));
+  }
+  void locate_arrays() {
+    const void* arrays[] = {ms_.suffix_base(), pairs_.suffix_base(), min_.entries(), max_.entries(), qs_.data(), qs_.keys()};
+    int32_t* offsets[] = {&hints_.ms_suffix, &hints_.pairs_suffix, &hints_.min_entries, &hints_.max_entries, &hints_.q_data,
+                          &hints_.q_keys};
+    hints_.located = true;
+    for (size_t k = 0; k < std::size(arrays); ++k) {
+      const intptr_t d = static_cast<intptr_t>(reinterpret_cast<uintptr_t>(arrays[k]) - reinterpret_cast<uintptr_t>(this));
+      if (d < INT32_MIN || d > INT32_MAX) hints_.located = false;
+      *offsets[k] = static_cast<int32_t>(d);
+    }
+  }
+  void note_positions() {
+    hints_.pushes = ms_.count();
+    hints_.q_pos = static_cast<uint16_t>(qs_.position());
+    hints_.min_back = static_cast<uint16_t>(min_.back_slot());
+    hints_.max_back = static_cast<uint16_t>(max_.back_slot());
+  }
+
+  Hints hints_;
   int offset_;
   int q_idx_;
   // The windows' moments and pair co-moments (RingBlockWindows: counters of all 7 in one line).

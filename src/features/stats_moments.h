@@ -877,6 +877,25 @@ class alignas(64) RingBlockWindows {
       if (k_[i] + 1u < w_[i]) prefetch_read(&suffix(i)[k_[i] + 1u], sizeof(Agg));
     }
   }
+  // prefetch() without reading this object's fields: from the push count and the suffix
+  // arrays' base (suffix_base()), which a family keeps in its object's first cache line.
+  // Why: in streaming use this object's line is cold when the engine calls the family's
+  // prefetch(); loading k_ from it there stalls until it arrives (a demand miss per pair
+  // and family). A window's k after `count` pushes follows from the count alone (the
+  // schedule: a block of W pushes, rolled before the push that would overfill it), so the
+  // same suffix entries are fetched. `windows`: the constructor's (a constant: the offsets
+  // and the remainders fold).
+  void prefetch_hot() const { prefetch_read(this, kHotBytes); }
+  static void prefetch_from(const Agg* suffix_base, uint64_t count, const std::array<int, N>& windows) {
+    size_t offset = 0;
+    for (size_t i = 0; i < N; ++i) {
+      const uint64_t w = static_cast<uint64_t>(windows[i]);
+      const uint64_t k = count == 0 ? 0 : (count - 1) % w + 1;
+      if (k + 1 < w) prefetch_read(suffix_base + offset + k + 1, sizeof(Agg));
+      offset += static_cast<size_t>(w);
+    }
+  }
+  const Agg* suffix_base() const { return suffix_; }
 
   // Bit i: window i is full (lanes >= N: 0).
   unsigned full_mask() const {
