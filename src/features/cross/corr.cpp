@@ -723,25 +723,9 @@ class CorrKernel final : public CrossKernel {
         recompute(other_.data(), kOtherAccs, j, other_x_[j], other_y_[j], other_w_[j], r);
       }
     }
-    // Exact recomputation, staggered: accumulator k of window W when (r + k) % (4 W) == 0.
-    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      const uint64_t w = kReanchorPeriods * static_cast<uint64_t>(kCorrWindows[wi]);
-      for (uint64_t k = (w - r % w) % w; k < static_cast<uint64_t>(kCouples); k += w) {
-        recompute(mat_[wi].data(), kCouples, static_cast<int>(k), couple_x_[k], couple_y_[k], kCorrWindows[wi], r);
-      }
-    }
-    // The same schedule for the other accumulators, (r + j) % (4 W_j) == 0: those of one window
-    // form contiguous runs of j, so the due ones are stepped to without a division per j.
-    for (int j0 = 0; j0 < kOtherAccs;) {
-      int j1 = j0;
-      while (j1 < kOtherAccs && other_w_[j1] == other_w_[j0]) ++j1;
-      const uint64_t period = kReanchorPeriods * static_cast<uint64_t>(other_w_[j0]);
-      const uint64_t first = static_cast<uint64_t>(j0) + (period - (r + static_cast<uint64_t>(j0)) % period) % period;
-      for (uint64_t j = first; j < static_cast<uint64_t>(j1); j += period) {
-        recompute(other_.data(), kOtherAccs, static_cast<int>(j), other_x_[j], other_y_[j], other_w_[j], r);
-      }
-      j0 = j1;
-    }
+    for_each_scheduled_recompute(*this, r, [&](double* accs, int count, int index, int x, int y, int w) {
+      recompute(accs, count, index, x, y, w, r);
+    });
     rows_ = r + 1;
 
     // 3. Correlations, then the per-pair columns.
@@ -854,22 +838,9 @@ class CorrKernel final : public CrossKernel {
     }
     // The series lines of this row's scheduled exact recomputations (the same schedule as in
     // update(); a function of the row count only): read W rows back, cold by now.
-    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
-      const uint64_t w = kReanchorPeriods * static_cast<uint64_t>(kCorrWindows[wi]);
-      for (uint64_t k = (w - r % w) % w; k < static_cast<uint64_t>(kCouples); k += w) {
-        prefetch_recompute_series(couple_x_[k], couple_y_[k], kCorrWindows[wi], r);
-      }
-    }
-    for (int j0 = 0; j0 < kOtherAccs;) {
-      int j1 = j0;
-      while (j1 < kOtherAccs && other_w_[j1] == other_w_[j0]) ++j1;
-      const uint64_t period = kReanchorPeriods * static_cast<uint64_t>(other_w_[j0]);
-      const uint64_t first = static_cast<uint64_t>(j0) + (period - (r + static_cast<uint64_t>(j0)) % period) % period;
-      for (uint64_t j = first; j < static_cast<uint64_t>(j1); j += period) {
-        prefetch_recompute_series(other_x_[j], other_y_[j], other_w_[j], r);
-      }
-      j0 = j1;
-    }
+    for_each_scheduled_recompute(*this, r, [&](const double*, int, int, int x, int y, int w) {
+      prefetch_recompute_series(x, y, w, r);
+    });
   }
   // The series-major lines recompute(.., xs, ys, window, r) reads.
   void prefetch_recompute_series(int xs, int ys, int window, uint64_t r) const {
@@ -1033,6 +1004,32 @@ class CorrKernel final : public CrossKernel {
   std::array<int, kPairCount> couple_start_{};                    // index of (p, p + 1)
   std::array<uint8_t, kPairCount> row_active_{};                  // couple row p has pairs in the universe
   std::vector<std::pair<int, int>> active_couple_runs_;           // [begin, end) couple indices of those rows
+  // The exact recomputations due at row r, staggered: accumulator k of window W when
+  // (r + k) % (4 W) == 0. visit(accumulators, count, index, x, y, W) for each. A function of
+  // the row count only: update() recomputes and prefetch() fetches the series lines of the
+  // same accumulators. (Self: the kernel, const or not, so accumulators come as it is.)
+  template <typename Self, typename Visit>
+  static void for_each_scheduled_recompute(Self& self, uint64_t r, Visit&& visit) {
+    for (size_t wi = 0; wi < kCorrWindows.size(); ++wi) {
+      const uint64_t w = kReanchorPeriods * static_cast<uint64_t>(kCorrWindows[wi]);
+      for (uint64_t k = (w - r % w) % w; k < static_cast<uint64_t>(kCouples); k += w) {
+        visit(self.mat_[wi].data(), kCouples, static_cast<int>(k), self.couple_x_[k], self.couple_y_[k], kCorrWindows[wi]);
+      }
+    }
+    // The other accumulators, (r + j) % (4 W_j) == 0: those of one window form contiguous
+    // runs of j, so the due ones are stepped to without a division per j.
+    for (int j0 = 0; j0 < kOtherAccs;) {
+      int j1 = j0;
+      while (j1 < kOtherAccs && self.other_w_[j1] == self.other_w_[j0]) ++j1;
+      const uint64_t period = kReanchorPeriods * static_cast<uint64_t>(self.other_w_[j0]);
+      const uint64_t first = static_cast<uint64_t>(j0) + (period - (r + static_cast<uint64_t>(j0)) % period) % period;
+      for (uint64_t j = first; j < static_cast<uint64_t>(j1); j += period) {
+        visit(self.other_.data(), kOtherAccs, static_cast<int>(j), self.other_x_[j], self.other_y_[j], self.other_w_[j]);
+      }
+      j0 = j1;
+    }
+  }
+
   std::array<int, kCouples> couple_x_{}, couple_y_{};
   // min_rows(W) for every couple of window W (constant: filled once, not per grid row).
   std::array<std::array<double, kCouples>, kCorrWindows.size()> couple_n_min_{};
