@@ -1,7 +1,10 @@
 // Full engine (all per-pair, cross-pair and second-order families):
 //  - BM_StreamOneMinute28Pairs: one new minute of 28 pairs through MarketEngine::step
 //    (goal < 100 us per minute on one core);
-//  - BM_BatchMonth28Pairs: a generated month of 28 pairs replayed by run_market (bars/s).
+//  - BM_BatchMonth28Pairs: a generated month of 28 pairs replayed by run_market (bars/s);
+//  - BM_MemoryLatency: this machine's load latency by working-set size, to read the
+//    streaming figure against (the step streams ~1.5 MB of state per minute: it is bound by
+//    the latency of the first level that holds that, L3 where L3 works, else DRAM).
 // Both print a checksum of every finite output value.
 #include <benchmark/benchmark.h>
 
@@ -11,6 +14,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
+#include <random>
 
 #include "engine/market_engine.h"
 #include "market_frames.h"
@@ -142,6 +147,34 @@ void BM_BatchMonth28Pairs(benchmark::State& state) {
   state.counters["checksum"] = checksum;
 }
 BENCHMARK(BM_BatchMonth28Pairs)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+
+// A dependent pointer chase over a random cyclic permutation of cache lines (one load per
+// line; random order defeats the hardware prefetchers): ns per load at a working set of
+// state.range(0) KiB. On the machines the README reports, 4 MiB shows whether L3 serves
+// (~10-20 ns) or every L2 miss goes to DRAM (~150-200 ns).
+void BM_MemoryLatency(benchmark::State& state) {
+  const size_t lines = static_cast<size_t>(state.range(0)) * 1024 / 64;
+  struct alignas(64) Line {
+    size_t next;
+    char pad[56];
+  };
+  std::vector<Line> ring(lines);
+  std::vector<size_t> order(lines);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::shuffle(order.begin() + 1, order.end(), std::mt19937_64(42));
+  for (size_t i = 0; i < lines; ++i) ring[order[i]].next = order[(i + 1) % lines];
+  size_t at = 0;
+  for (size_t i = 0; i < lines; ++i) at = ring[at].next;  // warm: every line once
+  constexpr size_t kLoadsPerIteration = (1 << 16) + 1;  // odd: the checksum moves
+  for (auto _ : state) {
+    for (size_t i = 0; i < kLoadsPerIteration; ++i) at = ring[at].next;
+    benchmark::DoNotOptimize(at);
+  }
+  state.counters["ns_per_load"] = benchmark::Counter(static_cast<double>(state.iterations() * kLoadsPerIteration) * 1e-9,
+                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["checksum"] = static_cast<double>(at);
+}
+BENCHMARK(BM_MemoryLatency)->Arg(256)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
