@@ -1,6 +1,7 @@
 #include "engine/market_engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,22 @@ using features::ColumnInfo;
 using features::kNull;
 
 namespace {
+
+// Whether features::null_non_finite(v, n) would leave every value as it is (each finite or
+// already kNull's bits): then a later pass that maps them may be skipped. Branch-free over
+// the bits, so that it vectorizes (it reads lines just written, in L1).
+bool null_mapping_is_identity(const double* v, size_t n) {
+  constexpr uint64_t kExponent = 0x7ff0000000000000ull;
+  const uint64_t null_bits = std::bit_cast<uint64_t>(features::kNull);
+  bool identity = true;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    identity &= ((bits & kExponent) != kExponent) | (bits == null_bits);
+  }
+  return identity;
+}
+
 // "BBQXMTK" + the state format version (the last byte, '1'..). Bump the version whenever
 // any kernel's save()/load() layout changes, so that state written by another build is
 // refused with a clear message instead of being misread. 2: stats families keep one
@@ -275,6 +292,7 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
     }
   }
   const size_t n_kernels = n_compute > 0 ? m.n_families : 0;
+  std::array<bool, kPairCount> map_after_families{};  // by compute index: a read_by_later range needs mapping
   constexpr size_t kWindowPrefetchDistance = 2;  // pairs
   auto kernels_of = [&](size_t k) { return m.family_kernels.data() + k * kPairCount; };
   if (n_kernels > 0) {
@@ -299,15 +317,21 @@ Status MarketEngine::step_impl(EpochMinute g, std::span<const PairBar> bars, con
       if (i + kWindowPrefetchDistance < n_compute) prefetch_for(i + kWindowPrefetchDistance);
       kernels[slot]->update(compute_input[i], row_of[slot]);
       // Undefined is NULL, never Inf: mapped while the family's columns are still in L1,
-      // unless a later family reads them (it must see them as written: mapped below).
+      // unless a later family reads them (it must see them as written: mapped below, and
+      // only where the mapping changes a value -- an Inf, or a NaN without kNull's bits --
+      // which this read of the lines still in L1 tells; a pass over them after the last
+      // family would fetch them again: ~35 lines per pair and minute).
+      double* const written = row_of[slot] + columns.offset;
       if (!columns.read_by_later) {
-        features::null_non_finite(row_of[slot] + columns.offset, static_cast<size_t>(columns.count));
+        features::null_non_finite(written, static_cast<size_t>(columns.count));
+      } else if (!null_mapping_is_identity(written, static_cast<size_t>(columns.count))) {
+        map_after_families[i] = true;
       }
     }
   }
   for (size_t i = 0; i < n_compute; ++i) {
     double* row = row_of[compute_order[i]];
-    for (size_t k = 0; k < n_kernels; ++k) {
+    for (size_t k = 0; k < n_kernels && map_after_families[i]; ++k) {
       const PairEngine::ColumnRange columns = m.family_columns[k];
       if (columns.read_by_later) features::null_non_finite(row + columns.offset, static_cast<size_t>(columns.count));
     }

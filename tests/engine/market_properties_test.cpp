@@ -3,10 +3,14 @@
 // chunked, snapshot/restore, causality, the fixed column set.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <random>
 
 #include "engine/market_engine.h"
+#include "engine/pair_engine.h"
 #include "features/registry.h"
 #include "market_frames.h"
 
@@ -174,6 +178,57 @@ TEST(MarketProperties, SubsetUniversesRun) {
   Output o;
   ASSERT_TRUE(run_market(*e, most, collect(o, e->width())).ok());
   EXPECT_EQ(o.row_hash.size(), total_bars() - frames()[0].size());
+}
+
+// Columns a later family reads (bqx's, reg's, stats_rate's) are NULL-mapped after the
+// families ran, and only when mapping changes one (an Inf, or a NaN without kNull's bits):
+// prices that drive them to Inf (a denormal close: returns overflow) must come out as the
+// pair engine gives them, which maps every column at the end of its step.
+TEST(MarketProperties, NonFiniteValuesOfColumnsLaterFamiliesReadAreMappedAsThePairEngineMapsThem) {
+  std::vector<BarFrame> subset;
+  for (const auto& f : frames()) {
+    const std::string name = pair_name(f.pair);
+    if (name != "EURUSD" && name != "GBPUSD" && name != "EURGBP") continue;
+    BarFrame cut;
+    for (size_t i = 0; i < std::min<size_t>(f.size(), 2400); ++i) {
+      Bar b = f.at(i);
+      if (name == "EURUSD" && (i == 1500 || i == 1501 || i == 1900)) {
+        b.open = b.high = b.low = b.close = (i == 1900 ? 1e300 : 1e-310);  // returns overflow either way
+      }
+      cut.pair = f.pair;
+      cut.push_back(b);
+    }
+    subset.push_back(cut);
+  }
+  ASSERT_EQ(subset.size(), 3u);
+  const BarFrame& eurusd = *std::find_if(subset.begin(), subset.end(), [](const BarFrame& f) { return pair_name(f.pair) == "EURUSD"; });
+  auto market = MarketEngine::create(universe(subset));
+  ASSERT_TRUE(market.ok());
+  const size_t width = market->width();
+  auto single = PairEngine::create(eurusd.pair, eurusd.close[0]);
+  ASSERT_TRUE(single.ok());
+  const size_t per_pair = single->width();
+  ASSERT_LT(per_pair, width);
+  std::vector<std::vector<double>> market_rows;
+  ASSERT_TRUE(run_market(*market, subset, [&](Pair p, EpochMinute, const double* row) {
+                if (p == eurusd.pair) market_rows.emplace_back(row, row + width);
+                return Status::Ok();
+              }).ok());
+  ASSERT_EQ(market_rows.size(), eurusd.size());
+  const uint64_t null_bits = std::bit_cast<uint64_t>(features::kNull);
+  size_t nulls_after_injection = 0;
+  std::vector<double> expected(per_pair);
+  for (size_t i = 0; i < eurusd.size(); ++i) {
+    single->step(eurusd.at(i), expected.data());
+    ASSERT_EQ(std::memcmp(expected.data(), market_rows[i].data(), per_pair * sizeof(double)), 0)
+        << "bar " << i << ": the per-pair part differs from PairEngine::step";
+    for (size_t c = 0; c < width; ++c) {
+      const double v = market_rows[i][c];
+      ASSERT_TRUE(std::isfinite(v) || std::bit_cast<uint64_t>(v) == null_bits) << "bar " << i << " column " << c << " = " << v;
+      if (i == 1500 && std::isnan(v)) ++nulls_after_injection;
+    }
+  }
+  EXPECT_GT(nulls_after_injection, 100u);  // the injected prices did reach many columns
 }
 
 TEST(MarketProperties, RejectsBadInput) {
