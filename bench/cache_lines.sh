@@ -29,11 +29,12 @@ for line in open(path):
         events = line.split()[1:]
     elif line.startswith('summary:'):
         summary = [int(x) for x in line.split()[1:]]
-    elif line.startswith('cfn='):
-        m = re.match(r'cfn=\((\d+)\)(.*)', line)
+    elif line.startswith(('fn=', 'cfn=')):
+        # callgrind names a function once, at its first fn= or cfn= line; later by id only
+        m = re.match(r'c?fn=\((\d+)\)(.*)', line)
         if m and 'MarketEngine::step(long' in m.group(2):
             step_ids.add(m.group(1))
-        pending = bool(m) and m.group(1) in step_ids
+        pending = line.startswith('cfn=') and bool(m) and m.group(1) in step_ids
     elif line.startswith('calls=') and pending:
         minutes += int(line.split('=')[1].split()[0])
         pending = False
