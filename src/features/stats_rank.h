@@ -540,18 +540,46 @@ class KeyedRankRing {
   const uint16_t* keys() const { return keys_.data(); }
   size_t position() const { return pos_; }
 
+  // The ways count_le_nested() can count (each gives the same exact integers; tests run every
+  // one the CPU has against a brute-force count).
+  enum class CountPath {
+    kSlotRuns,     // per-window runs of slots (AVX-512BW compares where the CPU has them)
+    kChunksAvx2,   // the whole ring in chunks of 32 keys, AVX2 compares (2 x 16 keys)
+    kChunksAvx512  // the same chunks, one AVX-512BW compare each
+  };
+  static bool can_count_by(CountPath path) {
+#if defined(BQX_COUNT_LE_AVX2)
+    if (path == CountPath::kChunksAvx512) return Capacity % kChunk == 0 && cpu_has_avx512bw();
+    if (path == CountPath::kChunksAvx2) return Capacity % kChunk == 0 && cpu_has_avx2() && cpu_has_bmi_popcnt();
+#endif
+    return path == CountPath::kSlotRuns;
+  }
+  static CountPath best_count_path() {
+    static const CountPath best = can_count_by(CountPath::kChunksAvx512) ? CountPath::kChunksAvx512
+                                  : can_count_by(CountPath::kChunksAvx2) ? CountPath::kChunksAvx2
+                                                                         : CountPath::kSlotRuns;
+    return best;
+  }
+
   // counts[i] = number of the newest windows[i] values that are <= v, for the first
   // `usable` windows (ascending lengths, each <= size()).
   template <size_t N>
   void count_le_nested(const std::array<int, N>& windows, size_t usable, double v, std::array<size_t, N>& counts) const {
+    count_le_nested_by(best_count_path(), windows, usable, v, counts);
+  }
+  // The same by a given path (one that can_count_by()).
+  template <size_t N>
+  void count_le_nested_by(CountPath path, const std::array<int, N>& windows, size_t usable, double v,
+                          std::array<size_t, N>& counts) const {
     if (usable == 0) return;
-    std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
-    size_t ties = 0;               // values read (their key is key(v))
+    size_t ties = 0;  // values read (their key is key(v))
 #if defined(BQX_COUNT_LE_AVX2)
     if constexpr (Capacity % kChunk == 0) {
-      if (cpu_has_avx512bw()) {
+      if (path != CountPath::kSlotRuns) {
         if (v == v) {
-          ties = count_le_windows_avx512(windows, usable, key(v), v, counts);
+          ChunkBits chunks;
+          ties = path == CountPath::kChunksAvx512 ? chunk_bits_avx512(key(v), v, chunks) : chunk_bits_avx2(key(v), v, chunks);
+          window_counts_from_chunks(chunks, windows, usable, counts);
         } else {
           for (size_t i = 0; i < usable; ++i) counts[i] = 0;  // a NaN v counts 0
         }
@@ -560,6 +588,7 @@ class KeyedRankRing {
       }
     }
 #endif
+    std::array<size_t, N> part{};  // part[i]: count over ages [windows[i-1], windows[i])
     if (v == v) {
       const uint16_t kv = key(v);
       for (size_t i = usable; i-- > 0;) {  // oldest segment first: ascending through memory
@@ -650,50 +679,86 @@ class KeyedRankRing {
     static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512bw");
     return has;
   }
-  static constexpr size_t kChunk = 32;  // keys per AVX-512 compare
+  static bool cpu_has_bmi_popcnt() {
+    static const bool has = __builtin_cpu_supports("bmi") && __builtin_cpu_supports("popcnt");
+    return has;
+  }
+  static constexpr size_t kChunk = 32;  // keys per chunk (one AVX-512 compare, two AVX2 ones)
 
-  // count_le_nested() over the whole ring at once: bit j of le[c] = slot 32 c + j holds a
+  // The chunk paths count over the whole ring at once: bit j of le[c] = slot 32 c + j holds a
   // value <= v (its key is below kv, or equal and the value compared), with running counts
   // per chunk; each window's count is then the count of a slot range (its ages [0, W)) by
-  // two prefix lookups. Why: the per-window runs started and ended mid-chunk (masked loads,
-  // a loop per run); here every chunk is read once, aligned, and the windows cost O(1) each.
+  // two prefix lookups. Why: the per-window runs start and end mid-chunk (masked loads, a
+  // loop per run); here every chunk is read once, aligned, and the windows cost O(1) each.
   // Slots outside the values held are compared too but lie outside every window's range
-  // (counts are exact integers either way). Returns the values read (key kv).
-  template <size_t N>
-  __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) size_t count_le_windows_avx512(const std::array<int, N>& windows,
-                                                                                       size_t usable, uint16_t kv, double v,
-                                                                                       std::array<size_t, N>& counts) const {
-    constexpr size_t kChunks = Capacity / kChunk;
+  // (counts are exact integers either way).
+  struct ChunkBits {
+    static constexpr size_t kChunks = Capacity / kChunk;
     uint32_t le[kChunks + 1];
     uint32_t before[kChunks + 1];  // values <= v in the chunks before chunk c
-    const __m512i kvv = _mm512_set1_epi16(static_cast<short>(kv));
-    const uint16_t* keys = keys_.data();
-    const double* data = data_.data();
-    size_t ties = 0;
-    uint32_t running = 0;
-    for (size_t c = 0; c < kChunks; ++c) {
-      const __m512i k = _mm512_loadu_si512(keys + c * kChunk);
-      uint32_t bits = _mm512_cmplt_epu16_mask(k, kvv);
-      for (uint32_t eq = _mm512_cmpeq_epu16_mask(k, kvv); eq != 0; eq &= eq - 1) {
-        const unsigned j = static_cast<unsigned>(std::countr_zero(eq));
-        ++ties;
-        bits |= (data[c * kChunk + j] <= v ? 1u : 0u) << j;
-      }
-      le[c] = bits;
-      before[c] = running;
-      running += static_cast<uint32_t>(__builtin_popcount(bits));
+    uint32_t total = 0;            // values <= v in all slots
+  };
+  // Chunk c's bits from its key compares (below: keys < kv; equal: keys == kv, whose values
+  // are compared one by one and counted in `ties`).
+  static void add_chunk(ChunkBits& chunks, size_t c, uint32_t below, uint32_t equal, const double* data, double v,
+                        size_t& ties) {
+    for (; equal != 0; equal &= equal - 1) {
+      const unsigned j = static_cast<unsigned>(std::countr_zero(equal));
+      ++ties;
+      below |= (data[c * kChunk + j] <= v ? 1u : 0u) << j;
     }
-    le[kChunks] = 0;
-    before[kChunks] = running;
+    chunks.le[c] = below;
+    chunks.before[c] = chunks.total;
+    chunks.total += static_cast<uint32_t>(std::popcount(below));
+  }
+  template <size_t N>
+  void window_counts_from_chunks(ChunkBits& chunks, const std::array<int, N>& windows, size_t usable,
+                                 std::array<size_t, N>& counts) const {
+    chunks.le[ChunkBits::kChunks] = 0;
+    chunks.before[ChunkBits::kChunks] = chunks.total;
     // Values <= v in slots [0, s), 0 <= s <= Capacity.
     auto prefix = [&](size_t s) -> size_t {
       const size_t c = s / kChunk;
-      return before[c] + static_cast<size_t>(__builtin_popcount(le[c] & ((uint32_t{1} << (s % kChunk)) - 1u)));
+      return chunks.before[c] + static_cast<size_t>(std::popcount(chunks.le[c] & ((uint32_t{1} << (s % kChunk)) - 1u)));
     };
     const size_t head = prefix(pos_);  // slots [0, pos_): the newest values up to the wrap
     for (size_t i = 0; i < usable; ++i) {
       const size_t w = static_cast<size_t>(windows[i]);  // ages [0, w) = slots [pos_ - w, pos_) modulo Capacity
-      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (running - prefix(pos_ + Capacity - w));
+      counts[i] = pos_ >= w ? head - prefix(pos_ - w) : head + (chunks.total - prefix(pos_ + Capacity - w));
+    }
+  }
+  // Both fill every chunk and return the values read (key kv).
+  __attribute__((target("avx512f,avx512bw,popcnt,bmi"))) size_t chunk_bits_avx512(uint16_t kv, double v,
+                                                                                 ChunkBits& chunks) const {
+    const __m512i kvv = _mm512_set1_epi16(static_cast<short>(kv));
+    const uint16_t* keys = keys_.data();
+    size_t ties = 0;
+    for (size_t c = 0; c < ChunkBits::kChunks; ++c) {
+      const __m512i k = _mm512_loadu_si512(keys + c * kChunk);
+      add_chunk(chunks, c, _mm512_cmplt_epu16_mask(k, kvv), _mm512_cmpeq_epu16_mask(k, kvv), data_.data(), v, ties);
+    }
+    return ties;
+  }
+  // AVX2 has no unsigned 16-bit compare: keys and kv with their top bit flipped compare as
+  // signed in the same order. The two halves' 16-bit compare results are narrowed to bytes
+  // (packs: -1 stays -1) and put back in slot order (packs interleaves the 128-bit lanes),
+  // so one byte mask gives the chunk's 32 bits.
+  __attribute__((target("avx2,popcnt,bmi"))) size_t chunk_bits_avx2(uint16_t kv, double v, ChunkBits& chunks) const {
+    const __m256i flip = _mm256_set1_epi16(static_cast<short>(0x8000));
+    const __m256i kvv = _mm256_set1_epi16(static_cast<short>(kv));
+    const __m256i kv_signed = _mm256_xor_si256(kvv, flip);
+    const uint16_t* keys = keys_.data();
+    auto bits = [](__m256i first16, __m256i next16) __attribute__((target("avx2"))) {
+      return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_permute4x64_epi64(_mm256_packs_epi16(first16, next16), 0xD8)));
+    };
+    size_t ties = 0;
+    for (size_t c = 0; c < ChunkBits::kChunks; ++c) {
+      const __m256i k0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + c * kChunk));
+      const __m256i k1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + c * kChunk + 16));
+      const uint32_t below = bits(_mm256_cmpgt_epi16(kv_signed, _mm256_xor_si256(k0, flip)),
+                                  _mm256_cmpgt_epi16(kv_signed, _mm256_xor_si256(k1, flip)));
+      const uint32_t equal = bits(_mm256_cmpeq_epi16(k0, kvv), _mm256_cmpeq_epi16(k1, kvv));
+      add_chunk(chunks, c, below, equal, data_.data(), v, ties);
     }
     return ties;
   }

@@ -8,6 +8,7 @@
 #include <array>
 #include <limits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
@@ -801,6 +802,18 @@ void check_rank_ring_of(const std::array<int, N>& windows, uint64_t seed, size_t
       for (size_t i = 0; i < usable; ++i) {
         ASSERT_EQ(got[i], brute(static_cast<size_t>(windows[i]), v)) << "t " << t << " W " << windows[i] << " v " << v;
       }
+      if constexpr (requires { typename Ring::CountPath; }) {  // KeyedRankRing: every path this CPU has
+        using Path = typename Ring::CountPath;
+        for (Path path : {Path::kSlotRuns, Path::kChunksAvx2, Path::kChunksAvx512}) {
+          if (!Ring::can_count_by(path)) continue;
+          got = {};
+          ring.count_le_nested_by(path, windows, usable, v, got);
+          for (size_t i = 0; i < usable; ++i) {
+            ASSERT_EQ(got[i], brute(static_cast<size_t>(windows[i]), v))
+                << "path " << static_cast<int>(path) << " t " << t << " W " << windows[i] << " v " << v;
+          }
+        }
+      }
     }
     for (size_t k = 0; k < ring.size(); k += 37) {
       const double a = ring.back(k), b = hist[hist.size() - 1 - k];
@@ -827,6 +840,11 @@ void check_rank_ring(const std::array<int, N>& windows, uint64_t seed) {
 // KeyedRankRing (stats_bqx): the same checks, plus fast-reverting series, jumps in scale and
 // tiny values (the keys are refitted as the range moves).
 TEST(StatsPrimitives, KeyedRankRingCountsMatchBruteForce) {
+  using Keyed = features::stats::KeyedRankRing<1440>;
+  // The chunk paths need Capacity % 32 == 0 (1440 = 45 x 32; 100 and 16 take the slot runs).
+  std::printf("KeyedRankRing<1440> paths on this CPU: slot runs, AVX2 chunks %s, AVX-512 chunks %s\n",
+              Keyed::can_count_by(Keyed::CountPath::kChunksAvx2) ? "yes" : "no",
+              Keyed::can_count_by(Keyed::CountPath::kChunksAvx512) ? "yes" : "no");
   for (uint64_t seed = 0; seed < 8; ++seed) {
     check_rank_ring_of<features::stats::KeyedRankRing<1440>, 1440>(std::array<int, 7>{15, 30, 60, 120, 240, 480, 1440}, seed, 8);
     check_rank_ring_of<features::stats::KeyedRankRing<100>, 100>(std::array<int, 6>{1, 7, 32, 33, 64, 100}, seed + 29, 8);
