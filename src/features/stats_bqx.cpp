@@ -214,8 +214,8 @@ class StatsBqxKernel final : public FamilyKernel {
   }
 
   // Each window's push appends q (and the pair) to its head (the windows' other part,
-  // advance(), is in update()). SIMD across windows where the CPU has AVX-512: the same
-  // value into 7 heads, per-lane IEEE operations, bit-identical to the scalar appends.
+  // advance(), is in update()). SIMD across windows: the same value into 7 heads, per-lane
+  // IEEE operations, bit-identical to the scalar appends (AVX-512, else generic vectors).
   void grow_heads(double q, bool have_pair, const stats::PairValue& pv) {
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
@@ -223,16 +223,9 @@ class StatsBqxKernel final : public FamilyKernel {
       return;
     }
 #endif
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      stats::Moments4 m = m_heads_.get(i);
-      stats::append(m, q);
-      m_heads_.set(i, m);
-      if (have_pair) {
-        stats::CoMoments p = pair_heads_.get(i);
-        stats::CoMomentsOp::append(p, pv);
-        pair_heads_.set(i, p);
-      }
-    }
+    constexpr unsigned kAllWindows = (1u << kWindows.size()) - 1u;
+    stats::portable::append_moments4_lanes(m_heads_.f, q, kAllWindows);
+    if (have_pair) stats::portable::append_comoments_lanes(pair_heads_.f, pv.a, pv.b, kAllWindows);
   }
 #if defined(BQX_COUNT_LE_AVX2)
   __attribute__((target("avx512f"))) void grow_heads_avx512(double q, bool have_pair, const stats::PairValue& pv) {

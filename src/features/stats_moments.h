@@ -561,6 +561,95 @@ __attribute__((target("avx512f"))) inline void add_lanes(double* field, double v
 
 #endif
 
+// The lane appends above (append_moments4_lanes ...) for any CPU, written with GCC's generic
+// vectors of 8 doubles: two AVX2 operations per line on x86-64-v3, scalar code elsewhere.
+// Line by line the same IEEE operations in the same order as the scalar append (and as the
+// AVX-512 forms), so bit-identical (-ffp-contract=off: no fused multiply-add); the scalar
+// append's n == 0 branch is a per-lane select. Lanes outside `lanes` keep their bits.
+// Why: without AVX-512 the families grew each window's head by a scalar append through a
+// transposed copy of its aggregate (HeadLanes::get / set), ~13 % of the streaming step.
+namespace portable {
+using Lanes = double __attribute__((vector_size(8 * sizeof(double))));
+using LaneMask = int64_t __attribute__((vector_size(8 * sizeof(int64_t))));
+// By reference only: a 64-byte vector passed by value has no fixed ABI without AVX-512.
+inline void load(Lanes& v, const double* p) { std::memcpy(&v, p, sizeof v); }
+inline void store(double* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
+inline void lane_mask(LaneMask& m, unsigned lanes) {
+  for (int i = 0; i < 8; ++i) m[i] = (lanes >> i & 1u) ? -1 : 0;
+}
+
+inline void append_moments4_lanes(double (*f)[8], double value, unsigned lanes) {
+  const Lanes zero{}, one = zero + 1.0, v = zero + value;
+  Lanes na, anchor, off, m2, m3, m4;
+  load(na, f[0]); load(anchor, f[1]); load(off, f[2]); load(m2, f[3]); load(m3, f[4]); load(m4, f[5]);
+  LaneMask on;
+  lane_mask(on, lanes);
+  const LaneMask empty = na == zero;
+  const LaneMask grow = on & ~empty, start = on & empty;
+  const Lanes n = na + one;
+  const Lanes d = (v - anchor) - off;
+  const Lanes dn = d / n;
+  const Lanes dn2 = dn * dn;
+  const Lanes t = d * dn * na;
+  const Lanes m4_new = m4 + (t * dn2 * (na * na - na + one) + 6.0 * dn2 * m2 - 4.0 * dn * m3);
+  const Lanes m3_new = m3 + (t * dn * (na - one) - 3.0 * dn * m2);
+  // grow: the update; start: single4(v) = {1, v, 0, 0, 0, 0}.
+  store(f[0], start ? one : (grow ? n : na));
+  store(f[1], start ? v : anchor);
+  store(f[2], start ? zero : (grow ? (off + dn) : off));
+  store(f[3], start ? zero : (grow ? (m2 + t) : m2));
+  store(f[4], start ? zero : (grow ? m3_new : m3));
+  store(f[5], start ? zero : (grow ? m4_new : m4));
+}
+inline void append_moments2_lanes(double (*f)[8], double value, unsigned lanes) {
+  const Lanes zero{}, one = zero + 1.0, v = zero + value;
+  Lanes na, anchor, off, m2;
+  load(na, f[0]); load(anchor, f[1]); load(off, f[2]); load(m2, f[3]);
+  LaneMask on;
+  lane_mask(on, lanes);
+  const LaneMask empty = na == zero;
+  const LaneMask grow = on & ~empty, start = on & empty;
+  const Lanes n = na + one;
+  const Lanes d = (v - anchor) - off;
+  const Lanes dn = d / n;
+  // m2 += d * dn * na; off += dn; start: single2(v) = {1, v, 0, 0}.
+  store(f[0], start ? one : (grow ? n : na));
+  store(f[1], start ? v : anchor);
+  store(f[2], start ? zero : (grow ? (off + dn) : off));
+  store(f[3], start ? zero : (grow ? (m2 + d * dn * na) : m2));
+}
+inline void append_comoments_lanes(double (*f)[8], double a, double b, unsigned lanes) {
+  const Lanes zero{}, one = zero + 1.0, va = zero + a, vb = zero + b;
+  Lanes nx, anchor_a, anchor_b, off_a, off_b, m2a, m2b, cab;
+  load(nx, f[0]); load(anchor_a, f[1]); load(anchor_b, f[2]); load(off_a, f[3]); load(off_b, f[4]);
+  load(m2a, f[5]); load(m2b, f[6]); load(cab, f[7]);
+  LaneMask on;
+  lane_mask(on, lanes);
+  const LaneMask empty = nx == zero;
+  const LaneMask grow = on & ~empty, start = on & empty;
+  const Lanes n = nx + one;
+  const Lanes da = (va - anchor_a) - off_a, db = (vb - anchor_b) - off_b;
+  const Lanes g = nx / n;  // f = nx / n of the scalar form
+  // start: single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}.
+  store(f[0], start ? one : (grow ? n : nx));
+  store(f[1], start ? va : anchor_a);
+  store(f[2], start ? vb : anchor_b);
+  store(f[3], start ? zero : (grow ? (off_a + da / n) : off_a));
+  store(f[4], start ? zero : (grow ? (off_b + db / n) : off_b));
+  store(f[5], start ? zero : (grow ? (m2a + da * da * g) : m2a));
+  store(f[6], start ? zero : (grow ? (m2b + db * db * g) : m2b));
+  store(f[7], start ? zero : (grow ? (cab + da * db * g) : cab));
+}
+// f[field] += value on `lanes` (the plain sums of the families' aggregates).
+inline void add_lanes(double* field, double value, unsigned lanes) {
+  Lanes x;
+  load(x, field);
+  LaneMask on;
+  lane_mask(on, lanes);
+  store(field, on ? x + value : x);
+}
+}  // namespace portable
+
 // ---------------------------------------------------------------------------------------
 // Sliding window over a mergeable aggregate.
 //

@@ -318,8 +318,8 @@ class StatsRateKernel final : public FamilyKernel {
     pairs_.roll(pairs_due, PairSource{&ret_values_});
   }
   // Each window's push appends the bar's values to its head (the windows' other part,
-  // advance(), is in update()). SIMD across windows where the CPU has AVX-512: the same
-  // value into 7 heads, per-lane IEEE operations, bit-identical to the scalar appends.
+  // advance(), is in update()). SIMD across windows: the same value into 7 heads, per-lane
+  // IEEE operations, bit-identical to the scalar appends (AVX-512, else generic vectors).
   void grow_heads(const BarValue& bv, bool have_ret, const RetValue& rv, bool have_pair, const stats::PairValue& pv) {
 #if defined(BQX_COUNT_LE_AVX2)
     if (stats::cpu_has_avx512()) {
@@ -327,21 +327,17 @@ class StatsRateKernel final : public FamilyKernel {
       return;
     }
 #endif
-    for (size_t i = 0; i < kWindows.size(); ++i) {
-      BarAgg b = bar_heads_.get(i);
-      BarOp::append(b, bv);
-      bar_heads_.set(i, b);
-      if (have_ret) {
-        RetAgg r = ret_heads_.get(i);
-        RetOp::append(r, rv);
-        ret_heads_.set(i, r);
-      }
-      if (have_pair) {
-        stats::CoMoments p = pair_heads_.get(i);
-        stats::CoMomentsOp::append(p, pv);
-        pair_heads_.set(i, p);
-      }
+    constexpr unsigned kAllWindows = (1u << kWindows.size()) - 1u;
+    // BarOp::append: moments of x, then the two sums.
+    stats::portable::append_moments2_lanes(bar_heads_.f, bv.x, kAllWindows);
+    stats::portable::add_lanes(bar_heads_.f[4], bv.pk, kAllWindows);
+    stats::portable::add_lanes(bar_heads_.f[5], bv.gk, kAllWindows);
+    if (have_ret) {  // RetOp::append
+      stats::portable::append_moments4_lanes(ret_heads_.f, rv.r, kAllWindows);
+      stats::portable::add_lanes(ret_heads_.f[6], rv.adx, kAllWindows);
+      stats::portable::add_lanes(ret_heads_.f[7], rv.up, kAllWindows);
     }
+    if (have_pair) stats::portable::append_comoments_lanes(pair_heads_.f, pv.a, pv.b, kAllWindows);
   }
 #if defined(BQX_COUNT_LE_AVX2)
   __attribute__((target("avx512f"))) void grow_heads_avx512(const BarValue& bv, bool have_ret, const RetValue& rv,

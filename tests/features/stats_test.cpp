@@ -720,6 +720,81 @@ TEST(StatsPrimitives, CoMomentsMatchBruteForce) {
   }
 }
 
+// The lane appends that grow the families' window heads (stats_moments.h: the generic-vector
+// forms, and the AVX-512 forms where the CPU has them) against the scalar appends, bit for
+// bit, lane by lane: heads that start empty, grow over mixed scales, restart (a rolled
+// window's head), and lanes outside the mask left as they are.
+TEST(StatsPrimitives, LaneAppendsAreTheScalarAppendsBitForBit) {
+  using features::stats::CoMoments;
+  using features::stats::HeadLanes;
+  using features::stats::Moments2;
+  using features::stats::Moments4;
+  struct Heads {
+    HeadLanes<Moments4> m4;
+    HeadLanes<Moments2> m2;
+    HeadLanes<CoMoments> co;
+    double sum[8] = {};
+  };
+  auto same = [](const auto& a, const auto& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; };
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (int path = 0; path < 2; ++path) {
+#if defined(BQX_STATS_AVX512)
+    if (path == 1 && !features::stats::cpu_has_avx512()) continue;
+#else
+    if (path == 1) continue;
+#endif
+    Heads lanes, scalar;
+    int checked = 0;
+    for (int step = 0; step < 4000; ++step) {
+      const double scale = std::pow(10.0, static_cast<double>(step / 500) - 4.0);
+      const double v = 1.0 + scale * noise(rng), w = -2.0 + scale * noise(rng), x = scale * noise(rng);
+      const unsigned mask = step % 7 == 3 ? 0x7Fu & static_cast<unsigned>(rng()) : 0x7Fu;  // lane 7 never
+      if (step % 211 == 0) {  // restart some heads, as a roll does
+        const size_t lane = rng() % 7;
+        for (Heads* h : {&lanes, &scalar}) {
+          h->m4.reset(lane);
+          h->m2.reset(lane);
+          h->co.reset(lane);
+        }
+      }
+      if (path == 0) {
+        features::stats::portable::append_moments4_lanes(lanes.m4.f, v, mask);
+        features::stats::portable::append_moments2_lanes(lanes.m2.f, w, mask);
+        features::stats::portable::append_comoments_lanes(lanes.co.f, v, w, mask);
+        features::stats::portable::add_lanes(lanes.sum, x, mask);
+      } else {
+#if defined(BQX_STATS_AVX512)
+        features::stats::append_moments4_lanes(lanes.m4.f, v, static_cast<__mmask8>(mask));
+        features::stats::append_moments2_lanes(lanes.m2.f, w, static_cast<__mmask8>(mask));
+        features::stats::append_comoments_lanes(lanes.co.f, v, w, static_cast<__mmask8>(mask));
+        features::stats::add_lanes(lanes.sum, x, static_cast<__mmask8>(mask));
+#endif
+      }
+      for (size_t lane = 0; lane < 8; ++lane) {
+        if (!(mask >> lane & 1u)) continue;
+        Moments4 a = scalar.m4.get(lane);
+        features::stats::append(a, v);
+        scalar.m4.set(lane, a);
+        Moments2 b = scalar.m2.get(lane);
+        features::stats::append(b, w);
+        scalar.m2.set(lane, b);
+        CoMoments c = scalar.co.get(lane);
+        features::stats::append(c, v, w);
+        scalar.co.set(lane, c);
+        scalar.sum[lane] += x;
+      }
+      ASSERT_TRUE(same(lanes.m4.f, scalar.m4.f)) << "path " << path << " step " << step;
+      ASSERT_TRUE(same(lanes.m2.f, scalar.m2.f)) << "path " << path << " step " << step;
+      ASSERT_TRUE(same(lanes.co.f, scalar.co.f)) << "path " << path << " step " << step;
+      ASSERT_TRUE(same(lanes.sum, scalar.sum)) << "path " << path << " step " << step;
+      ++checked;
+    }
+    EXPECT_EQ(checked, 4000);
+    EXPECT_GT(scalar.m4.get(0).n, 1.0);  // the heads did grow
+  }
+}
+
 TEST(StatsPrimitives, SortedWindowMatchesSort) {
   std::mt19937_64 rng(17);
   for (size_t w : {1u, 2u, 5u, 33u}) {
