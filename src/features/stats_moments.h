@@ -569,84 +569,97 @@ __attribute__((target("avx512f"))) inline void add_lanes(double* field, double v
 // Why: without AVX-512 the families grew each window's head by a scalar append through a
 // transposed copy of its aggregate (HeadLanes::get / set), ~13 % of the streaming step.
 namespace portable {
-using Lanes = double __attribute__((vector_size(8 * sizeof(double))));
-using LaneMask = int64_t __attribute__((vector_size(8 * sizeof(int64_t))));
-// By reference only: a 64-byte vector passed by value has no fixed ABI without AVX-512.
+// Four lanes at a time (one AVX2 register; GCC splits wider generic vectors poorly): each
+// function runs on the low half of the 8 lanes, then on the high half (h = 4).
+using Lanes = double __attribute__((vector_size(4 * sizeof(double))));
+using LaneMask = int64_t __attribute__((vector_size(4 * sizeof(int64_t))));
+// By reference only: a 32-byte vector passed by value has no fixed ABI without AVX.
 inline void load(Lanes& v, const double* p) { std::memcpy(&v, p, sizeof v); }
 inline void store(double* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
-inline void lane_mask(LaneMask& m, unsigned lanes) {
-  for (int i = 0; i < 8; ++i) m[i] = (lanes >> i & 1u) ? -1 : 0;
+// Lanes h .. h + 3 of the 8-lane mask.
+inline void lane_mask(LaneMask& m, unsigned lanes, int h) {
+  const LaneMask bit = {1, 2, 4, 8};
+  m = ((LaneMask{} + static_cast<int64_t>(lanes >> h)) & bit) != 0;
 }
 
 inline void append_moments4_lanes(double (*f)[8], double value, unsigned lanes) {
-  const Lanes zero{}, one = zero + 1.0, v = zero + value;
-  Lanes na, anchor, off, m2, m3, m4;
-  load(na, f[0]); load(anchor, f[1]); load(off, f[2]); load(m2, f[3]); load(m3, f[4]); load(m4, f[5]);
-  LaneMask on;
-  lane_mask(on, lanes);
-  const LaneMask empty = na == zero;
-  const LaneMask grow = on & ~empty, start = on & empty;
-  const Lanes n = na + one;
-  const Lanes d = (v - anchor) - off;
-  const Lanes dn = d / n;
-  const Lanes dn2 = dn * dn;
-  const Lanes t = d * dn * na;
-  const Lanes m4_new = m4 + (t * dn2 * (na * na - na + one) + 6.0 * dn2 * m2 - 4.0 * dn * m3);
-  const Lanes m3_new = m3 + (t * dn * (na - one) - 3.0 * dn * m2);
-  // grow: the update; start: single4(v) = {1, v, 0, 0, 0, 0}.
-  store(f[0], start ? one : (grow ? n : na));
-  store(f[1], start ? v : anchor);
-  store(f[2], start ? zero : (grow ? (off + dn) : off));
-  store(f[3], start ? zero : (grow ? (m2 + t) : m2));
-  store(f[4], start ? zero : (grow ? m3_new : m3));
-  store(f[5], start ? zero : (grow ? m4_new : m4));
+  for (int h = 0; h < 8; h += 4) {
+    const Lanes zero{}, one = zero + 1.0, v = zero + value;
+    Lanes na, anchor, off, m2, m3, m4;
+    load(na, f[0] + h), load(anchor, f[1] + h), load(off, f[2] + h);
+    load(m2, f[3] + h), load(m3, f[4] + h), load(m4, f[5] + h);
+    LaneMask on;
+    lane_mask(on, lanes, h);
+    const LaneMask empty = na == zero;
+    const LaneMask grow = on & ~empty, start = on & empty;
+    const Lanes n = na + one;
+    const Lanes d = (v - anchor) - off;
+    const Lanes dn = d / n;
+    const Lanes dn2 = dn * dn;
+    const Lanes t = d * dn * na;
+    const Lanes m4_new = m4 + (t * dn2 * (na * na - na + one) + 6.0 * dn2 * m2 - 4.0 * dn * m3);
+    const Lanes m3_new = m3 + (t * dn * (na - one) - 3.0 * dn * m2);
+    // grow: the update; start: single4(v) = {1, v, 0, 0, 0, 0}.
+    store(f[0] + h, start ? one : (grow ? n : na));
+    store(f[1] + h, start ? v : anchor);
+    store(f[2] + h, start ? zero : (grow ? (off + dn) : off));
+    store(f[3] + h, start ? zero : (grow ? (m2 + t) : m2));
+    store(f[4] + h, start ? zero : (grow ? m3_new : m3));
+    store(f[5] + h, start ? zero : (grow ? m4_new : m4));
+  }
 }
 inline void append_moments2_lanes(double (*f)[8], double value, unsigned lanes) {
-  const Lanes zero{}, one = zero + 1.0, v = zero + value;
-  Lanes na, anchor, off, m2;
-  load(na, f[0]); load(anchor, f[1]); load(off, f[2]); load(m2, f[3]);
-  LaneMask on;
-  lane_mask(on, lanes);
-  const LaneMask empty = na == zero;
-  const LaneMask grow = on & ~empty, start = on & empty;
-  const Lanes n = na + one;
-  const Lanes d = (v - anchor) - off;
-  const Lanes dn = d / n;
-  // m2 += d * dn * na; off += dn; start: single2(v) = {1, v, 0, 0}.
-  store(f[0], start ? one : (grow ? n : na));
-  store(f[1], start ? v : anchor);
-  store(f[2], start ? zero : (grow ? (off + dn) : off));
-  store(f[3], start ? zero : (grow ? (m2 + d * dn * na) : m2));
+  for (int h = 0; h < 8; h += 4) {
+    const Lanes zero{}, one = zero + 1.0, v = zero + value;
+    Lanes na, anchor, off, m2;
+    load(na, f[0] + h), load(anchor, f[1] + h), load(off, f[2] + h), load(m2, f[3] + h);
+    LaneMask on;
+    lane_mask(on, lanes, h);
+    const LaneMask empty = na == zero;
+    const LaneMask grow = on & ~empty, start = on & empty;
+    const Lanes n = na + one;
+    const Lanes d = (v - anchor) - off;
+    const Lanes dn = d / n;
+    // m2 += d * dn * na; off += dn; start: single2(v) = {1, v, 0, 0}.
+    store(f[0] + h, start ? one : (grow ? n : na));
+    store(f[1] + h, start ? v : anchor);
+    store(f[2] + h, start ? zero : (grow ? (off + dn) : off));
+    store(f[3] + h, start ? zero : (grow ? (m2 + d * dn * na) : m2));
+  }
 }
 inline void append_comoments_lanes(double (*f)[8], double a, double b, unsigned lanes) {
-  const Lanes zero{}, one = zero + 1.0, va = zero + a, vb = zero + b;
-  Lanes nx, anchor_a, anchor_b, off_a, off_b, m2a, m2b, cab;
-  load(nx, f[0]); load(anchor_a, f[1]); load(anchor_b, f[2]); load(off_a, f[3]); load(off_b, f[4]);
-  load(m2a, f[5]); load(m2b, f[6]); load(cab, f[7]);
-  LaneMask on;
-  lane_mask(on, lanes);
-  const LaneMask empty = nx == zero;
-  const LaneMask grow = on & ~empty, start = on & empty;
-  const Lanes n = nx + one;
-  const Lanes da = (va - anchor_a) - off_a, db = (vb - anchor_b) - off_b;
-  const Lanes g = nx / n;  // f = nx / n of the scalar form
-  // start: single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}.
-  store(f[0], start ? one : (grow ? n : nx));
-  store(f[1], start ? va : anchor_a);
-  store(f[2], start ? vb : anchor_b);
-  store(f[3], start ? zero : (grow ? (off_a + da / n) : off_a));
-  store(f[4], start ? zero : (grow ? (off_b + db / n) : off_b));
-  store(f[5], start ? zero : (grow ? (m2a + da * da * g) : m2a));
-  store(f[6], start ? zero : (grow ? (m2b + db * db * g) : m2b));
-  store(f[7], start ? zero : (grow ? (cab + da * db * g) : cab));
+  for (int h = 0; h < 8; h += 4) {
+    const Lanes zero{}, one = zero + 1.0, va = zero + a, vb = zero + b;
+    Lanes nx, anchor_a, anchor_b, off_a, off_b, m2a, m2b, cab;
+    load(nx, f[0] + h), load(anchor_a, f[1] + h), load(anchor_b, f[2] + h), load(off_a, f[3] + h);
+    load(off_b, f[4] + h), load(m2a, f[5] + h), load(m2b, f[6] + h), load(cab, f[7] + h);
+    LaneMask on;
+    lane_mask(on, lanes, h);
+    const LaneMask empty = nx == zero;
+    const LaneMask grow = on & ~empty, start = on & empty;
+    const Lanes n = nx + one;
+    const Lanes da = (va - anchor_a) - off_a, db = (vb - anchor_b) - off_b;
+    const Lanes g = nx / n;  // f = nx / n of the scalar form
+    // start: single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}.
+    store(f[0] + h, start ? one : (grow ? n : nx));
+    store(f[1] + h, start ? va : anchor_a);
+    store(f[2] + h, start ? vb : anchor_b);
+    store(f[3] + h, start ? zero : (grow ? (off_a + da / n) : off_a));
+    store(f[4] + h, start ? zero : (grow ? (off_b + db / n) : off_b));
+    store(f[5] + h, start ? zero : (grow ? (m2a + da * da * g) : m2a));
+    store(f[6] + h, start ? zero : (grow ? (m2b + db * db * g) : m2b));
+    store(f[7] + h, start ? zero : (grow ? (cab + da * db * g) : cab));
+  }
 }
 // f[field] += value on `lanes` (the plain sums of the families' aggregates).
 inline void add_lanes(double* field, double value, unsigned lanes) {
-  Lanes x;
-  load(x, field);
-  LaneMask on;
-  lane_mask(on, lanes);
-  store(field, on ? x + value : x);
+  for (int h = 0; h < 8; h += 4) {
+    Lanes x;
+    load(x, field + h);
+    LaneMask on;
+    lane_mask(on, lanes, h);
+    store(field + h, on ? x + value : x);
+  }
 }
 }  // namespace portable
 
