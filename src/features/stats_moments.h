@@ -582,73 +582,82 @@ inline void lane_mask(LaneMask& m, unsigned lanes, int h) {
   m = ((LaneMask{} + static_cast<int64_t>(lanes >> h)) & bit) != 0;
 }
 
+// What every append shares, on lanes h .. h + 3: which lanes grow (count > 0) and which
+// start (count == 0: the head becomes the singleton), the new count n = count + 1, and per
+// value its stores. fresh: the singleton's field (v for an anchor, 0 for a sum).
+struct AppendStep {
+  LaneMask grow, start;
+  Lanes count, one, n;
+  AppendStep(const double* counts, unsigned lanes, int h) {
+    load(count, counts + h);
+    LaneMask on;
+    lane_mask(on, lanes, h);
+    const Lanes zero{};
+    const LaneMask empty = count == zero;
+    grow = on & ~empty;
+    start = on & empty;
+    one = zero + 1.0;
+    n = count + one;
+  }
+  void store_count(double* p) const { store(p, start ? one : (grow ? n : count)); }
+  void store_field(double* p, const Lanes& fresh, const Lanes& grown, const Lanes& old) const {
+    store(p, start ? fresh : (grow ? grown : old));
+  }
+};
+
 inline void append_moments4_lanes(double (*f)[8], double value, unsigned lanes) {
   for (int h = 0; h < 8; h += 4) {
-    const Lanes zero{}, one = zero + 1.0, v = zero + value;
     Lanes na, anchor, off, m2, m3, m4;
     load(na, f[0] + h), load(anchor, f[1] + h), load(off, f[2] + h);
     load(m2, f[3] + h), load(m3, f[4] + h), load(m4, f[5] + h);
-    LaneMask on;
-    lane_mask(on, lanes, h);
-    const LaneMask empty = na == zero;
-    const LaneMask grow = on & ~empty, start = on & empty;
-    const Lanes n = na + one;
+    const AppendStep s(f[0], lanes, h);
+    s.store_count(f[0] + h);
+    const Lanes zero{}, v = zero + value, one = s.one, n = s.n;
     const Lanes d = (v - anchor) - off;
     const Lanes dn = d / n;
     const Lanes dn2 = dn * dn;
     const Lanes t = d * dn * na;
-    const Lanes m4_new = m4 + (t * dn2 * (na * na - na + one) + 6.0 * dn2 * m2 - 4.0 * dn * m3);
-    const Lanes m3_new = m3 + (t * dn * (na - one) - 3.0 * dn * m2);
-    // grow: the update; start: single4(v) = {1, v, 0, 0, 0, 0}.
-    store(f[0] + h, start ? one : (grow ? n : na));
-    store(f[1] + h, start ? v : anchor);
-    store(f[2] + h, start ? zero : (grow ? (off + dn) : off));
-    store(f[3] + h, start ? zero : (grow ? (m2 + t) : m2));
-    store(f[4] + h, start ? zero : (grow ? m3_new : m3));
-    store(f[5] + h, start ? zero : (grow ? m4_new : m4));
+    // single4(v) = {1, v, 0, 0, 0, 0}
+    s.store_field(f[1] + h, v, anchor, anchor);
+    s.store_field(f[2] + h, zero, off + dn, off);
+    s.store_field(f[3] + h, zero, m2 + t, m2);
+    s.store_field(f[4] + h, zero, m3 + (t * dn * (na - one) - 3.0 * dn * m2), m3);
+    s.store_field(f[5] + h, zero, m4 + (t * dn2 * (na * na - na + one) + 6.0 * dn2 * m2 - 4.0 * dn * m3), m4);
   }
 }
 inline void append_moments2_lanes(double (*f)[8], double value, unsigned lanes) {
   for (int h = 0; h < 8; h += 4) {
-    const Lanes zero{}, one = zero + 1.0, v = zero + value;
     Lanes na, anchor, off, m2;
     load(na, f[0] + h), load(anchor, f[1] + h), load(off, f[2] + h), load(m2, f[3] + h);
-    LaneMask on;
-    lane_mask(on, lanes, h);
-    const LaneMask empty = na == zero;
-    const LaneMask grow = on & ~empty, start = on & empty;
-    const Lanes n = na + one;
+    const AppendStep s(f[0], lanes, h);
+    s.store_count(f[0] + h);
+    const Lanes zero{}, v = zero + value;
     const Lanes d = (v - anchor) - off;
-    const Lanes dn = d / n;
-    // m2 += d * dn * na; off += dn; start: single2(v) = {1, v, 0, 0}.
-    store(f[0] + h, start ? one : (grow ? n : na));
-    store(f[1] + h, start ? v : anchor);
-    store(f[2] + h, start ? zero : (grow ? (off + dn) : off));
-    store(f[3] + h, start ? zero : (grow ? (m2 + d * dn * na) : m2));
+    const Lanes dn = d / s.n;
+    // single2(v) = {1, v, 0, 0}
+    s.store_field(f[1] + h, v, anchor, anchor);
+    s.store_field(f[2] + h, zero, off + dn, off);
+    s.store_field(f[3] + h, zero, m2 + d * dn * na, m2);
   }
 }
 inline void append_comoments_lanes(double (*f)[8], double a, double b, unsigned lanes) {
   for (int h = 0; h < 8; h += 4) {
-    const Lanes zero{}, one = zero + 1.0, va = zero + a, vb = zero + b;
     Lanes nx, anchor_a, anchor_b, off_a, off_b, m2a, m2b, cab;
     load(nx, f[0] + h), load(anchor_a, f[1] + h), load(anchor_b, f[2] + h), load(off_a, f[3] + h);
     load(off_b, f[4] + h), load(m2a, f[5] + h), load(m2b, f[6] + h), load(cab, f[7] + h);
-    LaneMask on;
-    lane_mask(on, lanes, h);
-    const LaneMask empty = nx == zero;
-    const LaneMask grow = on & ~empty, start = on & empty;
-    const Lanes n = nx + one;
+    const AppendStep s(f[0], lanes, h);
+    s.store_count(f[0] + h);
+    const Lanes zero{}, va = zero + a, vb = zero + b, n = s.n;
     const Lanes da = (va - anchor_a) - off_a, db = (vb - anchor_b) - off_b;
     const Lanes g = nx / n;  // f = nx / n of the scalar form
-    // start: single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}.
-    store(f[0] + h, start ? one : (grow ? n : nx));
-    store(f[1] + h, start ? va : anchor_a);
-    store(f[2] + h, start ? vb : anchor_b);
-    store(f[3] + h, start ? zero : (grow ? (off_a + da / n) : off_a));
-    store(f[4] + h, start ? zero : (grow ? (off_b + db / n) : off_b));
-    store(f[5] + h, start ? zero : (grow ? (m2a + da * da * g) : m2a));
-    store(f[6] + h, start ? zero : (grow ? (m2b + db * db * g) : m2b));
-    store(f[7] + h, start ? zero : (grow ? (cab + da * db * g) : cab));
+    // single_pair(a, b) = {1, a, b, 0, 0, 0, 0, 0}
+    s.store_field(f[1] + h, va, anchor_a, anchor_a);
+    s.store_field(f[2] + h, vb, anchor_b, anchor_b);
+    s.store_field(f[3] + h, zero, off_a + da / n, off_a);
+    s.store_field(f[4] + h, zero, off_b + db / n, off_b);
+    s.store_field(f[5] + h, zero, m2a + da * da * g, m2a);
+    s.store_field(f[6] + h, zero, m2b + db * db * g, m2b);
+    s.store_field(f[7] + h, zero, cab + da * db * g, cab);
   }
 }
 // f[field] += value on `lanes` (the plain sums of the families' aggregates).
