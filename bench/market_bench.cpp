@@ -151,9 +151,14 @@ BENCHMARK(BM_BatchMonth28Pairs)->Unit(benchmark::kSecond)->Iterations(1)->UseRea
 // A dependent pointer chase over a random cyclic permutation of cache lines (one load per
 // line; random order defeats the hardware prefetchers): ns per load at a working set of
 // state.range(0) KiB. On the machines the README reports, 4 MiB shows whether L3 serves
-// (~10-20 ns) or every L2 miss goes to DRAM (~150-200 ns).
+// (~10-20 ns) or every L2 miss goes to DRAM (~150-200 ns); 64 MiB with 16 chains, what a
+// DRAM line costs when 16 are in flight.
 void BM_MemoryLatency(benchmark::State& state) {
   const size_t lines = static_cast<size_t>(state.range(0)) * 1024 / 64;
+  // Independent chains walked in step (their loads overlap): with more than one, ns per
+  // load is the cost of a line when that many are in flight (the best a software prefetch
+  // can do is bounded by it).
+  const size_t chains = static_cast<size_t>(state.range(1));
   struct alignas(64) Line {
     size_t next;
     char pad[56];
@@ -163,18 +168,29 @@ void BM_MemoryLatency(benchmark::State& state) {
   std::iota(order.begin(), order.end(), size_t{0});
   std::shuffle(order.begin() + 1, order.end(), std::mt19937_64(42));
   for (size_t i = 0; i < lines; ++i) ring[order[i]].next = order[(i + 1) % lines];
-  size_t at = 0;
-  for (size_t i = 0; i < lines; ++i) at = ring[at].next;  // warm: every line once
-  constexpr size_t kLoadsPerIteration = (1 << 16) + 1;  // odd: the checksum moves
+  std::vector<size_t> at(chains);
+  for (size_t c = 0; c < chains; ++c) at[c] = order[c * (lines / chains)];  // far apart on the ring
+  size_t warm = 0;
+  for (size_t i = 0; i < lines; ++i) warm = ring[warm].next;  // warm: every line once
+  benchmark::DoNotOptimize(warm);
+  const size_t steps = ((1 << 16) + 1) / chains | 1;  // odd: the checksum moves
   for (auto _ : state) {
-    for (size_t i = 0; i < kLoadsPerIteration; ++i) at = ring[at].next;
-    benchmark::DoNotOptimize(at);
+    for (size_t i = 0; i < steps; ++i) {
+      for (size_t c = 0; c < chains; ++c) at[c] = ring[at[c]].next;
+    }
+    benchmark::DoNotOptimize(at.data());
   }
-  state.counters["ns_per_load"] = benchmark::Counter(static_cast<double>(state.iterations() * kLoadsPerIteration) * 1e-9,
+  state.counters["ns_per_load"] = benchmark::Counter(static_cast<double>(state.iterations() * steps * chains) * 1e-9,
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.counters["checksum"] = static_cast<double>(at);
+  state.counters["checksum"] = static_cast<double>(std::accumulate(at.begin(), at.end(), size_t{0}));
 }
-BENCHMARK(BM_MemoryLatency)->Arg(256)->Arg(4096)->Arg(65536)->Unit(benchmark::kMicrosecond);
+// KiB, chains.
+BENCHMARK(BM_MemoryLatency)
+    ->Args({256, 1})
+    ->Args({4096, 1})
+    ->Args({65536, 1})
+    ->Args({65536, 16})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
